@@ -1,0 +1,71 @@
+"""The boto3 Bedrock Runtime client and the classification of its errors.
+
+botocore's own retries are switched off (one attempt per call); ``judge.retry`` owns every
+retry so attempts never multiply and every wait is bounded by the Lambda deadline.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from judge.config import JudgeSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+DEFAULT_REGION = "us-east-1"
+USER_AGENT = "rlaif-judge/0.1"
+
+ErrorClass = Literal["throttle", "transient", "model_error", "fatal"]
+
+# Error codes Bedrock returns (see the Converse reference); anything else 5xx is transient.
+_THROTTLE = {"ThrottlingException", "ModelNotReadyException", "TooManyRequestsException"}
+_TRANSIENT = {"ModelTimeoutException", "InternalServerException", "ServiceUnavailableException"}
+_MODEL_ERROR = {"ModelErrorException"}
+
+
+def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntimeClient:
+    """A client honouring standard AWS configuration and ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``."""
+    session = boto3.session.Session(profile_name=settings.profile)
+    region = settings.region or session.region_name or DEFAULT_REGION
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+        max_pool_connections=max_connections,
+        user_agent_extra=USER_AGENT,
+    )
+    return session.client("bedrock-runtime", region_name=region, config=config)
+
+
+def classify(exc: BaseException) -> ErrorClass:
+    """How a failed Converse call should be treated by the retry policy."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in _THROTTLE or status == 429:
+            return "throttle"
+        if code in _MODEL_ERROR or status == 424:
+            return "model_error"
+        if code in _TRANSIENT or status in (408, 500, 502, 503, 504):
+            return "transient"
+        return "fatal"  # validation, access denied, not found: asking again cannot help
+    if isinstance(
+        exc,
+        botocore.exceptions.ConnectionError
+        | botocore.exceptions.ReadTimeoutError
+        | botocore.exceptions.ConnectTimeoutError,
+    ):
+        return "transient"
+    return "fatal"
+
+
+def error_code(exc: BaseException) -> str:
+    """A short name for logs and unscored details."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__

@@ -1,0 +1,107 @@
+"""One judgement: cache lookup, Converse call with retries, verdict parsing, cache store."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from judge.bedrock import error_code
+from judge.cache import VerdictCache
+from judge.config import JudgeSettings, RetrySettings
+from judge.deadline import Deadline
+from judge.retry import RetryStats, call_with_retries
+from judge.rubric import Rubric
+from judge.verdict import Outcome, Unscored, Verdict, parse_converse_response
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+
+@dataclass(frozen=True)
+class JudgeTask:
+    """A distinct judgement to make: one rubric, one rendered request."""
+
+    key: str
+    rubric: Rubric
+    request: dict[str, Any]
+
+
+@dataclass
+class CallStats(RetryStats):
+    """Counters for a batch's judge calls (thread-safe)."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    _stats_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record_call(self, seconds: float, usage: dict[str, Any] | None) -> None:
+        """Count one completed Converse call (after its retries)."""
+        with self._stats_lock:
+            self.calls += 1
+            self.latencies_s.append(seconds)
+            if usage:
+                self.input_tokens += int(usage.get("inputTokens", 0))
+                self.output_tokens += int(usage.get("outputTokens", 0))
+                self.cache_read_tokens += int(usage.get("cacheReadInputTokens", 0))
+
+    def record_hit(self) -> None:
+        """Count one verdict served from the cache."""
+        with self._stats_lock:
+            self.cache_hits += 1
+
+
+class JudgeCaller:
+    """Makes judgements through the Converse API; safe to share between threads."""
+
+    def __init__(
+        self,
+        client: BedrockRuntimeClient,
+        settings: JudgeSettings,
+        retry: RetrySettings,
+        cache: VerdictCache,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.retry = retry
+        self.cache = cache
+
+    def cached(self, task: JudgeTask, stats: CallStats) -> Verdict | None:
+        """The cached verdict for ``task``, if any."""
+        hit = self.cache.get(task.key)
+        if hit is not None:
+            stats.record_hit()
+        return hit
+
+    def judge(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcome:
+        """Judge once (plus ``parse_retries`` more if the answer cannot be parsed)."""
+        outcome: Outcome = Unscored(reason="deadline", detail="no time left to call the judge")
+        for _ in range(1 + self.retry.parse_retries):
+            if deadline.expired:
+                return outcome
+            outcome = self._call_once(task, deadline, stats)
+            if isinstance(outcome, Verdict):
+                self.cache.put(task.key, outcome)
+                return outcome
+            if not outcome.retryable_parse:
+                return outcome
+        return outcome
+
+    def _call_once(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcome:
+        started = time.monotonic()
+        try:
+            response: dict[str, Any] = call_with_retries(
+                lambda: dict(self.client.converse(modelId=self.settings.model_id, **task.request)),
+                self.retry,
+                deadline,
+                stats,
+            )
+        except Exception as exc:
+            return Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
+        stats.record_call(time.monotonic() - started, response.get("usage"))
+        return parse_converse_response(response, task.rubric.scores)

@@ -1,0 +1,242 @@
+"""The reward config (``reward.toml``): which judge, which rubrics, how scores combine.
+
+Validated with pydantic; unknown keys are errors (a typo must not silently fall back to a
+default inside a training run), and every error names the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from judge.errors import SourceError
+
+CONFIG_ENV = "JUDGE_CONFIG"
+CACHE_ENV = "JUDGE_CACHE_DIR"
+DEFAULT_CONFIG = "reward.toml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JudgeSettings(_Strict):
+    """The Bedrock judge model and its inference settings."""
+
+    model_id: str = "us.amazon.nova-pro-v1:0"
+    region: str | None = None
+    profile: str | None = None
+    max_tokens: int = Field(512, ge=16, le=8192)
+    temperature: float = Field(0.0, ge=0.0, le=1.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    additional_request_fields: dict[str, Any] = Field(
+        default_factory=lambda: {"inferenceConfig": {"topK": 1}},
+        description="Model-specific fields (Nova: topK for greedy decoding).",
+    )
+    verdict_mode: Literal["tool", "text"] = "tool"
+    prompt_cache: bool = False
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+
+    def inference_config(self) -> dict[str, Any]:
+        """The Converse ``inferenceConfig`` block."""
+        out: dict[str, Any] = {"maxTokens": self.max_tokens, "temperature": self.temperature}
+        if self.top_p is not None:
+            out["topP"] = self.top_p
+        return out
+
+
+class RetrySettings(_Strict):
+    """Retry budget for one judge call; the deadline bounds it further."""
+
+    max_attempts: int = Field(6, ge=1, le=20)
+    initial_backoff_s: float = Field(0.25, gt=0)
+    max_backoff_s: float = Field(8.0, gt=0)
+    model_error_retries: int = Field(2, ge=0, le=5)
+    parse_retries: int = Field(1, ge=0, le=3)
+
+
+class RubricWeight(_Strict):
+    """A rubric in the reward and its weight."""
+
+    weight: float = Field(1.0, gt=0)
+
+
+class Gate(_Strict):
+    """If ``rubric``'s normalised score is below ``below``, the reward becomes ``reward``."""
+
+    rubric: str
+    below: float = Field(ge=0.0, le=1.0)
+    reward: float | Literal["floor"] = "floor"
+
+
+class OutputRange(_Strict):
+    """The range of ``aggregate_reward_score``."""
+
+    min: float = -1.0
+    max: float = 1.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutputRange:
+        if not self.min < self.max:
+            raise ValueError("output.min must be below output.max")
+        return self
+
+
+class UnscoredPolicy(_Strict):
+    """What an unscored judgement does to the reward (it is never silently 0).
+
+    ``dimension``: ``drop`` re-weights over the dimensions that were scored; ``fail`` makes
+    the whole sample unscored. ``sample``: an unscored sample gets ``group_mean`` (the mean
+    reward of scored responses to the same prompt in the batch, so it adds no advantage in
+    GRPO-style training; ``value`` when there are none) or the fixed ``value``.
+    """
+
+    dimension: Literal["drop", "fail"] = "drop"
+    sample: Literal["group_mean", "fixed"] = "group_mean"
+    value: float = 0.0
+
+
+class GuardSettings(_Strict):
+    """Degenerate-response guard (floor reward, no judge call)."""
+
+    enabled: bool = True
+    extra_patterns: list[str] = Field(default_factory=list)
+    max_chars: int = Field(20000, ge=1)
+
+
+class RuntimeSettings(_Strict):
+    """Concurrency, deadline and cache."""
+
+    concurrency: int = Field(32, ge=1, le=256)
+    deadline_margin_ms: int = Field(1500, ge=0)
+    cache: bool = True
+    cache_dir: str | None = None
+    cache_size_limit_mb: int = Field(512, ge=1)
+
+
+class Paths(_Strict):
+    """Where rubrics, prompts and calibration artefacts live (relative to the config file)."""
+
+    rubrics: str = "rubrics"
+    prompts: str = "prompts"
+    calibration: str = "calibration"
+
+
+class RewardConfig(_Strict):
+    """The whole reward configuration."""
+
+    judge: JudgeSettings = JudgeSettings()
+    retry: RetrySettings = RetrySettings()
+    rubrics: dict[str, RubricWeight] = Field(min_length=1)
+    gates: list[Gate] = Field(default_factory=list)
+    output: OutputRange = OutputRange()
+    unscored: UnscoredPolicy = UnscoredPolicy()
+    guard: GuardSettings = GuardSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    paths: Paths = Paths()
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RewardConfig:
+        for gate in self.gates:
+            if gate.rubric not in self.rubrics:
+                raise ValueError(f"gate names rubric {gate.rubric!r}, which is not in [rubrics]")
+            if (
+                isinstance(gate.reward, float)
+                and not self.output.min <= gate.reward <= self.output.max
+            ):
+                raise ValueError(f"gate reward {gate.reward} is outside the output range")
+        if not self.output.min <= self.unscored.value <= self.output.max:
+            raise ValueError("unscored.value must lie inside the output range")
+        return self
+
+    def path(self, which: Literal["rubrics", "prompts", "calibration"]) -> Path:
+        """An absolute directory from ``[paths]``."""
+        return (self.base_dir / getattr(self.paths, which)).resolve()
+
+    def cache_dir(self) -> Path | None:
+        """The verdict cache directory (``JUDGE_CACHE_DIR`` wins), or None when disabled."""
+        if env := os.environ.get(CACHE_ENV):
+            return Path(env)
+        if not self.runtime.cache:
+            return None
+        if self.runtime.cache_dir:
+            return (self.base_dir / os.path.expanduser(self.runtime.cache_dir)).resolve()
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+            return Path("/tmp/judge-cache")
+        return Path(os.path.expanduser("~/.cache/rlaif-judge"))
+
+
+def resolve_config_path(explicit: str | Path | None = None) -> Path:
+    """``--config`` wins, then ``JUDGE_CONFIG``, then ``reward.toml`` in the working dir."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(CONFIG_ENV):
+        return Path(env)
+    return Path(DEFAULT_CONFIG)
+
+
+def load_config(path: str | Path | None = None) -> RewardConfig:
+    """Read and validate the reward config."""
+    p = resolve_config_path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(
+            p,
+            f"cannot read config ({exc.strerror})",
+            fix=f"create it, or point --config / {CONFIG_ENV} at it",
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(p, f"not valid TOML ({exc})", fix="correct the TOML syntax") from exc
+    return parse_config(raw, p)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> RewardConfig:
+    """Validate a parsed TOML mapping; errors name the key."""
+    try:
+        return RewardConfig.model_validate({**raw, "base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(err["loc"][:-1])
+            close = difflib.get_close_matches(str(err["loc"][-1]), parent, n=1) if parent else []
+            hint = f"did you mean '{close[0]}'?" if close else "remove it"
+            raise SourceError(path, f"unknown key '{key}'", place=key, fix=hint) from None
+        raise SourceError(
+            path,
+            err["msg"],
+            place=key,
+            fix=_FIXES.get(err["type"], "see the commented reward.toml in the repo"),
+        ) from None
+
+
+_FIXES = {
+    "missing": "add the key",
+    "greater_than": "use a larger value",
+    "greater_than_equal": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "too_short": "list at least one entry",
+    "literal_error": "use one of the listed values",
+    "value_error": "make the values consistent",
+}
+
+
+def _model_at(loc: tuple[int | str, ...]) -> list[str]:
+    """Field names of the config section at ``loc``, for 'did you mean' hints."""
+    model: type[BaseModel] = RewardConfig
+    for part in loc:
+        ann = model.model_fields.get(str(part))
+        typ = getattr(ann, "annotation", None)
+        if isinstance(typ, type) and issubclass(typ, BaseModel):
+            model = typ
+        else:
+            return []
+    return [n for n in model.model_fields if n != "base_dir"]

@@ -1,0 +1,127 @@
+"""The Nova RFT reward-Lambda contract: the event in, the list of rewards out.
+
+Accepts every variation AWS's own docs and samples show: a bare list or a
+``{"trajectories": [...]}`` wrapper; ``reference_answer`` at the top level or under
+``metadata``; message content as a string or a list of text blocks; the policy's role as
+``assistant`` or ``nova_assistant``. A sample that cannot be judged is marked malformed
+(it still gets an answer); only an event that is not a batch at all is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from judge.errors import EventError
+from judge.prompt import JudgeInput, Turn
+
+ASSISTANT_ROLES = ("assistant", "nova_assistant")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample of the batch, parsed; ``problem`` is set when it is malformed."""
+
+    index: int
+    id: Any
+    item: JudgeInput | None
+    problem: str | None = None
+
+    @property
+    def group(self) -> str:
+        """Key of the prompt this response answers (RFT sends several responses per prompt)."""
+        if self.item is None:
+            return f"#malformed-{self.index}"
+        return json.dumps([[t.role, t.text] for t in self.item.conversation])
+
+
+def samples_of(event: object) -> list[Any]:
+    """The list of raw samples in an event; ``EventError`` if it is not a batch at all."""
+    if isinstance(event, list):
+        return event
+    if isinstance(event, dict) and isinstance(event.get("trajectories"), list):
+        return list(event["trajectories"])
+    if isinstance(event, dict):
+        keys = ", ".join(sorted(map(str, event))[:8]) or "none"
+        raise EventError(
+            "the event is an object, not a batch: expected a JSON list of samples or "
+            f"{{'trajectories': [...]}}; its keys are: {keys}"
+        )
+    raise EventError(
+        f"the event is a {type(event).__name__}, not a batch: expected a JSON list of samples"
+    )
+
+
+def parse_sample(index: int, raw: object) -> Sample:
+    """Parse one raw sample; never raises."""
+    if not isinstance(raw, dict):
+        return Sample(index, None, None, f"sample is a {type(raw).__name__}, not an object")
+    sample_id = raw.get("id")
+    if sample_id is None:
+        return Sample(index, None, None, "sample has no 'id'")
+    messages = raw.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return Sample(index, sample_id, None, "'messages' is missing or not a non-empty list")
+    turns: list[Turn] = []
+    for pos, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            return Sample(index, sample_id, None, f"messages[{pos}] has no string 'role'")
+        text = _content_text(message.get("content"))
+        if text is None:
+            return Sample(
+                index,
+                sample_id,
+                None,
+                f"messages[{pos}].content is neither text nor a list of text blocks",
+            )
+        turns.append(Turn(message["role"], text))
+    last = max((i for i, t in enumerate(turns) if t.role in ASSISTANT_ROLES), default=None)
+    if last is None:
+        return Sample(index, sample_id, None, "no assistant turn to judge")
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    reference = raw.get("reference_answer", (metadata or {}).get("reference_answer"))
+    conversation = tuple(
+        Turn("assistant" if t.role in ASSISTANT_ROLES else t.role, t.text) for t in turns[:last]
+    )
+    return Sample(
+        index,
+        sample_id,
+        JudgeInput(conversation, turns[last].text, _reference_text(reference)),
+    )
+
+
+def _content_text(content: object) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts: list[str] = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+            elif not isinstance(block, dict):
+                return None
+            # non-text blocks (images, tool results) carry nothing the judge can read
+        return "\n".join(parts)
+    return None
+
+
+def _reference_text(reference: object) -> str | None:
+    if reference is None:
+        return None
+    if isinstance(reference, str):
+        return reference
+    return json.dumps(reference, ensure_ascii=False, sort_keys=True)
+
+
+def response_item(
+    sample_id: Any, reward: float, metrics: list[tuple[str, float, str]]
+) -> dict[str, Any]:
+    """One entry of the Lambda's answer."""
+    return {
+        "id": sample_id,
+        "aggregate_reward_score": reward,
+        "metrics_list": [{"name": n, "value": v, "type": t} for n, v, t in metrics],
+    }

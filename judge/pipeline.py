@@ -1,0 +1,253 @@
+"""Score a batch: parse samples, guard, render, de-duplicate, judge in parallel, combine.
+
+This is the one code path behind the Lambda handler, ``judge score`` and calibration.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from judge.bedrock import make_client
+from judge.cache import VerdictCache, cache_key
+from judge.caller import CallStats, JudgeCaller, JudgeTask
+from judge.config import RewardConfig, load_config
+from judge.contract import Sample, parse_sample
+from judge.deadline import Deadline
+from judge.guard import Guard
+from judge.prompt import PromptRenderer
+from judge.reward import Dimension, combine, fill_unscored, normalize
+from judge.rubric import Rubric, load_rubrics
+from judge.verdict import Outcome, Unscored, Verdict
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+log = logging.getLogger("judge")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SampleResult:
+    """The reward for one sample and everything that explains it."""
+
+    id: Any
+    reward: float
+    dimensions: list[Dimension] = field(default_factory=list)
+    unscored: bool = False
+    guarded: str | None = None
+    malformed: str | None = None
+    gate: str | None = None
+
+    def metrics(self) -> list[tuple[str, float, str]]:
+        """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
+        out: list[tuple[str, float, str]] = [
+            (d.rubric, d.normalized, "Reward") for d in self.dimensions if d.normalized is not None
+        ]
+        out += [
+            (
+                "unscored_dimensions",
+                float(sum(d.normalized is None for d in self.dimensions)),
+                "Metric",
+            ),
+            ("unscored", float(self.unscored), "Metric"),
+            ("guarded", float(self.guarded is not None), "Metric"),
+            ("malformed", float(self.malformed is not None), "Metric"),
+            ("gated", float(self.gate is not None), "Metric"),
+        ]
+        return out
+
+
+@dataclass
+class BatchResult:
+    """All samples' results, in input order, and the batch's counters."""
+
+    results: list[SampleResult]
+    stats: CallStats
+    judgements: int = 0
+    deduplicated: int = 0
+    wall_s: float = 0.0
+
+
+class Evaluator:
+    """Holds what a warm Lambda keeps between invocations: config, rubrics, templates, client."""
+
+    def __init__(
+        self,
+        config: RewardConfig,
+        rubrics: dict[str, Rubric],
+        renderer: PromptRenderer,
+        caller: JudgeCaller,
+    ) -> None:
+        self.config = config
+        self.rubrics = rubrics
+        self.renderer = renderer
+        self.caller = caller
+        self.guard = Guard(config.guard.extra_patterns, config.guard.max_chars)
+
+    @classmethod
+    def from_config(
+        cls, path: str | Path | None = None, *, client: BedrockRuntimeClient | None = None
+    ) -> Evaluator:
+        """Build from a config file (``--config``, ``JUDGE_CONFIG`` or ``reward.toml``)."""
+        config = load_config(path)
+        rubrics = load_rubrics(config.path("rubrics"), list(config.rubrics))
+        renderer = PromptRenderer(config.path("prompts"))
+        cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)
+        client = client or make_client(config.judge, config.runtime.concurrency)
+        return cls(
+            config, rubrics, renderer, JudgeCaller(client, config.judge, config.retry, cache)
+        )
+
+    def close(self) -> None:
+        """Release the cache."""
+        self.caller.cache.close()
+
+    def to_unit(self, rubric: Rubric, score: int) -> float:
+        """A raw verdict mapped to 0..1 (calibration plugs in here)."""
+        return normalize(score, rubric.scale_min, rubric.scale_max)
+
+    def evaluate(
+        self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
+    ) -> BatchResult:
+        """Score every sample; always returns one result per input, in order."""
+        started = time.monotonic()
+        samples = [parse_sample(i, raw) for i, raw in enumerate(raw_samples)]
+        guarded = {
+            s.index: flag
+            for s in samples
+            if s.item is not None
+            and self.config.guard.enabled
+            and (flag := self.guard.check(s.item.response))
+        }
+        tasks: dict[str, JudgeTask] = {}
+        keys: dict[tuple[int, str], str] = {}
+        for s in samples:
+            if s.item is None or s.index in guarded:
+                continue
+            for name, rubric in self.rubrics.items():
+                request = self.renderer.render(rubric, s.item, self.config.judge)
+                key = cache_key(
+                    model_id=self.config.judge.model_id,
+                    request=request,
+                    rubric_hash=rubric.content_hash,
+                    template_hash=self.renderer.template_hash,
+                )
+                tasks.setdefault(key, JudgeTask(key, rubric, request))
+                keys[(s.index, name)] = key
+        stats = CallStats()
+        outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
+        results = self._assemble(samples, guarded, keys, outcomes)
+        return BatchResult(
+            results,
+            stats,
+            judgements=len(keys),
+            deduplicated=len(keys) - len(tasks),
+            wall_s=time.monotonic() - started,
+        )
+
+    def _judge_all(
+        self,
+        tasks: list[JudgeTask],
+        deadline: Deadline,
+        stats: CallStats,
+        progress: Progress | None,
+    ) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        pending: list[JudgeTask] = []
+        for task in tasks:
+            hit = self.caller.cached(task, stats)
+            if hit is not None:
+                outcomes[task.key] = hit
+            else:
+                pending.append(task)
+        total = len(tasks)
+        if progress:
+            progress(len(outcomes), total)
+        if not pending:
+            return outcomes
+        pool = ThreadPoolExecutor(
+            max_workers=min(self.config.runtime.concurrency, len(pending)),
+            thread_name_prefix="judge",
+        )
+        futures: dict[Future[Outcome], str] = {
+            pool.submit(self.caller.judge, t, deadline, stats): t.key for t in pending
+        }
+        try:
+            waiting = set(futures)
+            while waiting and not deadline.expired:
+                remaining = deadline.remaining()
+                done, waiting = wait(
+                    waiting,
+                    timeout=None if remaining == float("inf") else remaining,
+                    return_when=FIRST_COMPLETED,
+                )
+                for fut in done:
+                    outcomes[futures[fut]] = _result(fut)
+                if progress and done:
+                    progress(len(outcomes), total)
+        finally:
+            # Calls still running at the deadline are abandoned, not awaited: the batch is
+            # answered now and their threads end when their HTTP read times out.
+            pool.shutdown(wait=False, cancel_futures=True)
+        for key in futures.values():
+            outcomes.setdefault(
+                key, Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
+            )
+        return outcomes
+
+    def _assemble(
+        self,
+        samples: list[Sample],
+        guarded: dict[int, str],
+        keys: dict[tuple[int, str], str],
+        outcomes: dict[str, Outcome],
+    ) -> list[SampleResult]:
+        floor = self.config.output.min
+        results: list[SampleResult] = []
+        combined: list[float | None] = []
+        for s in samples:
+            if s.problem is not None:
+                log.warning("malformed sample %s (index %d): %s", s.id, s.index, s.problem)
+                results.append(SampleResult(s.id, 0.0, malformed=s.problem, unscored=True))
+                combined.append(None)
+                continue
+            if s.index in guarded:
+                results.append(SampleResult(s.id, floor, guarded=guarded[s.index]))
+                combined.append(floor)
+                continue
+            dims = [self._dimension(name, outcomes[keys[(s.index, name)]]) for name in self.rubrics]
+            c = combine(dims, self.config)
+            results.append(
+                SampleResult(
+                    s.id,
+                    c.reward if c.reward is not None else 0.0,
+                    dims,
+                    unscored=c.reward is None,
+                    gate=c.gate,
+                )
+            )
+            combined.append(c.reward)
+        filled = fill_unscored(combined, [s.group for s in samples], self.config)
+        for result, reward in zip(results, filled, strict=True):
+            result.reward = reward
+        return results
+
+    def _dimension(self, name: str, outcome: Outcome) -> Dimension:
+        if isinstance(outcome, Verdict):
+            return Dimension(name, self.to_unit(self.rubrics[name], outcome.score), outcome.score)
+        return Dimension(name, None, None, f"{outcome.reason}: {outcome.detail}")
+
+
+def _result(fut: Future[Outcome]) -> Outcome:
+    try:
+        return fut.result()
+    except Exception as exc:
+        log.exception("judge call crashed")
+        return Unscored(reason="judge_error", detail=f"internal error: {exc!r}"[:300])

@@ -1,0 +1,88 @@
+"""Combine per-dimension scores into one bounded, finite reward.
+
+Each dimension's score is normalised to 0..1 (after calibration when a map is in force),
+weighted, gated, then mapped linearly onto the output range. Unscored dimensions are never
+counted as 0: the ``[unscored]`` policy decides what they do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from judge.config import RewardConfig
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A rubric's outcome for one sample: a normalised score, or None with the reason."""
+
+    rubric: str
+    normalized: float | None
+    raw: int | None = None
+    unscored_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The combined reward, or None when the sample is unscored; ``gate`` if one fired."""
+
+    reward: float | None
+    gate: str | None = None
+
+
+def normalize(score: float, lo: float, hi: float) -> float:
+    """Map ``score`` on ``lo..hi`` to 0..1, clamped."""
+    if not math.isfinite(score):
+        raise ValueError(f"score {score!r} is not finite")
+    return min(1.0, max(0.0, (score - lo) / (hi - lo)))
+
+
+def to_output(unit: float, config: RewardConfig) -> float:
+    """Map 0..1 onto the configured output range, clamped and finite."""
+    out = config.output
+    value = out.min + min(1.0, max(0.0, unit)) * (out.max - out.min)
+    return min(out.max, max(out.min, value))
+
+
+def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
+    """Weighted, gated combination; ``Combined(None)`` when the sample stays unscored."""
+    scored = [d for d in dimensions if d.normalized is not None]
+    if not scored:
+        return Combined(None)
+    if config.unscored.dimension == "fail" and len(scored) < len(dimensions):
+        return Combined(None)
+    by_name = {d.rubric: d for d in scored}
+    for gate in config.gates:
+        dim = by_name.get(gate.rubric)
+        if dim is not None and dim.normalized is not None and dim.normalized < gate.below:
+            value = config.output.min if gate.reward == "floor" else float(gate.reward)
+            return Combined(value, gate=gate.rubric)
+    weights = {d.rubric: config.rubrics[d.rubric].weight for d in scored}
+    total = sum(weights.values())
+    unit = sum(weights[d.rubric] * (d.normalized or 0.0) for d in scored) / total
+    return Combined(to_output(unit, config))
+
+
+def fill_unscored(
+    rewards: Sequence[float | None], groups: Sequence[str], config: RewardConfig
+) -> list[float]:
+    """Apply the sample-level unscored policy: group mean of scored peers, or a fixed value."""
+    fixed = config.unscored.value
+    if config.unscored.sample == "fixed":
+        return [fixed if r is None else r for r in rewards]
+    peers: dict[str, list[float]] = defaultdict(list)
+    for reward, group in zip(rewards, groups, strict=True):
+        if reward is not None:
+            peers[group].append(reward)
+    out: list[float] = []
+    for reward, group in zip(rewards, groups, strict=True):
+        if reward is not None:
+            out.append(reward)
+        elif peers[group]:
+            out.append(sum(peers[group]) / len(peers[group]))
+        else:
+            out.append(fixed)
+    return out

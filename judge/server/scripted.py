@@ -1,0 +1,187 @@
+"""A scripted judge for tests and benchmarks: verdicts from a function, plus injected faults.
+
+It reads the rendered prompt the way a model would (the text between the ``<response>``
+tags, the scale from the tool schema), so tests exercise the real templates and the real
+wire protocol. Faults are drawn per request from a seeded generator.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from judge.server.wire import ConverseFault, text_response, tool_response, usage_for
+
+_RESPONSE = re.compile(r"<response>\n(.*?)\n</response>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the scripted judge sees of one request."""
+
+    response: str
+    user_text: str
+    system_text: str
+    scores: list[int]
+    rubric: str | None
+
+
+ScoreFn = Callable[[Judged], int]
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Per-request fault probabilities (they add up to at most 1)."""
+
+    throttle: float = 0.0  # 429 ThrottlingException
+    not_ready: float = 0.0  # 429 ModelNotReadyException
+    server_error: float = 0.0  # 500 InternalServerException / 503 ServiceUnavailableException
+    timeout: float = 0.0  # 408 ModelTimeoutException
+    model_error: float = 0.0  # 424 ModelErrorException
+    malformed: float = 0.0  # an answer that breaks the verdict schema
+    hang: float = 0.0  # no answer until the server stops
+
+    def pick(self, draw: float) -> str | None:
+        """The fault for a uniform ``draw`` in [0, 1), or None."""
+        edge = 0.0
+        for name in (
+            "throttle",
+            "not_ready",
+            "server_error",
+            "timeout",
+            "model_error",
+            "malformed",
+            "hang",
+        ):
+            edge += getattr(self, name)
+            if draw < edge:
+                return name
+        return None
+
+
+_POLITE = (
+    "please",
+    "thank",
+    "happy to help",
+    "glad",
+    "sorry",
+    "appreciate",
+    "kindly",
+    "you're welcome",
+    "hope this helps",
+)
+_RUDE = (
+    "stupid",
+    "idiot",
+    "dumb",
+    "whatever",
+    "shut up",
+    "not my problem",
+    "obviously",
+    "!!!",
+    "figure it out",
+    "useless",
+)
+
+
+def lexicon_score(judged: Judged) -> int:
+    """A transparent keyword heuristic, for plumbing checks only (not a real judge)."""
+    text = judged.response.lower()
+    lo, hi = judged.scores[0], judged.scores[-1]
+    mid = (lo + hi) // 2
+    score = mid + sum(w in text for w in _POLITE) - 2 * sum(w in text for w in _RUDE)
+    return max(lo, min(hi, score))
+
+
+def read_request(request: dict[str, Any]) -> Judged:
+    """Pull the judged response, the scale and the rubric name out of a rendered request."""
+    user_text = "\n".join(
+        b.get("text", "") for b in request["messages"][-1]["content"] if isinstance(b, dict)
+    )
+    system_text = "\n".join(b.get("text", "") for b in request.get("system", []))
+    found = _RESPONSE.findall(user_text)
+    tools = (request.get("toolConfig") or {}).get("tools") or [{}]
+    schema = tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {})
+    scores = schema.get("properties", {}).get("score", {}).get("enum") or [1, 2, 3, 4, 5]
+    rubric = (request.get("requestMetadata") or {}).get("rubric")
+    return Judged(found[-1] if found else "", user_text, system_text, list(scores), rubric)
+
+
+@dataclass
+class ScriptedJudge:
+    """A fault-injecting, latency-adding judge model behind ``ConverseServer``."""
+
+    score_fn: ScoreFn = lexicon_score
+    latency_s: float = 0.0
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 0
+    answer: str = "auto"  # "auto": tool call when a tool is forced; "text": always prose
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    served: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def converse(
+        self, model_id: str, request: dict[str, Any], stopping: threading.Event
+    ) -> dict[str, Any]:
+        """Answer (or fail) one Converse call."""
+        with self._lock:
+            self.requests.append(request)
+            fault = self.faults.pick(self._rng.random())
+            variant = self._rng.random()
+            self.served[fault or "ok"] = self.served.get(fault or "ok", 0) + 1
+        if fault == "hang":
+            stopping.wait()
+            raise ConverseFault(503, "ServiceUnavailableException", "server stopping")
+        if self.latency_s:
+            stopping.wait(self.latency_s)
+        if fault is not None and fault != "malformed":
+            raise _FAULTS[fault](variant)
+        judged = read_request(request)
+        score = self.score_fn(judged)
+        reasoning = f"The response reads as a {score} on this rubric."
+        tool_config = request.get("toolConfig") or {}
+        forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
+        if fault == "malformed":
+            return _malformed(variant, forced, request)
+        if forced and self.answer == "auto":
+            return tool_response(
+                forced, {"reasoning": reasoning, "score": score}, usage_for(request, reasoning)
+            )
+        text = f"{reasoning}\nScore: {score}"
+        return text_response(text, usage_for(request, text))
+
+
+def _throttle(_: float) -> ConverseFault:
+    return ConverseFault(429, "ThrottlingException", "Too many requests, please wait.")
+
+
+def _server_error(variant: float) -> ConverseFault:
+    if variant < 0.5:
+        return ConverseFault(500, "InternalServerException", "Internal server error")
+    return ConverseFault(503, "ServiceUnavailableException", "Service unavailable")
+
+
+_FAULTS: dict[str, Callable[[float], ConverseFault]] = {
+    "throttle": _throttle,
+    "not_ready": lambda _: ConverseFault(429, "ModelNotReadyException", "Model is not ready"),
+    "server_error": _server_error,
+    "timeout": lambda _: ConverseFault(408, "ModelTimeoutException", "Model timed out"),
+    "model_error": lambda _: ConverseFault(424, "ModelErrorException", "Model error"),
+}
+
+
+def _malformed(variant: float, forced: str | None, request: dict[str, Any]) -> dict[str, Any]:
+    """One of the ways real judges break the verdict schema."""
+    usage = usage_for(request, "")
+    if forced and variant < 0.4:
+        return tool_response(forced, {"reasoning": "Fine.", "score": "excellent"}, usage)
+    if forced and variant < 0.7:
+        return tool_response(forced, {"reasoning": "I would rate it highly."}, usage)
+    return text_response("I think this response is quite good overall.", usage)

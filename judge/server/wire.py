@@ -1,0 +1,253 @@
+"""The Converse wire protocol: routing, request checks, response and error shapes.
+
+Errors follow Bedrock's REST-JSON shape: the HTTP status, an ``x-amzn-ErrorType`` header
+(botocore reads it first) and a ``{"message": ...}`` body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+log = logging.getLogger("judge.server")
+
+_ROUTE = re.compile(r"^/model/(?P<model>[^/]+)/converse$")
+_ROLES = {"user", "assistant"}
+_BLOCK_KEYS = {
+    "text",
+    "toolUse",
+    "toolResult",
+    "cachePoint",
+    "image",
+    "document",
+    "reasoningContent",
+}
+
+
+class ConverseFault(Exception):
+    """An error answer: HTTP status and Bedrock error type."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+
+
+class Backend(Protocol):
+    """A model behind the server: takes a Converse request body, returns a response body.
+
+    ``stopping`` is set when the server shuts down; a backend that blocks (a hang, a slow
+    model) should give up when it is set.
+    """
+
+    def converse(
+        self, model_id: str, request: dict[str, Any], stopping: threading.Event
+    ) -> dict[str, Any]:
+        """Answer one Converse call or raise ``ConverseFault``."""
+        ...
+
+
+def validate_request(request: object) -> dict[str, Any]:
+    """Check the parts of a Converse body the judge uses, as Bedrock would (400 on error)."""
+    if not isinstance(request, dict):
+        raise ConverseFault(400, "ValidationException", "Request body must be a JSON object")
+    messages = request.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ConverseFault(
+            400, "ValidationException", "A conversation must start with a user message."
+        )
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            raise ConverseFault(
+                400, "ValidationException", f"messages.{i}.role must be one of user, assistant"
+            )
+        content = message.get("content")
+        if not isinstance(content, list) or not content:
+            raise ConverseFault(400, "ValidationException", f"messages.{i}.content is empty")
+        for block in content:
+            if not isinstance(block, dict) or len(block) != 1 or not set(block) <= _BLOCK_KEYS:
+                raise ConverseFault(
+                    400, "ValidationException", f"messages.{i}.content has an invalid block"
+                )
+    if messages[0].get("role") != "user":
+        raise ConverseFault(
+            400, "ValidationException", "A conversation must start with a user message."
+        )
+    inference = request.get("inferenceConfig") or {}
+    temperature = inference.get("temperature", 0)
+    if not isinstance(temperature, int | float) or not 0 <= temperature <= 1:
+        raise ConverseFault(400, "ValidationException", "temperature must be between 0 and 1")
+    tool_config = request.get("toolConfig")
+    if tool_config is not None:
+        tools = tool_config.get("tools") if isinstance(tool_config, dict) else None
+        if not isinstance(tools, list) or not tools:
+            raise ConverseFault(400, "ValidationException", "toolConfig.tools must not be empty")
+        names = {t.get("toolSpec", {}).get("name") for t in tools if isinstance(t, dict)}
+        forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
+        if forced is not None and forced not in names:
+            raise ConverseFault(
+                400,
+                "ValidationException",
+                f"toolChoice names tool {forced!r}, which is not in tools",
+            )
+    return request
+
+
+def tool_response(name: str, tool_input: dict[str, Any], usage: dict[str, int]) -> dict[str, Any]:
+    """A Converse response whose answer is one tool call."""
+    return {
+        "output": {
+            "message": {
+                "role": "assistant",
+                "content": [
+                    {
+                        "toolUse": {
+                            "toolUseId": f"tooluse_{uuid.uuid4().hex[:20]}",
+                            "name": name,
+                            "input": tool_input,
+                        }
+                    }
+                ],
+            }
+        },
+        "stopReason": "tool_use",
+        "usage": usage,
+        "metrics": {"latencyMs": 0},
+    }
+
+
+def text_response(text: str, usage: dict[str, int], stop: str = "end_turn") -> dict[str, Any]:
+    """A Converse response whose answer is text."""
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": stop,
+        "usage": usage,
+        "metrics": {"latencyMs": 0},
+    }
+
+
+def usage_for(request: dict[str, Any], output_text: str) -> dict[str, int]:
+    """Approximate token usage (4 characters a token), in Bedrock's shape."""
+    chars = len(json.dumps(request.get("system", []))) + len(json.dumps(request["messages"]))
+    inp, out = chars // 4, max(1, len(output_text) // 4)
+    return {
+        "inputTokens": inp,
+        "outputTokens": out,
+        "totalTokens": inp + out,
+        "cacheReadInputTokens": 0,
+        "cacheWriteInputTokens": 0,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
+
+    def do_POST(self) -> None:
+        request_id = str(uuid.uuid4())
+        try:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            match = _ROUTE.match(self.path.split("?", 1)[0])
+            if not match:
+                raise ConverseFault(404, "UnknownOperationException", f"No route for {self.path}")
+            try:
+                request = json.loads(body or b"{}")
+            except json.JSONDecodeError:
+                raise ConverseFault(400, "SerializationException", "Body is not JSON") from None
+            model_id = unquote(match.group("model"))
+            response = self.server.backend.converse(
+                model_id, validate_request(request), self.server.stopping
+            )
+            self._send(200, response, request_id)
+        except ConverseFault as fault:
+            self._send(fault.status, {"message": fault.message}, request_id, fault.error_type)
+        except Exception as exc:
+            log.exception("backend failed")
+            self._send(
+                500, {"message": f"Internal error: {exc}"}, request_id, "InternalServerException"
+            )
+
+    def do_GET(self) -> None:
+        """Health check for scripts that wait for the server."""
+        self._send(200, {"status": "ok", "backend": type(self.server.backend).__name__}, "-")
+
+    def _send(
+        self, status: int, payload: dict[str, Any], request_id: str, error_type: str | None = None
+    ) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-amzn-RequestId", request_id)
+            if error_type:
+                self.send_header("x-amzn-ErrorType", f"{error_type}:http://internal.amazon.com/")
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (deadline): nothing to answer
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], backend: Backend) -> None:
+        super().__init__(address, _Handler)
+        self.backend = backend
+        self.stopping = threading.Event()
+
+
+class ConverseServer:
+    """Run a backend behind the Converse API on ``host:port`` (port 0 picks a free one)."""
+
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server((host, port), backend)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL to give boto3."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ConverseServer:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, daemon=True, name="converse-server"
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        try:
+            self._server.serve_forever()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Release blocked backends, stop serving and close the socket."""
+        self._server.stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> ConverseServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
