@@ -96,7 +96,13 @@ class Evaluator:
         cls, path: str | Path | None = None, *, client: BedrockRuntimeClient | None = None
     ) -> Evaluator:
         """Build from a config file (``--config``, ``JUDGE_CONFIG`` or ``reward.toml``)."""
-        config = load_config(path)
+        return cls.from_settings(load_config(path), client=client)
+
+    @classmethod
+    def from_settings(
+        cls, config: RewardConfig, *, client: BedrockRuntimeClient | None = None
+    ) -> Evaluator:
+        """Build from a validated config."""
         rubrics = load_rubrics(config.path("rubrics"), list(config.rubrics))
         renderer = PromptRenderer(config.path("prompts"))
         cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)

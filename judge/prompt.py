@@ -29,14 +29,14 @@ TOOL_NAME = "submit_verdict"
 # because a judge model reads all of them as the same tag.
 DELIMITER_TAGS = ("conversation", "response", "reference_answer", "example")
 _FORGED_TAG = re.compile(
-    r"(<|&lt;|＜|‹)(\s*/?\s*)(" + "|".join(DELIMITER_TAGS) + r")\b",
+    r"(?:<|&lt;|＜|‹)(\s*/?\s*)(" + "|".join(DELIMITER_TAGS) + r")\b(?:[^<>\n]{0,64}?(?:>|&gt;|＞|›))?",
     re.IGNORECASE,
 )
 
 
 def fence(text: object) -> str:
     """Neutralise delimiter look-alikes inside judged text (a jinja2 filter)."""
-    return _FORGED_TAG.sub(lambda m: "[" + m.group(2) + m.group(3) + "]", str(text))
+    return _FORGED_TAG.sub(lambda m: "[" + m.group(1).strip() + m.group(2) + "]", str(text))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class Faults:
     model_error: float = 0.0  # 424 ModelErrorException
     malformed: float = 0.0  # an answer that breaks the verdict schema
     hang: float = 0.0  # no answer until the server stops
+    validation: float = 0.0  # 400 ValidationException (never worth retrying)
+    access_denied: float = 0.0  # 403 AccessDeniedException (never worth retrying)
 
     def pick(self, draw: float) -> str | None:
         """The fault for a uniform ``draw`` in [0, 1), or None."""
@@ -174,6 +176,10 @@ _FAULTS: dict[str, Callable[[float], ConverseFault]] = {
     "server_error": _server_error,
     "timeout": lambda _: ConverseFault(408, "ModelTimeoutException", "Model timed out"),
     "model_error": lambda _: ConverseFault(424, "ModelErrorException", "Model error"),
+    "validation": lambda _: ConverseFault(400, "ValidationException", "Malformed input request"),
+    "access_denied": lambda _: ConverseFault(
+        403, "AccessDeniedException", "You don't have access to the model with the specified model ID."
+    ),
 }
 
 

@@ -1,0 +1,307 @@
+"""The ``judge`` command line: lint, render, score, serve."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
+
+from judge.errors import JudgeError
+
+console = Console(stderr=True)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Reward config (default: $JUDGE_CONFIG, else ./reward.toml).",
+)
+
+
+@click.group()
+@click.version_option(package_name="rlaif-judge")
+def main() -> None:
+    """LLM-as-judge rewards for Amazon Nova RFT."""
+
+
+@main.command()
+@config_option
+def lint(config_path: str | None) -> None:
+    """Check the config, every rubric and the prompt templates."""
+    from judge.lint import lint_project
+
+    problems, checked = lint_project(config_path)
+    for name in checked:
+        console.print(f"[green]ok[/] {name}")
+    for problem in problems:
+        console.print(f"[red]error[/] {problem}")
+    if problems:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option(
+    "--sample",
+    "sample_file",
+    required=True,
+    type=click.Path(exists=True),
+    help="A JSON sample, or a JSON/JSONL batch (see --index).",
+)
+@click.option("--index", default=0, show_default=True, help="Which sample of a batch file.")
+@config_option
+def render(rubric: str, sample_file: str, index: int, config_path: str | None) -> None:
+    """Print exactly what would be sent to the judge (system, messages, tool schema)."""
+    from judge.config import load_config
+    from judge.contract import parse_sample
+    from judge.prompt import PromptRenderer
+    from judge.rubric import load_rubrics
+
+    with _errors():
+        config = load_config(config_path)
+        rubrics = load_rubrics(config.path("rubrics"), [rubric])
+        samples = read_batch(Path(sample_file))
+        if not 0 <= index < len(samples):
+            raise click.BadParameter(
+                f"{sample_file} has {len(samples)} samples", param_hint="--index"
+            )
+        sample = parse_sample(index, samples[index])
+        if sample.item is None:
+            raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
+        request = PromptRenderer(config.path("prompts")).render(
+            rubrics[rubric], sample.item, config.judge
+        )
+        click.echo(
+            json.dumps({"modelId": config.judge.model_id, **request}, indent=2, ensure_ascii=False)
+        )
+
+
+@main.command()
+@click.argument("batch_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the Lambda's answer (JSON).")
+@click.option(
+    "--details",
+    type=click.Path(dir_okay=False),
+    help="Write per-sample explanations (JSONL: raw scores, unscored reasons, flags).",
+)
+@click.option(
+    "--time-budget",
+    type=float,
+    default=None,
+    help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
+)
+@config_option
+def score(
+    batch_file: str,
+    out: str | None,
+    details: str | None,
+    time_budget: float | None,
+    config_path: str | None,
+) -> None:
+    """Score a JSON or JSONL batch of RFT samples through the handler's code path."""
+    from judge.deadline import Deadline
+    from judge.lambda_handler import run_event
+    from judge.pipeline import Evaluator
+
+    with _errors():
+        samples = read_batch(Path(batch_file))
+        evaluator = Evaluator.from_config(config_path)
+        deadline = Deadline.never() if time_budget is None else Deadline.in_seconds(time_budget)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("judging", total=None)
+            answer, batch = run_event(
+                evaluator,
+                samples,
+                deadline,
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        evaluator.close()
+    if out:
+        Path(out).write_text(json.dumps(answer, indent=1, ensure_ascii=False) + "\n")
+    if details:
+        with open(details, "w", encoding="utf-8") as fh:
+            for r in batch.results:
+                fh.write(json.dumps(_explain(r), ensure_ascii=False) + "\n")
+    _print_results(answer)
+    _print_summary(batch, list(evaluator.rubrics))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(["scripted"]),
+    default="scripted",
+    show_default=True,
+    help="scripted: keyword heuristic with optional faults (a plumbing check).",
+)
+@click.option("--latency-ms", default=0, show_default=True, help="Added latency per call.")
+@click.option(
+    "--fault-rate",
+    default=0.0,
+    show_default=True,
+    help="Probability of a throttle/5xx/408/424/malformed fault per call.",
+)
+@click.option("--seed", default=0, show_default=True)
+def serve(
+    host: str, port: int, backend: str, latency_ms: int, fault_rate: float, seed: int
+) -> None:
+    """Serve the Converse API on HOST:PORT for boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
+    from judge.server import ConverseServer
+    from judge.server.scripted import Faults, ScriptedJudge
+
+    share = fault_rate / 5
+    model = ScriptedJudge(
+        latency_s=latency_ms / 1000,
+        seed=seed,
+        faults=Faults(
+            throttle=share, server_error=share, timeout=share, model_error=share, malformed=share
+        ),
+    )
+    server = ConverseServer(model, host, port)
+    console.print(
+        f"serving Converse ({backend}) on {server.url}; "
+        f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={server.url}"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+def read_batch(path: Path) -> list[Any]:
+    """Samples from a JSON file (list, one sample or ``{"trajectories"}``) or JSONL.
+
+    An undecodable JSONL line is kept as a malformed sample (flagged, with a defined reward)
+    and reported with its line number, so that nothing is lost silently.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        return list(data["trajectories"]) if isinstance(data.get("trajectories"), list) else [data]
+    out: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            console.print(
+                f"[yellow]warning[/] {path}:{number}: not JSON ({exc.msg}); "
+                "scored as a malformed sample"
+            )
+            out.append(line)
+    return out
+
+
+class _errors:
+    """Turn our own errors into a one-line message and exit status 2."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, JudgeError):
+            console.print(f"[red]error[/] {exc}")
+            raise SystemExit(2)
+        return False
+
+
+def _explain(result: Any) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "reward": result.reward,
+        "dimensions": {
+            d.rubric: {"raw": d.raw, "normalized": d.normalized, "unscored": d.unscored_reason}
+            for d in result.dimensions
+        },
+        "unscored": result.unscored,
+        "guarded": result.guarded,
+        "malformed": result.malformed,
+        "gate": result.gate,
+    }
+
+
+def _print_results(answer: list[dict[str, Any]]) -> None:
+    table = Table(title="rewards")
+    table.add_column("id")
+    table.add_column("reward", justify="right")
+    table.add_column("dimensions / flags")
+    for item in answer:
+        parts = [
+            f"{m['name']}={m['value']:.2f}" for m in item["metrics_list"] if m["type"] == "Reward"
+        ]
+        parts += [
+            m["name"]
+            for m in item["metrics_list"]
+            if m["type"] == "Metric" and m["value"] and m["name"] != "unscored_dimensions"
+        ]
+        table.add_row(str(item["id"]), f"{item['aggregate_reward_score']:+.3f}", " ".join(parts))
+    Console().print(table)
+
+
+def _print_summary(batch: Any, rubrics: list[str]) -> None:
+    rewards = [r.reward for r in batch.results]
+    s = batch.stats
+    table = Table(title="summary", show_header=False)
+    if rewards:
+        q = statistics.quantiles(rewards, n=4) if len(rewards) > 1 else [rewards[0]] * 3
+        table.add_row(
+            "reward mean / min / p25 / median / p75 / max",
+            " / ".join(
+                f"{v:+.3f}" for v in (statistics.fmean(rewards), min(rewards), *q, max(rewards))
+            ),
+        )
+    for name in rubrics:
+        values = [
+            d.normalized
+            for r in batch.results
+            for d in r.dimensions
+            if d.rubric == name and d.normalized is not None
+        ]
+        mean = f"{statistics.fmean(values):.3f}" if values else "-"
+        table.add_row(f"{name} mean (0..1)", f"{mean}  (n={len(values)})")
+    table.add_row("samples", str(len(rewards)))
+    table.add_row(
+        "unscored / guarded / malformed / gated",
+        " / ".join(
+            str(n)
+            for n in (
+                sum(r.unscored for r in batch.results),
+                sum(r.guarded is not None for r in batch.results),
+                sum(r.malformed is not None for r in batch.results),
+                sum(r.gate is not None for r in batch.results),
+            )
+        ),
+    )
+    table.add_row(
+        "judgements / deduplicated / cache hits / judge calls",
+        f"{batch.judgements} / {batch.deduplicated} / {s.cache_hits} / {s.calls}",
+    )
+    table.add_row("retries / throttles", f"{s.retries} / {s.throttles}")
+    table.add_row("tokens in / out", f"{s.input_tokens} / {s.output_tokens}")
+    table.add_row("wall time", f"{batch.wall_s:.2f} s")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""``judge lint``: load the config, every rubric and both templates; collect every problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from judge.config import JudgeSettings, load_config, resolve_config_path
+from judge.errors import SourceError
+from judge.prompt import JudgeInput, PromptRenderer, Turn
+from judge.rubric import load_rubric
+
+_PROBE = JudgeInput((Turn("user", "Hello?"),), "Hi! How can I help?", "A greeting.")
+
+
+def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """Return (problems, things checked and found fine)."""
+    problems: list[str] = []
+    ok: list[str] = []
+    try:
+        config = load_config(config_path)
+    except SourceError as exc:
+        return [str(exc)], ok
+    ok.append(f"config {resolve_config_path(config_path)}")
+    rubrics = {}
+    rubric_dir = config.path("rubrics")
+    for path in sorted(rubric_dir.glob("*.md")):
+        if path.name.lower() == "readme.md":
+            continue
+        try:
+            rubrics[path.stem] = load_rubric(path)
+            ok.append(f"rubric {path}")
+        except SourceError as exc:
+            problems.append(str(exc))
+    for name in config.rubrics:
+        if not (rubric_dir / f"{name}.md").is_file():
+            problems.append(
+                f"{resolve_config_path(config_path)} [rubrics.{name}]: no rubric "
+                f"file {rubric_dir / name}.md. Fix: create it or remove the entry"
+            )
+    try:
+        renderer = PromptRenderer(config.path("prompts"))
+    except SourceError as exc:
+        return [*problems, str(exc)], ok
+    for mode in ("tool", "text"):
+        settings = JudgeSettings.model_validate({**config.judge.model_dump(), "verdict_mode": mode})
+        for rubric in rubrics.values():
+            try:
+                renderer.render(rubric, _PROBE, settings)
+            except SourceError as exc:
+                problems.append(str(exc))
+                break
+    if not problems:
+        ok.append(f"templates {renderer.directory}")
+    return problems, ok

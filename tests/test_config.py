@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from judge.config import load_config, parse_config
+from tests.conftest import REPO, base_config, merge
+
+
+def test_repo_config_loads_with_defaults() -> None:
+    config = load_config(REPO / "reward.toml")
+    assert config.judge.model_id == "us.amazon.nova-pro-v1:0"
+    assert (config.output.min, config.output.max) == (-1.0, 1.0)
+    assert list(config.rubrics) == ["helpfulness", "tone", "brand_voice"]
+    assert config.path("rubrics") == REPO / "rubrics"
+
+
+def test_env_points_at_another_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other.toml"
+    other.write_text('[rubrics]\ntone = { weight = 1 }\n[judge]\nmodel_id = "x.y"\n')
+    monkeypatch.setenv("JUDGE_CONFIG", str(other))
+    config = load_config()
+    assert config.judge.model_id == "x.y"
+    assert config.base_dir == tmp_path
+
+
+def test_cache_dir_env_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "c"))
+    assert load_config(REPO / "reward.toml").cache_dir() == tmp_path / "c"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "words"),
+    [
+        ({"judge": {"temprature": 0.2}}, "judge.temprature", "did you mean 'temperature'"),
+        ({"judge": {"temperature": 3}}, "judge.temperature", "less than or equal"),
+        ({"output": {"min": 1, "max": -1}}, "output", "output.min must be below"),
+        ({"unscored": {"sample": "zero"}}, "unscored.sample", "group_mean"),
+        ({"gates": [{"rubric": "nope", "below": 0.2}]}, "(top level)", "not in [rubrics]"),
+        ({"rubrics": {}}, "rubrics", "at least 1"),
+        ({"runtime": {"concurrency": 0}}, "runtime.concurrency", "greater than or equal"),
+        ({"retyr": {}}, "retyr", "did you mean 'retry'"),
+    ],
+)
+def test_bad_config_names_key(overrides: dict[str, object], key: str, words: str) -> None:
+    raw = merge(base_config(), overrides)
+    if overrides.get("rubrics") == {}:
+        raw["rubrics"] = {}
+    with pytest.raises(Exception) as err:
+        parse_config(raw, Path("reward.toml"))
+    msg = str(err.value)
+    assert msg.startswith(f"reward.toml [{key}]"), msg
+    assert words in msg
+    assert "Fix: " in msg
+
+
+def test_bad_toml_syntax(tmp_path: Path) -> None:
+    bad = tmp_path / "reward.toml"
+    bad.write_text("[rubrics\n")
+    with pytest.raises(Exception, match=r"reward.toml: not valid TOML .*line 1"):
+        load_config(bad)
