@@ -162,10 +162,10 @@ class RewardConfig(_Strict):
 
     def cache_dir(self) -> Path | None:
         """The verdict cache directory (``JUDGE_CACHE_DIR`` wins), or None when disabled."""
-        if env := os.environ.get(CACHE_ENV):
-            return Path(env)
         if not self.runtime.cache:
             return None
+        if env := os.environ.get(CACHE_ENV):
+            return Path(env)
         if self.runtime.cache_dir:
             return (self.base_dir / os.path.expanduser(self.runtime.cache_dir)).resolve()
         if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):

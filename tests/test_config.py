@@ -60,3 +60,10 @@ def test_bad_toml_syntax(tmp_path: Path) -> None:
     bad.write_text("[rubrics\n")
     with pytest.raises(Exception, match=r"reward.toml: not valid TOML .*line 1"):
         load_config(bad)
+
+
+def test_cache_off_beats_cache_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: JUDGE_CACHE_DIR used to re-enable a cache the config switched off.
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "c"))
+    raw = merge(base_config(), {"runtime": {"cache": False}})
+    assert parse_config(raw, REPO / "reward.toml").cache_dir() is None

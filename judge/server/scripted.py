@@ -11,7 +11,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from judge.server.wire import ConverseFault, text_response, tool_response, usage_for
@@ -50,15 +50,7 @@ class Faults:
     def pick(self, draw: float) -> str | None:
         """The fault for a uniform ``draw`` in [0, 1), or None."""
         edge = 0.0
-        for name in (
-            "throttle",
-            "not_ready",
-            "server_error",
-            "timeout",
-            "model_error",
-            "malformed",
-            "hang",
-        ):
+        for name in (f.name for f in fields(self)):
             edge += getattr(self, name)
             if draw < edge:
                 return name
