@@ -12,8 +12,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check judge tests bench
-	$(BIN)/ruff format --check judge tests bench
+	$(BIN)/ruff check judge tests bench examples
+	$(BIN)/ruff format --check judge tests bench examples
 	$(BIN)/judge lint
 
 typecheck: $(BIN)/.installed

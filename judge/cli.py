@@ -7,16 +7,17 @@ import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from judge.errors import JudgeError
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 config_option = click.option(
     "--config",
     "config_path",
@@ -40,9 +41,9 @@ def lint(config_path: str | None) -> None:
 
     problems, checked = lint_project(config_path)
     for name in checked:
-        console.print(f"[green]ok[/] {name}")
+        _say("ok", "green", name)
     for problem in problems:
-        console.print(f"[red]error[/] {problem}")
+        _say("error", "red", problem)
     if problems:
         raise SystemExit(1)
 
@@ -183,6 +184,11 @@ def serve(
         server.serve_forever()
 
 
+def _say(label: str, style: str, message: str) -> None:
+    """One unwrapped line on stderr; the message is plain text (paths contain brackets)."""
+    console.print(Text.assemble((label, style), " ", message))
+
+
 def read_batch(path: Path) -> list[Any]:
     """Samples from a JSON file (list, one sample or ``{"trajectories"}``) or JSONL.
 
@@ -205,10 +211,7 @@ def read_batch(path: Path) -> list[Any]:
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            console.print(
-                f"[yellow]warning[/] {path}:{number}: not JSON ({exc.msg}); "
-                "scored as a malformed sample"
-            )
+            _say("warning", "yellow", f"{path}:{number}: not JSON ({exc.msg}); scored as malformed")
             out.append(line)
     return out
 
@@ -219,9 +222,9 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, typ: object, exc: BaseException | None, tb: object) -> Literal[False]:
         if isinstance(exc, JudgeError):
-            console.print(f"[red]error[/] {exc}")
+            _say("error", "red", str(exc))
             raise SystemExit(2)
         return False
 

@@ -158,7 +158,8 @@ class RewardConfig(_Strict):
 
     def path(self, which: Literal["rubrics", "prompts", "calibration"]) -> Path:
         """An absolute directory from ``[paths]``."""
-        return (self.base_dir / getattr(self.paths, which)).resolve()
+        relative: str = getattr(self.paths, which)
+        return (self.base_dir / relative).resolve()
 
     def cache_dir(self) -> Path | None:
         """The verdict cache directory (``JUDGE_CACHE_DIR`` wins), or None when disabled."""

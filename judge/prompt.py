@@ -29,7 +29,9 @@ TOOL_NAME = "submit_verdict"
 # because a judge model reads all of them as the same tag.
 DELIMITER_TAGS = ("conversation", "response", "reference_answer", "example")
 _FORGED_TAG = re.compile(
-    r"(?:<|&lt;|＜|‹)(\s*/?\s*)(" + "|".join(DELIMITER_TAGS) + r")\b(?:[^<>\n]{0,64}?(?:>|&gt;|＞|›))?",
+    r"(?:<|&lt;|＜|‹)(\s*/?\s*)("
+    + "|".join(DELIMITER_TAGS)
+    + r")\b(?:[^<>\n]{0,64}?(?:>|&gt;|＞|›))?",
     re.IGNORECASE,
 )
 

@@ -87,11 +87,18 @@ def make_evaluator(**overrides: Any) -> Evaluator:
     return Evaluator.from_settings(parse_config(raw, REPO / "reward.toml"))
 
 
-def sample(sid: str, response: str, prompt: str = "How do I return a tent?", **extra: Any
-           ) -> dict[str, Any]:
+def sample(
+    sid: str, response: str, prompt: str = "How do I return a tent?", **extra: Any
+) -> dict[str, Any]:
     """A minimal RFT sample."""
-    return {"id": sid, "messages": [{"role": "user", "content": prompt},
-                                    {"role": "assistant", "content": response}], **extra}
+    return {
+        "id": sid,
+        "messages": [
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": response},
+        ],
+        **extra,
+    }
 
 
 class FakeContext:

@@ -7,16 +7,21 @@ from typing import Any
 import pytest
 
 from judge.cache import VerdictCache, cache_key
+from judge.deadline import Deadline
 from judge.server.scripted import Faults, ScriptedJudge
 from tests.conftest import ServeFn, make_evaluator, sample
-from judge.deadline import Deadline
 
 REQUEST: dict[str, Any] = {
     "system": [{"text": "rubric text"}],
     "messages": [{"role": "user", "content": [{"text": "<response>\nhi\n</response>"}]}],
     "inferenceConfig": {"maxTokens": 512, "temperature": 0.0},
 }
-BASE = {"model_id": "m", "request": REQUEST, "rubric_hash": "r", "template_hash": "t"}
+BASE: dict[str, Any] = {
+    "model_id": "m",
+    "request": REQUEST,
+    "rubric_hash": "r",
+    "template_hash": "t",
+}
 
 
 def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:

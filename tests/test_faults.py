@@ -28,8 +28,14 @@ def test_fault_storm_matches_fault_free_run(serve: ServeFn) -> None:
     serve(ScriptedJudge(score_fn=_score))
     clean, _ = run_event(make_evaluator(runtime={"cache": False}), batch, Deadline.never())
 
-    storm = Faults(throttle=0.30, server_error=0.03, timeout=0.03, model_error=0.03,
-                   malformed=0.04, not_ready=0.02)
+    storm = Faults(
+        throttle=0.30,
+        server_error=0.03,
+        timeout=0.03,
+        model_error=0.03,
+        malformed=0.04,
+        not_ready=0.02,
+    )
     judge = serve(ScriptedJudge(score_fn=_score, faults=storm, seed=7))
     evaluator = make_evaluator(runtime={"cache": False}, retry={"max_attempts": 8})
     stormy, result = run_event(evaluator, batch, Deadline.never())
@@ -43,8 +49,7 @@ def test_fault_storm_matches_fault_free_run(serve: ServeFn) -> None:
 
 
 def _one(evaluator: Evaluator) -> tuple[dict[str, object], int]:
-    answer, batch = run_event(evaluator, [sample("a", "Thanks, happy to help.")],
-                              Deadline.never())
+    answer, batch = run_event(evaluator, [sample("a", "Thanks, happy to help.")], Deadline.never())
     return answer[0], batch.stats.retries
 
 
@@ -58,8 +63,9 @@ def _one(evaluator: Evaluator) -> tuple[dict[str, object], int]:
         (Faults(timeout=1.0), 6, "ModelTimeoutException"),
     ],
 )
-def test_which_errors_are_retried(serve: ServeFn, faults: Faults, requests: int,
-                                  reason: str) -> None:
+def test_which_errors_are_retried(
+    serve: ServeFn, faults: Faults, requests: int, reason: str
+) -> None:
     judge = serve(ScriptedJudge(faults=faults))
     evaluator = make_evaluator(rubrics={"tone": {"weight": 1}}, runtime={"cache": False})
     answer, batch = run_event(evaluator, [sample("a", "Thanks, happy to help.")], Deadline.never())
@@ -78,10 +84,15 @@ def test_group_mean_policy_gives_unscored_sample_its_peers_mean(serve: ServeFn) 
         return 5 if "great" in j.response else 3
 
     serve(ScriptedJudge(score_fn=score))
-    batch = [sample("a", "great"), sample("b", "ok"), sample("c", "broken"),
-             sample("d", "broken", prompt="Another prompt")]
-    evaluator = make_evaluator(rubrics={"tone": {"weight": 1}}, runtime={"cache": False},
-                               retry={"max_attempts": 2})
+    batch = [
+        sample("a", "great"),
+        sample("b", "ok"),
+        sample("c", "broken"),
+        sample("d", "broken", prompt="Another prompt"),
+    ]
+    evaluator = make_evaluator(
+        rubrics={"tone": {"weight": 1}}, runtime={"cache": False}, retry={"max_attempts": 2}
+    )
     answer, _ = run_event(evaluator, batch, Deadline.never())
     rewards = [a["aggregate_reward_score"] for a in answer]
     assert rewards[:2] == [1.0, 0.0]
@@ -120,16 +131,22 @@ def test_partial_hang_keeps_the_verdicts_that_arrived(serve: ServeFn) -> None:
     assert judge.served.get("hang", 0) > 0
     scored = [a for a in answer if a["aggregate_reward_score"] == 1.0]
     assert scored, "verdicts that arrived before the deadline are used"
-    reasons = {d.unscored_reason.split(":")[0] for r in batch.results for d in r.dimensions
-               if d.unscored_reason}
+    reasons = {
+        d.unscored_reason.split(":")[0]
+        for r in batch.results
+        for d in r.dimensions
+        if d.unscored_reason
+    }
     assert reasons == {"deadline"}
 
 
 def test_backoff_never_sleeps_past_the_deadline(serve: ServeFn) -> None:
     serve(ScriptedJudge(faults=Faults(throttle=1.0)))
-    evaluator = make_evaluator(rubrics={"tone": {"weight": 1}}, runtime={"cache": False},
-                               retry={"max_attempts": 20, "initial_backoff_s": 2.0,
-                                      "max_backoff_s": 30.0})
+    evaluator = make_evaluator(
+        rubrics={"tone": {"weight": 1}},
+        runtime={"cache": False},
+        retry={"max_attempts": 20, "initial_backoff_s": 2.0, "max_backoff_s": 30.0},
+    )
     started = time.monotonic()
     answer, _ = run_event(evaluator, [sample("a", "Thanks!")], Deadline.in_seconds(1.5))
     assert time.monotonic() - started < 2.0

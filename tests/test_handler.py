@@ -22,31 +22,52 @@ def _variations() -> list[Any]:
     good = "I'm sorry it snapped, thank you for telling us. We'll send a new pole today."
     return [
         # Bedrock docs: reference under metadata, string content.
-        {"id": "meta-ref", "messages": [{"role": "user", "content": q},
-                                        {"role": "assistant", "content": good}],
-         "metadata": {"reference_answer": {"compliant": "Yes"}, "my_key": "x"}},
+        {
+            "id": "meta-ref",
+            "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": good}],
+            "metadata": {"reference_answer": {"compliant": "Yes"}, "my_key": "x"},
+        },
         # SageMaker page: reference at top level.
-        {"id": "top-ref", "messages": [{"role": "user", "content": q},
-                                       {"role": "assistant", "content": good}],
-         "reference_answer": "Offer a replacement."},
+        {
+            "id": "top-ref",
+            "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": good}],
+            "reference_answer": "Offer a replacement.",
+        },
         # Content as text blocks, nova_assistant role, system turn.
-        {"id": "blocks", "messages": [
-            {"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
-            {"role": "user", "content": [{"type": "text", "text": q}]},
-            {"role": "nova_assistant", "content": [{"type": "text", "text": good}]}]},
+        {
+            "id": "blocks",
+            "messages": [
+                {"role": "system", "content": [{"type": "text", "text": "Be kind."}]},
+                {"role": "user", "content": [{"type": "text", "text": q}]},
+                {"role": "nova_assistant", "content": [{"type": "text", "text": good}]},
+            ],
+        },
         # Multi-turn: the last assistant turn is judged; earlier ones are context.
-        {"id": 42, "messages": [
-            {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Whatever."},
-            {"role": "user", "content": q}, {"role": "assistant", "content": good}]},
+        {
+            "id": 42,
+            "messages": [
+                {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Whatever."},
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": good},
+            ],
+        },
         # Degenerate: guarded.
-        {"id": "opener", "messages": [{"role": "user", "content": q},
-                                      {"role": "assistant", "content": "Thought process:"}]},
+        {
+            "id": "opener",
+            "messages": [
+                {"role": "user", "content": q},
+                {"role": "assistant", "content": "Thought process:"},
+            ],
+        },
         # Malformed samples: each still answered.
         "not a sample",
         {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": good}]},
         {"id": "no-assistant", "messages": [{"role": "user", "content": q}]},
-        {"id": "bad-content", "messages": [{"role": "user", "content": 5},
-                                           {"role": "assistant", "content": good}]},
+        {
+            "id": "bad-content",
+            "messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": good}],
+        },
         {"id": "no-messages"},
     ]
 
@@ -127,15 +148,17 @@ def test_quality_ladder_is_ordered(serve: ServeFn) -> None:
         return LADDER_SCORES[j.rubric or ""][LADDER.index(j.response)]
 
     serve(ScriptedJudge(score_fn=score))
-    answer, _ = run_event(make_evaluator(), [sample(str(i), r) for i, r in enumerate(LADDER)],
-                          Deadline.never())
+    answer, _ = run_event(
+        make_evaluator(), [sample(str(i), r) for i, r in enumerate(LADDER)], Deadline.never()
+    )
     rewards = [a["aggregate_reward_score"] for a in answer]
     assert rewards == sorted(rewards) and len(set(rewards)) == len(rewards), rewards
     assert rewards[0] == -1.0  # brand_voice 1 trips the floor gate
 
 
-def test_module_handler_uses_judge_config(serve: ServeFn, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_handler_uses_judge_config(
+    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     serve(ScriptedJudge(score_fn=lambda j: 4))
     config = tmp_path / "reward.toml"
     config.write_text(
@@ -145,8 +168,9 @@ def test_module_handler_uses_judge_config(serve: ServeFn, tmp_path: Path,
     monkeypatch.setenv("JUDGE_CONFIG", str(config))
     lambda_handler.reset()
     try:
-        answer = lambda_handler.handler([sample("a", "Thanks, happy to help.")],
-                                        FakeContext(60_000))
+        answer = lambda_handler.handler(
+            [sample("a", "Thanks, happy to help.")], FakeContext(60_000)
+        )
     finally:
         lambda_handler.reset()
     assert answer[0]["id"] == "a"

@@ -29,8 +29,11 @@ def configs(draw: st.DrawFn) -> RewardConfig:
             "value": draw(st.floats(lo, hi)),
         },
         "gates": [
-            {"rubric": draw(st.sampled_from(NAMES)), "below": draw(st.floats(0, 1)),
-             "reward": draw(st.one_of(st.just("floor"), st.floats(lo, hi)))}
+            {
+                "rubric": draw(st.sampled_from(NAMES)),
+                "below": draw(st.floats(0, 1)),
+                "reward": draw(st.one_of(st.just("floor"), st.floats(lo, hi))),
+            }
             for _ in range(draw(st.integers(0, 2)))
         ],
     }
@@ -39,14 +42,16 @@ def configs(draw: st.DrawFn) -> RewardConfig:
 
 dims = st.lists(
     st.tuples(st.sampled_from(NAMES), st.one_of(st.none(), st.floats(0, 1))),
-    min_size=3, max_size=3,
+    min_size=3,
+    max_size=3,
 ).map(lambda xs: [Dimension(NAMES[i], v) for i, (_, v) in enumerate(xs)])
 
 
 @settings(max_examples=300, deadline=None)
 @given(config=configs(), batch=st.lists(st.tuples(dims, st.integers(0, 3)), max_size=12))
-def test_reward_is_finite_and_in_range(config: RewardConfig,
-                                       batch: list[tuple[list[Dimension], int]]) -> None:
+def test_reward_is_finite_and_in_range(
+    config: RewardConfig, batch: list[tuple[list[Dimension], int]]
+) -> None:
     combined = [combine(d, config).reward for d, _ in batch]
     rewards = fill_unscored(combined, [str(g) for _, g in batch], config)
     assert len(rewards) == len(batch)
@@ -66,13 +71,17 @@ def test_normalize_rejects_nan() -> None:
 
 
 def test_weights_and_gates() -> None:
-    config = parse_config({
-        "rubrics": {"a": {"weight": 3}, "b": {"weight": 1}},
-        "gates": [{"rubric": "b", "below": 0.25}],
-    }, Path("reward.toml"))
+    config = parse_config(
+        {
+            "rubrics": {"a": {"weight": 3}, "b": {"weight": 1}},
+            "gates": [{"rubric": "b", "below": 0.25}],
+        },
+        Path("reward.toml"),
+    )
     assert combine([Dimension("a", 1.0), Dimension("b", 0.0)], config).reward == -1.0
     assert combine([Dimension("a", 1.0), Dimension("b", 0.5)], config).reward == pytest.approx(
-        -1 + 2 * (3 * 1.0 + 0.5) / 4)
+        -1 + 2 * (3 * 1.0 + 0.5) / 4
+    )
     # drop: an unscored dimension is re-weighted away, not counted as 0
     assert combine([Dimension("a", 1.0), Dimension("b", None)], config).reward == 1.0
     # an unscored gated dimension does not trip its gate

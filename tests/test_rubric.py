@@ -65,24 +65,41 @@ def test_good_rubric_fields() -> None:
     ("mutate", "line", "place", "words"),
     [
         (lambda t: t.replace("---\nname", "name", 1), 1, "front matter", "no YAML front matter"),
-        (lambda t: t.replace("scale: {min: 1, max: 3}", "scale: {min: 3, max: 1}"), 1,
-         "front matter", "invalid scale"),
-        (lambda t: t.replace("scale: {min: 1, max: 3}", "scale: [1, 3"), 3, "front matter",
-         "not valid YAML"),
+        (
+            lambda t: t.replace("scale: {min: 1, max: 3}", "scale: {min: 3, max: 1}"),
+            1,
+            "front matter",
+            "invalid scale",
+        ),
+        (
+            lambda t: t.replace("scale: {min: 1, max: 3}", "scale: [1, 3"),
+            3,
+            "front matter",
+            "not valid YAML",
+        ),
         (lambda t: t.replace("name: demo", "name: other"), 1, "front matter", "differs"),
-        (lambda t: t.replace("### 2 - Fine\nFine things.\n", ""), 13, "## Scale",
-         "levels [2] have no description"),
+        (
+            lambda t: t.replace("### 2 - Fine\nFine things.\n", ""),
+            13,
+            "## Scale",
+            "levels [2] have no description",
+        ),
         (lambda t: t.replace("### 2 - Fine", "### Fine"), 16, "## Scale", "does not start"),
         (lambda t: t.replace("### 3 - Good", "### 7 - Good"), 18, "## Scale", "outside"),
         (lambda t: t.replace("Fine things.", ""), 16, "## Scale", "no description"),
         (lambda t: t.replace("(score 3)", "(great)"), 22, "## Examples", "has no score"),
         (lambda t: t.replace("**Why:** Friendly.", ""), 22, "## Examples", "no Why:"),
-        (lambda t: t.replace("## Definition\nWhat demo means.\n", ""), None, "## Definition",
-         "no '## Definition' section"),
+        (
+            lambda t: t.replace("## Definition\nWhat demo means.\n", ""),
+            None,
+            "## Definition",
+            "no '## Definition' section",
+        ),
     ],
 )
-def test_broken_rubric_names_file_line_and_fix(mutate: object, line: int | None, place: str,
-                                               words: str) -> None:
+def test_broken_rubric_names_file_line_and_fix(
+    mutate: object, line: int | None, place: str, words: str
+) -> None:
     text = mutate(GOOD)  # type: ignore[operator]
     with pytest.raises(SourceError) as err:
         parse_rubric(text, Path("rubrics/demo.md"))

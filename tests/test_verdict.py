@@ -25,7 +25,7 @@ SCALE = [1, 2, 3, 4, 5]
         ("Verdict: [4]", 4),
         ("[[3]]", 3),
         ('{"reasoning": "ok", "score": 4}', 4),
-        ("```json\n{\"score\": \"5\", \"reasoning\": \"x\"}\n```", 5),
+        ('```json\n{"score": "5", "reasoning": "x"}\n```', 5),
         ("Score: 4.0", 4),
         # Reasoning mentions other numbers first: the last verdict wins.
         ("A score of 2 would be too harsh since it is polite.\nScore: 4", 4),
@@ -59,9 +59,14 @@ def test_text_verdicts(text: str, expected: int | str) -> None:
 
 
 def _tool(tool_input: Any, name: str = "submit_verdict", stop: str = "tool_use") -> dict[str, Any]:
-    return {"output": {"message": {"content": [
-        {"toolUse": {"toolUseId": "t1", "name": name, "input": tool_input}}]}},
-        "stopReason": stop}
+    return {
+        "output": {
+            "message": {
+                "content": [{"toolUse": {"toolUseId": "t1", "name": name, "input": tool_input}}]
+            }
+        },
+        "stopReason": stop,
+    }
 
 
 @pytest.mark.parametrize(
@@ -78,11 +83,27 @@ def _tool(tool_input: Any, name: str = "submit_verdict", stop: str = "tool_use")
         (_tool({"reasoning": "x"}), "unparseable"),
         (_tool("not json"), "unparseable"),
         (_tool({"reasoning": "x", "score": 4}, stop="guardrail_intervened"), "refused"),
-        ({"output": {"message": {"content": [{"text": "Good.\nScore: 4"}]}},
-          "stopReason": "end_turn"}, 4),
-        ({"output": {"message": {"content": [
-            {"reasoningContent": {"reasoningText": {"text": "Score: 1?"}}},
-            {"text": "Score: 5"}]}}, "stopReason": "end_turn"}, 5),
+        (
+            {
+                "output": {"message": {"content": [{"text": "Good.\nScore: 4"}]}},
+                "stopReason": "end_turn",
+            },
+            4,
+        ),
+        (
+            {
+                "output": {
+                    "message": {
+                        "content": [
+                            {"reasoningContent": {"reasoningText": {"text": "Score: 1?"}}},
+                            {"text": "Score: 5"},
+                        ]
+                    }
+                },
+                "stopReason": "end_turn",
+            },
+            5,
+        ),
         ({"output": {"message": {"content": []}}, "stopReason": "max_tokens"}, "unparseable"),
         ({"stopReason": "content_filtered"}, "refused"),
         ({}, "unparseable"),

@@ -170,7 +170,9 @@ _FAULTS: dict[str, Callable[[float], ConverseFault]] = {
     "model_error": lambda _: ConverseFault(424, "ModelErrorException", "Model error"),
     "validation": lambda _: ConverseFault(400, "ValidationException", "Malformed input request"),
     "access_denied": lambda _: ConverseFault(
-        403, "AccessDeniedException", "You don't have access to the model with the specified model ID."
+        403,
+        "AccessDeniedException",
+        "You don't have access to the model with the specified model ID.",
     ),
 }
 

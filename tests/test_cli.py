@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from judge.cli import main
+from judge.server.scripted import ScriptedJudge
+from tests.conftest import REPO, ServeFn
+
+BATCH = REPO / "examples" / "batch.jsonl"
+
+
+def test_lint_passes_on_repo() -> None:
+    result = CliRunner().invoke(main, ["lint", "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0, result.output
+    assert "rubric" in result.output and "templates" in result.output
+
+
+def test_lint_reports_every_broken_file(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "rubrics", tmp_path / "rubrics")
+    shutil.copytree(REPO / "prompts", tmp_path / "prompts")
+    shutil.copy(REPO / "reward.toml", tmp_path / "reward.toml")
+    tone = tmp_path / "rubrics" / "tone.md"
+    tone.write_text(tone.read_text().replace("### 3 - Neutral", "### Neutral"))
+    (tmp_path / "rubrics" / "extra.md").write_text("no front matter\n")
+    result = CliRunner().invoke(main, ["lint", "--config", str(tmp_path / "reward.toml")])
+    assert result.exit_code == 1
+    assert "tone.md:" in result.output and "[## Scale]" in result.output
+    assert "extra.md:1 [front matter]" in result.output
+
+
+def test_render_prints_the_exact_request() -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            "--rubric",
+            "tone",
+            "--sample",
+            str(BATCH),
+            "--index",
+            "5",
+            "--config",
+            str(REPO / "reward.toml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    request = json.loads(result.output)
+    assert request["modelId"] == "us.amazon.nova-pro-v1:0"
+    assert request["toolConfig"]["toolChoice"] == {"tool": {"name": "submit_verdict"}}
+    user = request["messages"][0]["content"][0]["text"]
+    assert user.count("</response>") == 1  # the sample's forged tag was neutralised
+
+
+def test_score_writes_answer_and_details(serve: ServeFn, tmp_path: Path) -> None:
+    serve(ScriptedJudge())
+    bad_batch = tmp_path / "batch.jsonl"
+    bad_batch.write_text(BATCH.read_text() + "{not json\n")
+    out, details = tmp_path / "answer.json", tmp_path / "details.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "score",
+            str(bad_batch),
+            "--out",
+            str(out),
+            "--details",
+            str(details),
+            "--config",
+            str(REPO / "reward.toml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(out.read_text())
+    assert [a["id"] for a in answer] == [
+        "s1-polite",
+        "s1-neutral",
+        "s1-rude",
+        "s2-blocks",
+        "s3-degenerate",
+        "s4-injection",
+        None,
+    ]
+    lines = [json.loads(x) for x in details.read_text().splitlines()]
+    assert lines[4]["guarded"] == "bare_reasoning_opener"
+    assert lines[6]["malformed"]
+    assert "batch.jsonl:7: not JSON" in result.output
+    assert "judge calls" in result.output
+    assert answer[0]["aggregate_reward_score"] > answer[2]["aggregate_reward_score"]
+
+
+def test_score_reports_config_errors_cleanly(tmp_path: Path) -> None:
+    bad = tmp_path / "reward.toml"
+    bad.write_text("[rubrics]\ntone = { wieght = 1 }\n")
+    result = CliRunner().invoke(main, ["score", str(BATCH), "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "rubrics.tone.wieght" in result.output
