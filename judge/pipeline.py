@@ -112,8 +112,9 @@ class Evaluator:
         )
 
     def close(self) -> None:
-        """Release the cache."""
+        """Release the cache and the HTTP connection pool."""
         self.caller.cache.close()
+        self.caller.client.close()
 
     def to_unit(self, rubric: Rubric, score: int) -> float:
         """A raw verdict mapped to 0..1 (calibration plugs in here)."""

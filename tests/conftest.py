@@ -70,6 +70,17 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_OPEN: list[Evaluator] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_evaluators() -> Iterator[None]:
+    """Close every evaluator a test made (sqlite handles, HTTP pools)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 FAST_RETRY = {"initial_backoff_s": 0.01, "max_backoff_s": 0.05}
 
 
@@ -84,7 +95,9 @@ def make_evaluator(**overrides: Any) -> Evaluator:
         raw["rubrics"] = overrides["rubrics"]
         if "gates" not in overrides:
             raw["gates"] = [g for g in raw.get("gates", []) if g["rubric"] in raw["rubrics"]]
-    return Evaluator.from_settings(parse_config(raw, REPO / "reward.toml"))
+    evaluator = Evaluator.from_settings(parse_config(raw, REPO / "reward.toml"))
+    _OPEN.append(evaluator)
+    return evaluator
 
 
 def sample(

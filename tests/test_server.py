@@ -118,7 +118,9 @@ def test_raw_error_headers_and_routes() -> None:
         assert err.value.code == 429
         assert err.value.headers["x-amzn-ErrorType"].startswith("ThrottlingException")
         assert json.loads(err.value.read())["message"]
+        err.value.close()
         bad = urllib.request.Request(f"{server.url}/nope", method="POST", data=b"{}")
         with pytest.raises(urllib.error.HTTPError) as err404:
             urllib.request.urlopen(bad, timeout=5)
         assert err404.value.code == 404
+        err404.value.close()
