@@ -143,6 +143,123 @@ def score(
 
 
 @main.command()
+@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Anchor set (JSONL).",
+)
+@click.option(
+    "--holdout",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(0.05, 0.9),
+    help="Fraction of anchors held out for the report.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed for the split and bootstrap.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output dir (default: the config's calibration dir).",
+)
+@click.option(
+    "--samples",
+    "draws",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Verdicts per item, for self-consistency.",
+)
+@click.option(
+    "--human-scale",
+    type=(float, float),
+    default=None,
+    help="MIN MAX of the labels (default: the rubric scale if all labels fit).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--min-spearman",
+    type=float,
+    default=None,
+    help="Exit 3 if calibrated held-out Spearman is below this (CI gate).",
+)
+@config_option
+def calibrate(
+    rubric: str,
+    anchors_file: str,
+    holdout: float,
+    seed: int,
+    out: str | None,
+    draws: int,
+    human_scale: tuple[float, float] | None,
+    as_json: bool,
+    min_spearman: float | None,
+    config_path: str | None,
+) -> None:
+    """Measure the judge against human-labelled anchors and fit a map onto their scale."""
+    try:
+        from judge.calibration.runner import calibrate as run_calibration
+    except ImportError as exc:  # numpy/scipy/matplotlib are an extra
+        raise click.ClickException(
+            f"calibration needs the 'calibrate' extra ({exc.name} is missing): "
+            "pip install 'rlaif-judge[calibrate]'"
+        ) from None
+    from judge.pipeline import Evaluator
+
+    with _errors():
+        evaluator = Evaluator.from_config(config_path)
+        target = Path(out) if out else evaluator.config.path("calibration")
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("judging anchors", total=None)
+            result = run_calibration(
+                evaluator,
+                rubric,
+                Path(anchors_file),
+                out=target,
+                holdout=holdout,
+                seed=seed,
+                draws=draws,
+                human_scale=human_scale,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        evaluator.close()
+    held = result.artefact.metrics["holdout"]
+    if as_json:
+        click.echo(json.dumps(json.loads(result.artefact_path.read_text())["metrics"], indent=1))
+    else:
+        table = Table(title=f"{rubric}: held-out agreement ({result.artefact.map.kind} map)")
+        for col in ("metric", "raw", "calibrated"):
+            table.add_column(col)
+        for name in ("spearman", "kendall", "pearson", "qwk", "krippendorff_alpha", "mae", "rmse"):
+            table.add_row(name, *(_ci(held[side], name) for side in ("raw", "calibrated")))
+        Console().print(table)
+        _say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
+    spearman = held["calibrated"]["spearman"]
+    if min_spearman is not None and not spearman >= min_spearman:
+        _say(
+            "gate",
+            "red",
+            f"held-out Spearman {spearman:.3f} is below --min-spearman {min_spearman}",
+        )
+        raise SystemExit(3)
+
+
+def _ci(metrics: dict[str, Any], name: str) -> str:
+    low, high = metrics[f"{name}_ci"]
+    return f"{metrics[name]:.3f} [{low:.3f}, {high:.3f}]"
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True)
 @click.option(

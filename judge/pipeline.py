@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
+from judge.calibration.artefact import maps_in_force
 from judge.caller import CallStats, JudgeCaller, JudgeTask
 from judge.config import RewardConfig, load_config
 from judge.contract import Sample, parse_sample
 from judge.deadline import Deadline
 from judge.guard import Guard
-from judge.prompt import PromptRenderer
+from judge.prompt import JudgeInput, PromptRenderer
 from judge.reward import Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.verdict import Outcome, Unscored, Verdict
@@ -44,6 +45,7 @@ class SampleResult:
     guarded: str | None = None
     malformed: str | None = None
     gate: str | None = None
+    stale_calibration: int = 0
 
     def metrics(self) -> list[tuple[str, float, str]]:
         """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
@@ -60,6 +62,7 @@ class SampleResult:
             ("guarded", float(self.guarded is not None), "Metric"),
             ("malformed", float(self.malformed is not None), "Metric"),
             ("gated", float(self.gate is not None), "Metric"),
+            ("calibration_stale", float(self.stale_calibration), "Metric"),
         ]
         return out
 
@@ -90,6 +93,11 @@ class Evaluator:
         self.renderer = renderer
         self.caller = caller
         self.guard = Guard(config.guard.extra_patterns, config.guard.max_chars)
+        # Calibration maps that match the rubric, templates and model in use; stale ones are
+        # reported (log warning + metric) and not applied.
+        self.maps, self.stale_calibration = maps_in_force(
+            config.path("calibration"), rubrics, renderer.template_hash, config.judge
+        )
 
     @classmethod
     def from_config(
@@ -117,8 +125,38 @@ class Evaluator:
         self.caller.client.close()
 
     def to_unit(self, rubric: Rubric, score: int) -> float:
-        """A raw verdict mapped to 0..1 (calibration plugs in here)."""
+        """A verdict mapped to 0..1: through the calibration map when one is in force."""
+        score_map = self.maps.get(rubric.name)
+        if score_map is not None:
+            return score_map.to_unit(score)
         return normalize(score, rubric.scale_min, rubric.scale_max)
+
+    def task(self, rubric: Rubric, item: JudgeInput, draw: int = 0) -> JudgeTask:
+        """The judgement of ``item`` on ``rubric`` (``draw`` > 0: a repeated sample)."""
+        request = self.renderer.render(rubric, item, self.config.judge)
+        key = cache_key(
+            model_id=self.config.judge.model_id,
+            request=request,
+            rubric_hash=rubric.content_hash,
+            template_hash=self.renderer.template_hash,
+            draw=draw,
+        )
+        return JudgeTask(key, rubric, request)
+
+    def judge_items(
+        self,
+        rubric: Rubric,
+        items: list[JudgeInput],
+        draws: int,
+        deadline: Deadline,
+        progress: Progress | None = None,
+    ) -> tuple[list[list[Outcome]], CallStats]:
+        """Raw outcomes for each item, ``draws`` times each (calibration's entry point)."""
+        tasks = [[self.task(rubric, item, d) for d in range(draws)] for item in items]
+        unique = {t.key: t for row in tasks for t in row}
+        stats = CallStats()
+        outcomes = self._judge_all(list(unique.values()), deadline, stats, progress)
+        return [[outcomes[t.key] for t in row] for row in tasks], stats
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
@@ -139,15 +177,9 @@ class Evaluator:
             if s.item is None or s.index in guarded:
                 continue
             for name, rubric in self.rubrics.items():
-                request = self.renderer.render(rubric, s.item, self.config.judge)
-                key = cache_key(
-                    model_id=self.config.judge.model_id,
-                    request=request,
-                    rubric_hash=rubric.content_hash,
-                    template_hash=self.renderer.template_hash,
-                )
-                tasks.setdefault(key, JudgeTask(key, rubric, request))
-                keys[(s.index, name)] = key
+                task = self.task(rubric, s.item)
+                tasks.setdefault(task.key, task)
+                keys[(s.index, name)] = task.key
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
         results = self._assemble(samples, guarded, keys, outcomes)
@@ -244,6 +276,7 @@ class Evaluator:
         filled = fill_unscored(combined, [s.group for s in samples], self.config)
         for result, reward in zip(results, filled, strict=True):
             result.reward = reward
+            result.stale_calibration = len(self.stale_calibration)
         return results
 
     def _dimension(self, name: str, outcome: Outcome) -> Dimension:

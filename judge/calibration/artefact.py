@@ -1,0 +1,121 @@
+"""The calibration artefact (``calibration/<rubric>.json``) and the check that it still applies.
+
+A map is only valid for the rubric text, prompt template, judge model and inference settings
+it was fitted with. If any of them changed since, the Lambda must not apply a stale map.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from judge.calibration.maps import ScoreMap
+from judge.config import JudgeSettings
+from judge.errors import SourceError
+from judge.rubric import Rubric
+
+log = logging.getLogger("judge")
+
+ARTEFACT_FORMAT = 1
+
+
+class HumanScale(BaseModel):
+    """The anchors' label range."""
+
+    model_config = ConfigDict(frozen=True)
+
+    min: float
+    max: float
+
+
+class Artefact(BaseModel):
+    """Everything needed to apply a map, and to know whether it may be applied."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    format: int = ARTEFACT_FORMAT
+    rubric: str
+    rubric_hash: str
+    template_hash: str
+    model_id: str
+    inference: dict[str, Any]
+    anchors_file: str
+    anchors_hash: str
+    human_scale: HumanScale
+    map: ScoreMap
+    metrics: dict[str, Any]
+    created: str = ""
+
+
+def inference_fingerprint(settings: JudgeSettings) -> dict[str, Any]:
+    """The inference settings a map depends on."""
+    return {
+        "inferenceConfig": settings.inference_config(),
+        "additionalModelRequestFields": settings.additional_request_fields,
+        "verdict_mode": settings.verdict_mode,
+    }
+
+
+def artefact_path(directory: Path, rubric: str) -> Path:
+    """Where a rubric's artefact lives."""
+    return directory / f"{rubric}.json"
+
+
+def load_artefact(path: Path) -> Artefact | None:
+    """The artefact at ``path``, None if there is none; a broken file is a clear error."""
+    if not path.is_file():
+        return None
+    try:
+        return Artefact.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise SourceError(
+            path,
+            f"not a valid calibration artefact ({str(exc).splitlines()[0]})",
+            fix="re-run `judge calibrate` for this rubric, or delete the file",
+        ) from None
+
+
+def mismatches(
+    artefact: Artefact, rubric: Rubric, template_hash: str, settings: JudgeSettings
+) -> list[str]:
+    """What differs between the artefact and what is in use (empty: the map applies)."""
+    out = []
+    if artefact.rubric_hash != rubric.content_hash:
+        out.append("the rubric file changed")
+    if artefact.template_hash != template_hash:
+        out.append("the prompt templates changed")
+    if artefact.model_id != settings.model_id:
+        out.append(f"the judge model is {settings.model_id}, not {artefact.model_id}")
+    if artefact.inference != inference_fingerprint(settings):
+        out.append("the inference settings changed")
+    return out
+
+
+def maps_in_force(
+    directory: Path, rubrics: dict[str, Rubric], template_hash: str, settings: JudgeSettings
+) -> tuple[dict[str, ScoreMap], dict[str, str]]:
+    """Maps that apply, and for stale artefacts the reason they are not applied."""
+    maps: dict[str, ScoreMap] = {}
+    stale: dict[str, str] = {}
+    for name, rubric in rubrics.items():
+        path = artefact_path(directory, name)
+        artefact = load_artefact(path)
+        if artefact is None:
+            continue
+        problems = mismatches(artefact, rubric, template_hash, settings)
+        if problems:
+            stale[name] = "; ".join(problems)
+            log.warning(
+                "calibration for %s is STALE (%s): using the raw judge scale. "
+                "Re-run `judge calibrate --rubric %s`.",
+                name,
+                stale[name],
+                name,
+            )
+        else:
+            maps[name] = artefact.map
+    return maps, stale

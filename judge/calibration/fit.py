@@ -1,0 +1,107 @@
+"""Fit monotone maps from judge scores to human labels; pick one by cross-validation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize
+
+from judge.calibration.maps import MapKind, ScoreMap
+
+Array = NDArray[np.float64]
+CANDIDATES: tuple[MapKind, ...] = ("identity", "linear", "sigmoid", "isotonic")
+
+
+def _pav(x: Array, y: Array) -> tuple[list[float], list[float]]:
+    """Pool-adjacent-violators over the distinct judge scores: the isotonic regression."""
+    levels = np.unique(x)
+    means = [float(y[x == v].mean()) for v in levels]
+    weights = [float((x == v).sum()) for v in levels]
+    blocks: list[list[float]] = []  # [mean, weight, first level index, last level index]
+    for i, (m, w) in enumerate(zip(means, weights, strict=True)):
+        blocks.append([m, w, i, i])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, _, e2 = blocks.pop()
+            m1, w1, s1, _ = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, s1, e2])
+    ys = [0.0] * len(levels)
+    for m, _, start, end in blocks:
+        for i in range(int(start), int(end) + 1):
+            ys[i] = m
+    return [float(v) for v in levels], ys
+
+
+def fit_map(
+    kind: MapKind, x: Array, y: Array, judge: tuple[float, float], human: tuple[float, float]
+) -> ScoreMap:
+    """Fit one kind of map to (judge score, human label) pairs."""
+    base = {
+        "kind": kind,
+        "x_min": judge[0],
+        "x_max": judge[1],
+        "y_min": human[0],
+        "y_max": human[1],
+    }
+    if kind == "identity":
+        return ScoreMap.model_validate(base)
+    if kind == "linear":
+        if np.ptp(x) == 0:
+            return ScoreMap.model_validate({**base, "a": float(y.mean()), "b": 0.0})
+        b, a = np.polyfit(x, y, 1)
+        if b < 0:  # a decreasing map would invert the judge: use the mean instead
+            a, b = float(y.mean()), 0.0
+        return ScoreMap.model_validate({**base, "a": float(a), "b": float(b)})
+    if kind == "isotonic":
+        xs, ys = _pav(x, y)
+        return ScoreMap.model_validate({**base, "xs": xs, "ys": ys})
+    # sigmoid on the human range; start from the linear fit's slope
+    unit = np.clip((y - human[0]) / (human[1] - human[0]), 1e-3, 1 - 1e-3)
+
+    def residuals(p: Array) -> Array:
+        z = p[0] + p[1] * x
+        out: Array = 1.0 / (1.0 + np.exp(-z)) - unit
+        return out
+
+    mid = (judge[0] + judge[1]) / 2
+    start = np.array([-mid * 4 / (judge[1] - judge[0]), 4 / (judge[1] - judge[0])])
+    fit = optimize.least_squares(residuals, start, bounds=([-math.inf, 0.0], [math.inf, math.inf]))
+    return ScoreMap.model_validate({**base, "a": float(fit.x[0]), "b": float(fit.x[1])})
+
+
+def mae(score_map: ScoreMap, x: Array, y: Array) -> float:
+    """Mean absolute error of a map on (x, y)."""
+    return float(np.mean([abs(score_map.apply(float(a)) - b) for a, b in zip(x, y, strict=True)]))
+
+
+def select_map(
+    x: Array,
+    y: Array,
+    judge: tuple[float, float],
+    human: tuple[float, float],
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[ScoreMap, dict[str, float]]:
+    """The candidate with the lowest k-fold cross-validated MAE, refitted on all the data.
+
+    ``identity`` (no fitting) is a candidate too, so an already calibrated judge keeps its
+    scale unless a fitted map is better out of sample. Ties go to the simpler map.
+    """
+    k = max(2, min(folds, len(x)))
+    order = np.random.default_rng(seed).permutation(len(x))
+    parts = np.array_split(order, k)
+    cv: dict[str, float] = {}
+    for kind in CANDIDATES:
+        errors: list[float] = []
+        for i in range(k):
+            test = parts[i]
+            train = np.concatenate([parts[j] for j in range(k) if j != i])
+            fitted = fit_map(kind, x[train], y[train], judge, human)
+            errors.extend(
+                abs(fitted.apply(float(a)) - b) for a, b in zip(x[test], y[test], strict=True)
+            )
+        cv[kind] = float(np.mean(errors))
+    best = min(CANDIDATES, key=lambda kind: (round(cv[kind], 9), CANDIDATES.index(kind)))
+    return fit_map(best, x, y, judge, human), cv

@@ -1,0 +1,130 @@
+"""Agreement statistics between judge scores and human labels, with bootstrap intervals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+Array = NDArray[np.float64]
+METRICS = ("spearman", "kendall", "pearson", "qwk", "krippendorff_alpha", "mae", "rmse")
+
+
+def _corr(fn: Callable[..., object], x: Array, y: Array) -> float:
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan  # undefined for a constant series
+    return float(fn(x, y)[0])  # type: ignore[index]
+
+
+def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], levels: Sequence[int]) -> float:
+    """Cohen's kappa with quadratic weights over the given integer ``levels``."""
+    index = {v: i for i, v in enumerate(levels)}
+    k = len(levels)
+    observed = np.zeros((k, k))
+    for x, y in zip(a, b, strict=True):
+        observed[index[x], index[y]] += 1
+    n = observed.sum()
+    if n == 0:
+        return math.nan
+    grid = np.arange(k)
+    weights = (grid[:, None] - grid[None, :]) ** 2 / max(1, (k - 1) ** 2)
+    expected = np.outer(observed.sum(1), observed.sum(0)) / n
+    denom = float((weights * expected).sum())
+    return math.nan if denom == 0 else 1.0 - float((weights * observed).sum()) / denom
+
+
+def krippendorff_interval(units: Sequence[Sequence[float]]) -> float:
+    """Krippendorff's alpha, interval metric; each unit lists the values coders gave it.
+
+    Units with fewer than two values are not pairable and are left out, as in the
+    definition (Krippendorff 2011, "Computing Krippendorff's alpha-reliability").
+    """
+    pairable = [np.asarray(u, dtype=float) for u in units if len(u) >= 2]
+    if not pairable:
+        return math.nan
+    n = sum(len(u) for u in pairable)
+    # sum over ordered pairs i != j of (v_i - v_j)^2 = 2 * (m * sum v^2 - (sum v)^2)
+    within = sum(
+        2 * (len(u) * float((u**2).sum()) - float(u.sum()) ** 2) / (len(u) - 1) for u in pairable
+    )
+    everything = np.concatenate(pairable)
+    total = 2 * (n * float((everything**2).sum()) - float(everything.sum()) ** 2)
+    d_o = within / n
+    d_e = total / (n * (n - 1))
+    return math.nan if d_e == 0 else 1.0 - d_o / d_e
+
+
+def to_levels(values: Array, human: tuple[float, float], levels: Sequence[int]) -> list[int]:
+    """Place human-scale values on the rubric's integer levels (for kappa)."""
+    lo, hi = human
+    unit = np.clip((values - lo) / (hi - lo), 0, 1)
+    idx = np.rint(unit * (len(levels) - 1)).astype(int)
+    return [levels[i] for i in idx]
+
+
+def agreement(
+    pred: Array, human: Array, scale: tuple[float, float], levels: Sequence[int]
+) -> dict[str, float]:
+    """Every agreement statistic between predictions and labels, both on the human scale."""
+    err = pred - human
+    return {
+        "spearman": _corr(stats.spearmanr, pred, human),
+        "kendall": _corr(stats.kendalltau, pred, human),  # tau-b, scipy's default
+        "pearson": _corr(stats.pearsonr, pred, human),
+        "qwk": quadratic_weighted_kappa(
+            to_levels(pred, scale, levels), to_levels(human, scale, levels), levels
+        ),
+        "krippendorff_alpha": krippendorff_interval(list(zip(pred, human, strict=True))),
+        "mae": float(np.abs(err).mean()),
+        "rmse": float(np.sqrt((err**2).mean())),
+    }
+
+
+def bootstrap(
+    pred: Array,
+    human: Array,
+    scale: tuple[float, float],
+    levels: Sequence[int],
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Point estimates with percentile 95% intervals from resampling items."""
+    point = agreement(pred, human, scale, levels)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {m: [] for m in METRICS}
+    n = len(pred)
+    for _ in range(rounds):
+        idx = rng.integers(0, n, n)
+        for name, value in agreement(pred[idx], human[idx], scale, levels).items():
+            if not math.isnan(value):
+                draws[name].append(value)
+    out = {}
+    for name in METRICS:
+        values = draws[name]
+        low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
+        out[name] = {"value": point[name], "low": float(low), "high": float(high)}
+    return out
+
+
+def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float]:
+    """Agreement among human raters: Krippendorff's alpha and leave-one-out Spearman."""
+    multi = [r for r in ratings if len(r) >= 2]
+    if not multi:
+        return {}
+    loo: list[float] = []
+    width = min(len(r) for r in multi)
+    for k in range(width):
+        one = np.array([r[k] for r in multi], dtype=float)
+        rest = np.array([(sum(r) - r[k]) / (len(r) - 1) for r in multi], dtype=float)
+        value = _corr(stats.spearmanr, one, rest)
+        if not math.isnan(value):
+            loo.append(value)
+    return {
+        "items": float(len(multi)),
+        "krippendorff_alpha": krippendorff_interval(multi),
+        "leave_one_out_spearman": float(np.mean(loo)) if loo else math.nan,
+    }
