@@ -12,8 +12,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check judge tests bench examples
-	$(BIN)/ruff format --check judge tests bench examples
+	$(BIN)/ruff check judge tests bench examples calibration
+	$(BIN)/ruff format --check judge tests bench examples calibration
 	$(BIN)/judge lint
 
 typecheck: $(BIN)/.installed

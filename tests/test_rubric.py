@@ -44,7 +44,7 @@ how can I help?
 
 def test_bundled_rubrics_parse() -> None:
     rubrics = load_rubrics(REPO / "rubrics")
-    assert set(rubrics) == {"tone", "helpfulness", "brand_voice"}
+    assert set(rubrics) == {"tone", "helpfulness", "brand_voice", "formality"}
     for rubric in rubrics.values():
         assert [lv.score for lv in rubric.levels] == rubric.scores == [1, 2, 3, 4, 5]
         assert rubric.examples and rubric.definition
