@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
-from judge.calibration.artefact import maps_in_force
+from judge.calibration.artefact import endpoint_kind, maps_in_force
 from judge.caller import CallStats, JudgeCaller, JudgeTask
 from judge.config import RewardConfig, load_config
 from judge.contract import Sample, parse_sample
@@ -95,8 +95,9 @@ class Evaluator:
         self.guard = Guard(config.guard.extra_patterns, config.guard.max_chars)
         # Calibration maps that match the rubric, templates and model in use; stale ones are
         # reported (log warning + metric) and not applied.
+        self.endpoint = endpoint_kind(caller.client.meta.endpoint_url)
         self.maps, self.stale_calibration = maps_in_force(
-            config.path("calibration"), rubrics, renderer.template_hash, config.judge
+            config.path("calibration"), rubrics, renderer.template_hash, config.judge, self.endpoint
         )
 
     @classmethod

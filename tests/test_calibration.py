@@ -242,3 +242,19 @@ def test_cli_gate_and_json(serve: ServeFn, tmp_path: Path) -> None:
     failed = CliRunner().invoke(main, [*args, "--min-spearman", "0.999"])
     assert failed.exit_code == 3
     assert "below --min-spearman" in failed.output
+
+
+def test_map_fitted_locally_is_stale_against_bedrock(serve: ServeFn, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    serve(ScriptedJudge(score_fn=_noisy_judge(lambda h: h, 0.3)))
+    config = _project(tmp_path)
+    from judge.pipeline import Evaluator
+
+    local = Evaluator.from_config(config)
+    calibrate(local, "tone", POLITENESS, out=tmp_path / "calibration", bootstrap_rounds=20)
+    local.close()
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")  # now the real Bedrock endpoint
+    remote = Evaluator.from_config(config)  # (no call is made)
+    assert remote.endpoint == "aws"
+    assert "fitted against a custom endpoint" in remote.stale_calibration["tone"]
+    remote.close()

@@ -10,6 +10,7 @@ import json
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -48,6 +49,7 @@ class Artefact(BaseModel):
     human_scale: HumanScale
     map: ScoreMap
     metrics: dict[str, Any]
+    endpoint: str = "aws"
     created: str = ""
 
 
@@ -58,6 +60,16 @@ def inference_fingerprint(settings: JudgeSettings) -> dict[str, Any]:
         "additionalModelRequestFields": settings.additional_request_fields,
         "verdict_mode": settings.verdict_mode,
     }
+
+
+def endpoint_kind(url: str) -> str:
+    """``aws`` for Bedrock's own endpoints, ``custom`` for anything else (a local server).
+
+    A map fitted against a local stand-in model must never be applied to Bedrock's verdicts,
+    even when the config names the same model id.
+    """
+    host = urlparse(url).hostname or ""
+    return "aws" if host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws")) else "custom"
 
 
 def artefact_path(directory: Path, rubric: str) -> Path:
@@ -80,10 +92,16 @@ def load_artefact(path: Path) -> Artefact | None:
 
 
 def mismatches(
-    artefact: Artefact, rubric: Rubric, template_hash: str, settings: JudgeSettings
+    artefact: Artefact,
+    rubric: Rubric,
+    template_hash: str,
+    settings: JudgeSettings,
+    endpoint: str,
 ) -> list[str]:
     """What differs between the artefact and what is in use (empty: the map applies)."""
     out = []
+    if artefact.endpoint != endpoint:
+        out.append(f"it was fitted against a {artefact.endpoint} endpoint, this is {endpoint}")
     if artefact.rubric_hash != rubric.content_hash:
         out.append("the rubric file changed")
     if artefact.template_hash != template_hash:
@@ -96,7 +114,11 @@ def mismatches(
 
 
 def maps_in_force(
-    directory: Path, rubrics: dict[str, Rubric], template_hash: str, settings: JudgeSettings
+    directory: Path,
+    rubrics: dict[str, Rubric],
+    template_hash: str,
+    settings: JudgeSettings,
+    endpoint: str,
 ) -> tuple[dict[str, ScoreMap], dict[str, str]]:
     """Maps that apply, and for stale artefacts the reason they are not applied."""
     maps: dict[str, ScoreMap] = {}
@@ -106,7 +128,7 @@ def maps_in_force(
         artefact = load_artefact(path)
         if artefact is None:
             continue
-        problems = mismatches(artefact, rubric, template_hash, settings)
+        problems = mismatches(artefact, rubric, template_hash, settings, endpoint)
         if problems:
             stale[name] = "; ".join(problems)
             log.warning(

@@ -127,6 +127,7 @@ def calibrate(
         human_scale=HumanScale(min=scale[0], max=scale[1]),
         map=score_map,
         metrics=metrics,
+        endpoint=evaluator.endpoint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     out.mkdir(parents=True, exist_ok=True)
