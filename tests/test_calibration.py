@@ -244,8 +244,9 @@ def test_cli_gate_and_json(serve: ServeFn, tmp_path: Path) -> None:
     assert "below --min-spearman" in failed.output
 
 
-def test_map_fitted_locally_is_stale_against_bedrock(serve: ServeFn, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_map_fitted_locally_is_stale_against_bedrock(
+    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     serve(ScriptedJudge(score_fn=_noisy_judge(lambda h: h, 0.3)))
     config = _project(tmp_path)
     from judge.pipeline import Evaluator

@@ -55,12 +55,16 @@ def calibrate(
     seed: int = 0,
     draws: int = 1,
     human_scale: tuple[float, float] | None = None,
+    max_items: int | None = None,
     bootstrap_rounds: int = 1000,
     progress: Progress | None = None,
 ) -> CalibrationResult:
     """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``."""
     rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
     anchors = load_anchors(anchors_path, rubric_name)
+    if max_items is not None and max_items < len(anchors):
+        keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
+        anchors = [anchors[i] for i in keep]
     if len(anchors) < 8:
         raise ValueError(f"{anchors_path}: {len(anchors)} anchors for {rubric_name}; need 8+")
     outcomes, _ = evaluator.judge_items(

@@ -122,7 +122,8 @@ class LlamaJudge:
         truncated = choice.get("finish_reason") == "length"
         if tool is not None and not truncated:
             try:
-                return tool_response(tool["name"], json.loads(content), usage)
+                # strict=False: llama.cpp's schema grammar lets raw newlines into strings
+                return tool_response(tool["name"], json.loads(content, strict=False), usage)
             except json.JSONDecodeError:
                 log.warning("grammar-constrained output was not JSON: %r", content[:200])
         return text_response(content, usage, "max_tokens" if truncated else "end_turn")
