@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint typecheck unit e2e demo bench clean
+
+.PHONY: fmt test lint typecheck unit e2e demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check judge tests bench examples calibration
 	$(BIN)/ruff format --check judge tests bench examples calibration
 	$(BIN)/judge lint
+
+fmt: $(BIN)/.installed
+	$(BIN)/ruff format judge tests bench examples calibration
+	$(BIN)/ruff check --fix judge tests bench examples calibration
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy

@@ -80,20 +80,38 @@ def main() -> int:
     started = time.monotonic()
     if backend != "bedrock":
         server, url = _start_server(backend, env)
-        env.update(AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url, AWS_ACCESS_KEY_ID="local",
-                   AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+        env.update(
+            AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
         env.setdefault("JUDGE_CACHE_DIR", str(work / "cache"))
         print(LOCAL_NOTE, flush=True)
     try:
         _run(["score", str(BATCH), "--out", str(work / "rewards.json")], env)
-        _run(["calibrate", "--rubric", "tone", "--anchors", str(ANCHORS), "--max-items",
-              str(CALIBRATION_ITEMS), "--out", str(work / "calibration")], env)
+        _run(
+            [
+                "calibrate",
+                "--rubric",
+                "tone",
+                "--anchors",
+                str(ANCHORS),
+                "--max-items",
+                str(CALIBRATION_ITEMS),
+                "--out",
+                str(work / "calibration"),
+            ],
+            env,
+        )
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-    print(f"\nDemo finished in {time.monotonic() - started:.0f} s. Lambda answer: "
-          f"{work / 'rewards.json'}; calibration report: {work / 'calibration' / 'reports'}")
+    print(
+        f"\nDemo finished in {time.monotonic() - started:.0f} s. Lambda answer: "
+        f"{work / 'rewards.json'}; calibration report: {work / 'calibration' / 'reports'}"
+    )
     return 0
 
 
