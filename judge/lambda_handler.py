@@ -13,6 +13,7 @@ from typing import Any
 
 from judge.contract import response_item, samples_of
 from judge.deadline import Deadline, LambdaContext
+from judge.observe import record
 from judge.pipeline import BatchResult, Evaluator
 
 log = logging.getLogger("judge")
@@ -57,14 +58,7 @@ def handler(event: object, context: LambdaContext | None = None) -> list[dict[st
     evaluator = get_evaluator()
     deadline = Deadline.from_context(context, evaluator.config.runtime.deadline_margin_ms)
     answer, batch = run_event(evaluator, event, deadline)
-    log.info(
-        "scored %d samples: %d judge calls, %d cache hits, %d retries, %.2fs",
-        len(answer),
-        batch.stats.calls,
-        batch.stats.cache_hits,
-        batch.stats.retries,
-        batch.wall_s,
-    )
+    record(batch, list(evaluator.rubrics))
     return answer
 
 

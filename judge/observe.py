@@ -1,0 +1,120 @@
+"""Structured logs and CloudWatch metrics (embedded metric format) for each invocation.
+
+Powertools for AWS Lambda writes both to stdout, where Lambda ships them to CloudWatch Logs
+and CloudWatch extracts the EMF metrics with no API call. Response text is never logged
+unless the log level is DEBUG.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from functools import cache
+from pathlib import Path
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from judge.pipeline import BatchResult
+
+SERVICE = "rlaif-judge"
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+# The package's own warnings (stale calibration, malformed samples) log as JSON too.
+copy_config_to_registered_loggers(source_logger=logger, include={"judge"})
+
+
+@cache
+def evaluator_version() -> str:
+    """The content hash from the package manifest (``unpackaged`` when running from source)."""
+    root = os.environ.get("LAMBDA_TASK_ROOT") or str(Path(__file__).resolve().parent.parent)
+    manifest = Path(root) / "manifest.json"
+    try:
+        return str(json.loads(manifest.read_text())["evaluator_version"])
+    except (OSError, ValueError, KeyError):
+        return "unpackaged"
+
+
+def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
+    """Log one invocation and emit its EMF metrics; returns the figures (for tests/CLI)."""
+    results, s = batch.results, batch.stats
+    rewards = [r.reward for r in results]
+    lookups = s.cache_hits + s.calls
+    figures: dict[str, float] = {
+        "BatchSize": len(results),
+        "RewardMean": statistics.fmean(rewards) if rewards else 0.0,
+        "RewardMin": min(rewards, default=0.0),
+        "RewardMax": max(rewards, default=0.0),
+        "UnscoredSamples": sum(r.unscored for r in results),
+        "GuardedSamples": sum(r.guarded is not None for r in results),
+        "MalformedSamples": sum(r.malformed is not None for r in results),
+        "UnscoredJudgements": sum(d.normalized is None for r in results for d in r.dimensions),
+        "CacheHitRate": s.cache_hits / lookups if lookups else 0.0,
+        "JudgeCalls": s.calls,
+        "Retries": s.retries,
+        "Throttles": s.throttles,
+        "JudgeLatencyMean": statistics.fmean(s.latencies_s) * 1000 if s.latencies_s else 0.0,
+        "JudgeLatencyMax": max(s.latencies_s, default=0.0) * 1000,
+        "BatchDuration": batch.wall_s * 1000,
+    }
+    for name in rubrics:
+        values = [
+            d.normalized
+            for r in results
+            for d in r.dimensions
+            if d.rubric == name and d.normalized is not None
+        ]
+        if values:
+            figures[f"ScoreMean_{name}"] = statistics.fmean(values)
+    units = {
+        "CacheHitRate": MetricUnit.Percent,
+        "JudgeLatencyMean": MetricUnit.Milliseconds,
+        "JudgeLatencyMax": MetricUnit.Milliseconds,
+        "BatchDuration": MetricUnit.Milliseconds,
+    }
+    counts = {
+        "BatchSize",
+        "UnscoredSamples",
+        "GuardedSamples",
+        "MalformedSamples",
+        "UnscoredJudgements",
+        "JudgeCalls",
+        "Retries",
+        "Throttles",
+    }
+    for name, value in figures.items():
+        unit = units.get(name, MetricUnit.Count if name in counts else MetricUnit.NoUnit)
+        metrics.add_metric(
+            name=name, unit=unit, value=value * 100 if name == "CacheHitRate" else value
+        )
+    metrics.add_metadata(key="evaluator_version", value=evaluator_version())
+    metrics.flush_metrics()
+    logger.info(
+        "batch scored",
+        extra={
+            "evaluator_version": evaluator_version(),
+            "tokens_in": s.input_tokens,
+            "tokens_out": s.output_tokens,
+            "deduplicated": batch.deduplicated,
+            **figures,
+        },
+    )
+    if logger.log_level <= 10:  # DEBUG: per-sample detail, with the reasons
+        for r in results:
+            logger.debug(
+                "sample",
+                extra={
+                    "id": r.id,
+                    "reward": r.reward,
+                    "guarded": r.guarded,
+                    "malformed": r.malformed,
+                    "dimensions": {
+                        d.rubric: [d.raw, d.normalized, d.unscored_reason] for d in r.dimensions
+                    },
+                },
+            )
+    return figures
