@@ -44,7 +44,8 @@ def _value(emf: dict[str, Any], name: str) -> float:
 def _emf(lines: list[str]) -> dict[str, Any]:
     blobs = [json.loads(x) for x in lines if x.startswith("{") and '"_aws"' in x]
     assert len(blobs) == 1, lines
-    return blobs[0]
+    blob: dict[str, Any] = blobs[0]
+    return blob
 
 
 def test_emf_metrics_per_invocation(

@@ -1,0 +1,1 @@
+"""Package, deploy and invoke the reward Lambda."""
