@@ -24,6 +24,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check judge tests bench examples calibration
 	$(BIN)/ruff format --check judge tests bench examples calibration
 	$(BIN)/judge lint
+	$(BIN)/cfn-lint deploy/template.yaml
 
 fmt: $(BIN)/.installed
 	$(BIN)/ruff format judge tests bench examples calibration
