@@ -88,8 +88,10 @@ def main() -> int:
         )
         env.setdefault("JUDGE_CACHE_DIR", str(work / "cache"))
         print(LOCAL_NOTE, flush=True)
+    # The local model answers one call at a time: queueing 32 calls would only hit timeouts.
+    local = ["--concurrency", "1"] if server is not None else []
     try:
-        _run(["score", str(BATCH), "--out", str(work / "rewards.json")], env)
+        _run(["score", str(BATCH), "--out", str(work / "rewards.json"), *local], env)
         _run(
             [
                 "calibrate",
@@ -101,6 +103,7 @@ def main() -> int:
                 str(CALIBRATION_ITEMS),
                 "--out",
                 str(work / "calibration"),
+                *local,
             ],
             env,
         )

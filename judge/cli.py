@@ -18,6 +18,12 @@ from rich.text import Text
 from judge.errors import JudgeError
 
 console = Console(stderr=True, soft_wrap=True)
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Parallel judge calls (default: [runtime].concurrency). Use 1 for a local model.",
+)
 config_option = click.option(
     "--config",
     "config_path",
@@ -99,6 +105,7 @@ def render(rubric: str, sample_file: str, index: int, config_path: str | None) -
     default=None,
     help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
 )
+@concurrency_option
 @config_option
 def score(
     batch_file: str,
@@ -106,15 +113,15 @@ def score(
     details: str | None,
     time_budget: float | None,
     config_path: str | None,
+    concurrency: int | None,
 ) -> None:
     """Score a JSON or JSONL batch of RFT samples through the handler's code path."""
     from judge.deadline import Deadline
     from judge.lambda_handler import run_event
-    from judge.pipeline import Evaluator
 
     with _errors():
         samples = read_batch(Path(batch_file))
-        evaluator = Evaluator.from_config(config_path)
+        evaluator = _evaluator(config_path, concurrency)
         deadline = Deadline.never() if time_budget is None else Deadline.in_seconds(time_budget)
         with Progress(
             "[progress.description]{task.description}",
@@ -192,6 +199,7 @@ def score(
     default=None,
     help="Exit 3 if calibrated held-out Spearman is below this (CI gate).",
 )
+@concurrency_option
 @config_option
 def calibrate(
     rubric: str,
@@ -205,6 +213,7 @@ def calibrate(
     as_json: bool,
     min_spearman: float | None,
     config_path: str | None,
+    concurrency: int | None,
 ) -> None:
     """Measure the judge against human-labelled anchors and fit a map onto their scale."""
     try:
@@ -214,10 +223,9 @@ def calibrate(
             f"calibration needs the 'calibrate' extra ({exc.name} is missing): "
             "pip install 'rlaif-judge[calibrate]'"
         ) from None
-    from judge.pipeline import Evaluator
 
     with _errors():
-        evaluator = Evaluator.from_config(config_path)
+        evaluator = _evaluator(config_path, concurrency)
         target = Path(out) if out else evaluator.config.path("calibration")
         with Progress(
             "[progress.description]{task.description}",
@@ -513,6 +521,18 @@ class _LocalContext:
         import time
 
         return max(0, int((self._end - time.monotonic()) * 1000))
+
+
+def _evaluator(config_path: str | None, concurrency: int | None) -> Any:
+    """The evaluator for a CLI run, with the command line's overrides."""
+    from judge.config import load_config
+    from judge.pipeline import Evaluator
+
+    config = load_config(config_path)
+    if concurrency is not None:
+        runtime = config.runtime.model_copy(update={"concurrency": concurrency})
+        config = config.model_copy(update={"runtime": runtime})
+    return Evaluator.from_settings(config)
 
 
 def _say(label: str, style: str, message: str) -> None:

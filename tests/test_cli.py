@@ -69,6 +69,8 @@ def test_score_writes_answer_and_details(serve: ServeFn, tmp_path: Path) -> None
             str(out),
             "--details",
             str(details),
+            "--concurrency",
+            "2",
             "--config",
             str(REPO / "reward.toml"),
         ],
