@@ -10,50 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import time
 import tomllib
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from judge.server.process import start_server
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(latency_ms: int) -> tuple[subprocess.Popen[bytes], str]:
-    """The server runs in its own process, as Bedrock would, so it does not share our GIL."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "judge.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(latency_ms),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the local server did not start")
 
 
 def _batch(n: int) -> list[dict[str, Any]]:
@@ -99,7 +63,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
 
-    proc, url = _start_server(args.latency_ms)
+    proc, url = start_server(["--latency-ms", str(args.latency_ms)], quiet=True)
     os.environ.update(
         AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
         AWS_ACCESS_KEY_ID="bench",

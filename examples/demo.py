@@ -15,13 +15,13 @@ heuristic server (seconds, no model).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from judge.server.process import start_server
 
 REPO = Path(__file__).resolve().parent.parent
 BATCH = REPO / "examples" / "batch.jsonl"
@@ -39,31 +39,6 @@ To judge for real, use Bedrock (AWS credentials needed; the model is [judge].mod
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(backend: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "judge.cli", "serve", "--backend", backend, "--port", str(port)],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"the local server exited with status {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return proc, url
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the local server did not start within 60 s")
-
-
 def _run(args: list[str], env: dict[str, str]) -> None:
     print(f"\n$ judge {' '.join(args)}", flush=True)
     status = subprocess.call([sys.executable, "-m", "judge.cli", *args], env=env, cwd=REPO)
@@ -79,7 +54,7 @@ def main() -> int:
     server = None
     started = time.monotonic()
     if backend != "bedrock":
-        server, url = _start_server(backend, env)
+        server, url = start_server(["--backend", backend], env)
         env.update(
             AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
             AWS_ACCESS_KEY_ID="local",

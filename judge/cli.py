@@ -6,6 +6,7 @@ import contextlib
 import json
 import statistics
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,21 +124,8 @@ def score(
         samples = read_batch(Path(batch_file))
         evaluator = _evaluator(config_path, concurrency)
         deadline = Deadline.never() if time_budget is None else Deadline.in_seconds(time_budget)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("judging", total=None)
-            answer, batch = run_event(
-                evaluator,
-                samples,
-                deadline,
-                lambda done, total: bar.update(task, completed=done, total=total),
-            )
+        with _progress("judging") as progress:
+            answer, batch = run_event(evaluator, samples, deadline, progress)
         evaluator.close()
     if out:
         Path(out).write_text(json.dumps(answer, indent=1, ensure_ascii=False) + "\n")
@@ -227,15 +215,7 @@ def calibrate(
     with _errors():
         evaluator = _evaluator(config_path, concurrency)
         target = Path(out) if out else evaluator.config.path("calibration")
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("judging anchors", total=None)
+        with _progress("judging anchors") as progress:
             result = run_calibration(
                 evaluator,
                 rubric,
@@ -246,7 +226,7 @@ def calibrate(
                 draws=draws,
                 human_scale=human_scale,
                 max_items=max_items,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                progress=progress,
             )
         evaluator.close()
     held = result.artefact.metrics["holdout"]
@@ -533,6 +513,21 @@ def _evaluator(config_path: str | None, concurrency: int | None) -> Any:
         runtime = config.runtime.model_copy(update={"concurrency": concurrency})
         config = config.model_copy(update={"runtime": runtime})
     return Evaluator.from_settings(config)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr; yields the pipeline's progress callback."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _say(label: str, style: str, message: str) -> None:

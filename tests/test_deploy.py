@@ -8,7 +8,6 @@ import math
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -26,6 +25,7 @@ from judge.cli import main
 from judge.deploy.iam import invoke_model_arns
 from judge.deploy.package import PackageInfo, build_package
 from judge.deploy.stack import StackSettings, deploy
+from judge.server.process import free_port
 from judge.server.scripted import ScriptedJudge
 from tests.conftest import REPO, ServeFn
 
@@ -242,9 +242,7 @@ def local_aws(monkeypatch: pytest.MonkeyPatch, aws_env: Path) -> Iterator[str]:
     """moto's server on 127.0.0.1: a real local AWS API; boto3 reaches it by AWS_ENDPOINT_URL."""
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
