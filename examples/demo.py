@@ -39,6 +39,12 @@ To judge for real, use Bedrock (AWS credentials needed; the model is [judge].mod
 """
 
 
+SCRIPTED_NOTE = """\
+NOTE: the scripted backend is a keyword heuristic, not a language model: a plumbing check.
+Use the default (JUDGE_BACKEND unset) for a real local model, JUDGE_BACKEND=bedrock for Bedrock.
+"""
+
+
 def _run(args: list[str], env: dict[str, str]) -> None:
     print(f"\n$ judge {' '.join(args)}", flush=True)
     status = subprocess.call([sys.executable, "-m", "judge.cli", *args], env=env, cwd=REPO)
@@ -62,7 +68,7 @@ def main() -> int:
             AWS_DEFAULT_REGION="us-east-1",
         )
         env.setdefault("JUDGE_CACHE_DIR", str(work / "cache"))
-        print(LOCAL_NOTE, flush=True)
+        print(LOCAL_NOTE if backend == "llama" else SCRIPTED_NOTE, flush=True)
     # The local model answers one call at a time: queueing 32 calls would only hit timeouts.
     local = ["--concurrency", "1"] if server is not None else []
     try:

@@ -106,12 +106,19 @@ def _markdown(rubric: str, m: dict[str, Any]) -> str:
     human_rows = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in human.items()) or "| - | - |"
     sc = m.get("self_consistency") or {}
     lb, dist = m["length_bias"], m["distribution"]
+    endpoint = "Bedrock" if m.get("endpoint") == "aws" else "a custom endpoint (local server)"
+    small = (
+        f"\n**Only {m['holdout_items']} held-out items: the intervals below are unreliable; "
+        "use more anchors or a larger --holdout.**\n"
+        if m["holdout_items"] < 30
+        else ""
+    )
     return f"""# Calibration report: {rubric}
 
-Judge `{m["model_id"]}`; anchors `{m["anchors_file"]}`: {m["items"]} items, {m["calibration_items"]}
-for fitting and {m["holdout_items"]} held out (seed {m["seed"]}). Unscored judgements left out:
-{m["unscored_items"]}.
-
+Judge `{m["model_id"]}` via {endpoint}; anchors `{m["anchors_file"]}`: {m["items"]} items,
+{m["calibration_items"]} for fitting and {m["holdout_items"]} held out (seed {m["seed"]}).
+Items left out because every judgement was unscored: {m["unscored_items"]}.
+{small}
 Map chosen by {m["cv_folds"]}-fold cross-validated MAE on the calibration split: **{m["map_kind"]}**
 ({", ".join(f"{k} {v:.3f}" for k, v in m["cv_mae"].items())}).
 

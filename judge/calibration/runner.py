@@ -101,6 +101,7 @@ def calibrate(
             ),
         },
         "model_id": evaluator.config.judge.model_id,
+        "endpoint": evaluator.endpoint,
         "anchors_file": str(anchors_path),
         "items": len(anchors),
         "unscored_items": len(anchors) - len(scored),
