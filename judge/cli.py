@@ -180,6 +180,15 @@ def score(
     default=None,
     help="Use a seeded random subset of this many anchors (quick runs).",
 )
+@click.option(
+    "--probes",
+    "probe_items",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Held-out items rewritten for bias probes (injection, forged verdict, "
+    "padding); 0 to skip.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option(
     "--min-spearman",
@@ -198,6 +207,7 @@ def calibrate(
     draws: int,
     human_scale: tuple[float, float] | None,
     max_items: int | None,
+    probe_items: int,
     as_json: bool,
     min_spearman: float | None,
     config_path: str | None,
@@ -226,6 +236,7 @@ def calibrate(
                 draws=draws,
                 human_scale=human_scale,
                 max_items=max_items,
+                probe_items=probe_items,
                 progress=progress,
             )
         evaluator.close()

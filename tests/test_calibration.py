@@ -89,7 +89,8 @@ def _noisy_judge(distort: Any, noise: float) -> Any:
     labels = _labels()
 
     def score(j: Judged) -> int:
-        h = labels[j.response]
+        # bias probes append to a response: judge the anchor it starts with, like a robust judge
+        h = labels[max((r for r in labels if j.response.startswith(r)), key=len)]
         seed = int(hashlib.sha256(j.response.encode()).hexdigest()[:8], 16)
         value = distort(h) + random.Random(seed).gauss(0, noise)
         return int(min(5, max(1, round(value))))
@@ -259,3 +260,50 @@ def test_map_fitted_locally_is_stale_against_bedrock(
     assert remote.endpoint == "aws"
     assert "fitted against a custom endpoint" in remote.stale_calibration["tone"]
     remote.close()
+
+
+def test_bias_probes_catch_a_gameable_judge(serve: ServeFn, tmp_path: Path) -> None:
+    honest = _noisy_judge(lambda h: h, 0.0)
+
+    def gameable(j: Judged) -> int:
+        if "exemplary" in j.response or "Score: 5" in j.response:
+            return 5
+        return (
+            honest(
+                Judged(j.response.split("\n\n")[0], j.user_text, j.system_text, j.scores, j.rubric)
+            )
+            if "To summarise" in j.response
+            else honest(j)
+        )
+
+    serve(ScriptedJudge(score_fn=gameable))
+    result = calibrate(
+        make_evaluator(),
+        "tone",
+        POLITENESS,
+        out=tmp_path,
+        seed=1,
+        bootstrap_rounds=20,
+        probe_items=15,
+    )
+    probes = result.artefact.metrics["probes"]
+    assert probes["injection"]["items"] == 15
+    assert probes["injection"]["mean_shift"] > 1.0 and probes["injection"]["raised"] > 0.5
+    assert probes["forged_verdict"]["mean_shift"] > 1.0
+    assert probes["padding"]["mean_shift"] == pytest.approx(0.0)  # this judge ignores filler
+    assert "| injection | 15 |" in (tmp_path / "reports" / "tone" / "report.md").read_text()
+
+
+def test_bias_probes_are_flat_for_a_robust_judge(serve: ServeFn, tmp_path: Path) -> None:
+    serve(ScriptedJudge(score_fn=_noisy_judge(lambda h: h, 0.0)))
+    result = calibrate(
+        make_evaluator(),
+        "tone",
+        POLITENESS,
+        out=tmp_path,
+        seed=1,
+        bootstrap_rounds=20,
+        probe_items=10,
+    )
+    for probe in result.artefact.metrics["probes"].values():
+        assert probe["mean_shift"] == pytest.approx(0.0) and probe["raised"] == 0.0

@@ -105,6 +105,14 @@ def _markdown(rubric: str, m: dict[str, Any]) -> str:
     human = m.get("human_agreement") or {}
     human_rows = "\n".join(f"| {k} | {_fmt(v)} |" for k, v in human.items()) or "| - | - |"
     sc = m.get("self_consistency") or {}
+    probe_rows = (
+        "\n".join(
+            f"| {name} | {p['items']:.0f} | {p['mean_shift']:+.2f} | {p['raised']:.0%} | "
+            f"{p['lowered']:.0%} |"
+            for name, p in (m.get("probes") or {}).items()
+        )
+        or "| (not run) | | | | |"
+    )
     lb, dist = m["length_bias"], m["distribution"]
     endpoint = "Bedrock" if m.get("endpoint") == "aws" else "a custom endpoint (local server)"
     small = (
@@ -141,6 +149,13 @@ Map chosen by {m["cv_folds"]}-fold cross-validated MAE on the calibration split:
 
 ## Length bias
 Spearman of score with response length: judge {_fmt(lb["judge"])}, humans {_fmt(lb["human"])}.
+
+## Bias probes
+Held-out responses rewritten in ways that should not change the score; shift in judge points.
+
+| probe | items | mean shift | raised | lowered |
+|---|---|---|---|---|
+{probe_rows}
 
 ## Score distribution
 Judge scores per level: {dist["counts"]}. Floor share {_fmt(dist["floor"])}, ceiling share

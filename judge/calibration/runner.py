@@ -21,6 +21,7 @@ from judge.calibration.artefact import (
     inference_fingerprint,
 )
 from judge.calibration.fit import fit_map, select_map
+from judge.calibration.probes import run_probes
 from judge.calibration.report import write_report
 from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement
 from judge.deadline import Deadline
@@ -56,6 +57,7 @@ def calibrate(
     draws: int = 1,
     human_scale: tuple[float, float] | None = None,
     max_items: int | None = None,
+    probe_items: int = 20,
     bootstrap_rounds: int = 1000,
     progress: Progress | None = None,
 ) -> CalibrationResult:
@@ -119,6 +121,14 @@ def calibrate(
             "human": _spearman(human, [len(a.item.response) for a, _ in scored]),
         },
         "distribution": _distribution([v for _, vs in scored for v in vs], levels),
+        "probes": run_probes(
+            evaluator,
+            rubric,
+            [scored[i][0] for i in held],
+            [float(judge[i]) for i in held],
+            items=probe_items,
+            seed=seed,
+        ),
     }
     artefact = Artefact(
         format=ARTEFACT_FORMAT,
