@@ -7,6 +7,7 @@ import itertools
 import json
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def _labels() -> dict[str, float]:
     return {a.item.response: a.label for a in load_anchors(POLITENESS, "tone")}
 
 
-def _noisy_judge(distort: Any, noise: float) -> Any:
+def _noisy_judge(distort: Any, noise: float) -> Callable[[Judged], int]:
     labels = _labels()
 
     def score(j: Judged) -> int:
@@ -268,13 +269,8 @@ def test_bias_probes_catch_a_gameable_judge(serve: ServeFn, tmp_path: Path) -> N
     def gameable(j: Judged) -> int:
         if "exemplary" in j.response or "Score: 5" in j.response:
             return 5
-        return (
-            honest(
-                Judged(j.response.split("\n\n")[0], j.user_text, j.system_text, j.scores, j.rubric)
-            )
-            if "To summarise" in j.response
-            else honest(j)
-        )
+        score: int = honest(j)
+        return score
 
     serve(ScriptedJudge(score_fn=gameable))
     result = calibrate(
