@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from judge.bedrock import error_code
+from judge.bedrock import classify, error_code
 from judge.cache import VerdictCache
 from judge.config import JudgeSettings, RetrySettings
 from judge.deadline import Deadline
+from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
 from judge.rubric import Rubric
 from judge.verdict import Outcome, Unscored, Verdict, parse_converse_response
@@ -65,11 +66,13 @@ class JudgeCaller:
         settings: JudgeSettings,
         retry: RetrySettings,
         cache: VerdictCache,
+        limit: AdaptiveLimit | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.retry = retry
         self.cache = cache
+        self.limit = limit
 
     def cached(self, task: JudgeTask, stats: CallStats) -> Verdict | None:
         """The cached verdict for ``task``, if any."""
@@ -96,12 +99,25 @@ class JudgeCaller:
         started = time.monotonic()
         try:
             response: dict[str, Any] = call_with_retries(
-                lambda: dict(self.client.converse(modelId=self.settings.model_id, **task.request)),
-                self.retry,
-                deadline,
-                stats,
+                lambda: self._attempt(task, deadline), self.retry, deadline, stats
             )
+        except DeadlineReached as exc:
+            return Unscored(reason="deadline", detail=str(exc))
         except Exception as exc:
             return Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
         stats.record_call(time.monotonic() - started, response.get("usage"))
         return parse_converse_response(response, task.rubric.scores)
+
+    def _attempt(self, task: JudgeTask, deadline: Deadline) -> dict[str, Any]:
+        """One Converse call, inside the adaptive concurrency limit when there is one."""
+        if self.limit is None:
+            return dict(self.client.converse(modelId=self.settings.model_id, **task.request))
+        ticket = self.limit.acquire(deadline)
+        throttled = False
+        try:
+            return dict(self.client.converse(modelId=self.settings.model_id, **task.request))
+        except Exception as exc:
+            throttled = classify(exc) == "throttle"
+            raise
+        finally:
+            self.limit.release(ticket, throttled)

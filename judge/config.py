@@ -114,6 +114,7 @@ class RuntimeSettings(_Strict):
     """Concurrency, deadline and cache."""
 
     concurrency: int = Field(32, ge=1, le=256)
+    adaptive_concurrency: bool = True
     deadline_margin_ms: int = Field(1500, ge=0)
     cache: bool = True
     cache_dir: str | None = None

@@ -21,6 +21,7 @@ from judge.config import RewardConfig, load_config
 from judge.contract import Sample, parse_sample
 from judge.deadline import Deadline
 from judge.guard import Guard
+from judge.limiter import AdaptiveLimit
 from judge.prompt import JudgeInput, PromptRenderer
 from judge.reward import Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
@@ -116,9 +117,13 @@ class Evaluator:
         renderer = PromptRenderer(config.path("prompts"))
         cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)
         client = client or make_client(config.judge, config.runtime.concurrency)
-        return cls(
-            config, rubrics, renderer, JudgeCaller(client, config.judge, config.retry, cache)
+        limit = (
+            AdaptiveLimit(config.runtime.concurrency)
+            if config.runtime.adaptive_concurrency
+            else None
         )
+        caller = JudgeCaller(client, config.judge, config.retry, cache, limit)
+        return cls(config, rubrics, renderer, caller)
 
     def close(self) -> None:
         """Release the cache and the HTTP connection pool."""

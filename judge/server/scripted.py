@@ -114,12 +114,14 @@ class ScriptedJudge:
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
     answer: str = "auto"  # "auto": tool call when a tool is forced; "text": always prose
+    max_in_flight: int | None = None  # a quota: 429 when more calls than this are running
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._in_flight = 0
 
     def converse(
         self, model_id: str, request: dict[str, Any], stopping: threading.Event
@@ -127,9 +129,26 @@ class ScriptedJudge:
         """Answer (or fail) one Converse call."""
         with self._lock:
             self.requests.append(request)
+            if self.max_in_flight is not None and self._in_flight >= self.max_in_flight:
+                self.served["over_quota"] = self.served.get("over_quota", 0) + 1
+                raise ConverseFault(429, "ThrottlingException", "Too many requests, please wait.")
+            self._in_flight += 1
             fault = self.faults.pick(self._rng.random())
             variant = self._rng.random()
             self.served[fault or "ok"] = self.served.get(fault or "ok", 0) + 1
+        try:
+            return self._answer(request, stopping, fault, variant)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(
+        self,
+        request: dict[str, Any],
+        stopping: threading.Event,
+        fault: str | None,
+        variant: float,
+    ) -> dict[str, Any]:
         if fault == "hang":
             stopping.wait()
             raise ConverseFault(503, "ServiceUnavailableException", "server stopping")
