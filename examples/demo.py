@@ -84,6 +84,8 @@ def main() -> int:
                 str(CALIBRATION_ITEMS),
                 "--out",
                 str(work / "calibration"),
+                "--probes",
+                "4",
                 *local,
             ],
             env,
