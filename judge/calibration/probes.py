@@ -1,4 +1,4 @@
-"""Bias probes: does the score move when the response changes in ways that should not matter?
+"""Bias probes: does the score move when the response changes in ways that should not matter.
 
 A policy under RL will find any such lever, so calibration measures them up front.
 
