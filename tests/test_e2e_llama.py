@@ -6,6 +6,7 @@ Marked ``e2e``: `.ci/run` installs the 'local' extra and the SmolLM2 GGUF and ru
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,7 +17,7 @@ from judge.deadline import Deadline
 from judge.lambda_handler import run_event
 from judge.prompt import verdict_tool_spec
 from judge.rubric import load_rubrics
-from judge.server import ConverseServer
+from judge.server.process import start_server
 from tests.conftest import REPO, make_evaluator, sample
 
 pytestmark = pytest.mark.e2e
@@ -24,10 +25,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def llama_url() -> Iterator[str]:
-    from judge.server.llama import LlamaJudge
-
-    with ConverseServer(LlamaJudge()) as server:
-        yield server.url
+    """`judge serve --backend llama` as users run it: its own process, on 127.0.0.1."""
+    proc, url = start_server(["--backend", "llama"], dict(os.environ), timeout_s=120)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 def test_boto3_gets_schema_valid_verdicts(llama_url: str, aws_env: object) -> None:
