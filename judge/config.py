@@ -10,7 +10,7 @@ import difflib
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -234,11 +234,15 @@ _FIXES = {
 def _model_at(loc: tuple[int | str, ...]) -> list[str]:
     """Field names of the config section at ``loc``, for 'did you mean' hints."""
     model: type[BaseModel] = RewardConfig
-    for part in loc:
-        ann = model.model_fields.get(str(part))
-        typ = getattr(ann, "annotation", None)
-        if isinstance(typ, type) and issubclass(typ, BaseModel):
-            model = typ
-        else:
+    parts = list(loc)
+    while parts:
+        field = model.model_fields.get(str(parts.pop(0)))
+        typ = getattr(field, "annotation", None)
+        if get_origin(typ) in (dict, list) and get_args(typ):
+            typ = get_args(typ)[-1]  # [rubrics.<name>] or [[gates]]: skip the key/index
+            if parts:
+                parts.pop(0)
+        if not (isinstance(typ, type) and issubclass(typ, BaseModel)):
             return []
+        model = typ
     return [n for n in model.model_fields if n != "base_dir"]

@@ -41,6 +41,12 @@ def test_cache_dir_env_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ({"rubrics": {}}, "rubrics", "at least 1"),
         ({"runtime": {"concurrency": 0}}, "runtime.concurrency", "greater than or equal"),
         ({"retyr": {}}, "retyr", "did you mean 'retry'"),
+        ({"rubrics": {"tone": {"wieght": 1}}}, "rubrics.tone.wieght", "did you mean 'weight'"),
+        (
+            {"gates": [{"rubric": "tone", "below": 0.2, "reward": "floor", "belwo": 1}]},
+            "gates.0.belwo",
+            "did you mean 'below'",
+        ),
     ],
 )
 def test_bad_config_names_key(overrides: dict[str, object], key: str, words: str) -> None:
