@@ -477,8 +477,12 @@ def invoke(
     time_budget: float,
     config_path: str | None,
 ) -> None:
-    """Send a batch (JSON or JSONL) to the reward Lambda and show the rewards."""
-    samples = read_batch(Path(event_file))
+    """Send an event (a JSON file as is, or JSONL as a list) to the reward Lambda."""
+    text = Path(event_file).read_text(encoding="utf-8")
+    try:
+        samples: Any = json.loads(text)
+    except json.JSONDecodeError:
+        samples = read_batch(Path(event_file))
     if function_arn:
         import boto3
 

@@ -326,3 +326,28 @@ def test_cli_invoke_locally(
         lambda_handler.reset()
     assert result.exit_code == 0, result.output
     assert "s1-polite" in result.output and "+1.000" in result.output
+
+
+def test_cli_invoke_a_function(
+    package: PackageInfo, serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`judge invoke --function` through boto3's Lambda client to the packaged handler."""
+    from tests.lambda_emulator import LambdaEmulator
+
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    task = tmp_path / "task"
+    with zipfile.ZipFile(package.path) as zf:
+        zf.extractall(task)
+    bad_event = tmp_path / "bad.json"
+    bad_event.write_text(json.dumps({"not": "a batch"}))
+    with LambdaEmulator({"reward-fn": task}) as emulator:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", emulator.url)
+        arn = "arn:aws:lambda:us-east-1:123456789012:function:reward-fn"
+        ok = CliRunner().invoke(
+            main, ["invoke", str(REPO / "examples" / "batch.jsonl"), "--function", arn]
+        )
+        failed = CliRunner().invoke(main, ["invoke", str(bad_event), "--function", arn])
+    assert ok.exit_code == 0, ok.output
+    assert "s1-polite" in ok.output and "s3-degenerate" in ok.output and "+1.000" in ok.output
+    assert failed.exit_code != 0
+    assert "EventError" in failed.output and "not a batch" in failed.output
