@@ -1,0 +1,109 @@
+"""The ``judge`` command group and what every command shares: options, errors, output."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.text import Text
+
+from judge.errors import JudgeError
+
+if TYPE_CHECKING:
+    from judge.pipeline import Evaluator
+
+console = Console(stderr=True, soft_wrap=True)
+concurrency_option = click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Parallel judge calls (default: [runtime].concurrency). Use 1 for a local model.",
+)
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Reward config (default: $JUDGE_CONFIG, else ./reward.toml).",
+)
+
+
+@click.group()
+@click.version_option(package_name="rlaif-judge")
+def main() -> None:
+    """LLM-as-judge rewards for Amazon Nova RFT."""
+
+
+def cli_evaluator(config_path: str | None, concurrency: int | None) -> Evaluator:
+    """The evaluator for a CLI run, with the command line's overrides."""
+    from judge.config import load_config
+    from judge.pipeline import Evaluator
+
+    config = load_config(config_path)
+    if concurrency is not None:
+        runtime = config.runtime.model_copy(update={"concurrency": concurrency})
+        config = config.model_copy(update={"runtime": runtime})
+    return Evaluator.from_settings(config)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr; yields the pipeline's progress callback."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def say(label: str, style: str, message: str) -> None:
+    """One unwrapped line on stderr; the message is plain text (paths contain brackets)."""
+    console.print(Text.assemble((label, style), " ", message))
+
+
+def read_batch(path: Path) -> list[Any]:
+    """Samples from a JSON file (list, one sample or ``{"trajectories"}``) or JSONL.
+
+    An undecodable JSONL line is kept as a malformed sample (flagged, with a defined reward)
+    and reported with its line number, so that nothing is lost silently.
+    """
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        return list(data["trajectories"]) if isinstance(data.get("trajectories"), list) else [data]
+    out: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            say("warning", "yellow", f"{path}:{number}: not JSON ({exc.msg}); scored as malformed")
+            out.append(line)
+    return out
+
+
+@contextlib.contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn our own errors (bad config, rubric, event...) into one line and exit status 2."""
+    try:
+        yield
+    except JudgeError as exc:
+        say("error", "red", str(exc))
+        raise SystemExit(2) from None

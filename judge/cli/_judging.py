@@ -1,0 +1,245 @@
+"""``judge lint``, ``render``, ``score`` and ``calibrate``: the rubric author's loop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from judge.cli._app import (
+    cli_evaluator,
+    concurrency_option,
+    config_option,
+    main,
+    progress_bar,
+    read_batch,
+    reported_errors,
+    say,
+)
+from judge.cli._tables import explain, print_results, print_summary, with_interval
+
+
+@main.command()
+@config_option
+def lint(config_path: str | None) -> None:
+    """Check the config, every rubric and the prompt templates."""
+    from judge.lint import lint_project
+
+    problems, checked = lint_project(config_path)
+    for name in checked:
+        say("ok", "green", name)
+    for problem in problems:
+        say("error", "red", problem)
+    if problems:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option(
+    "--sample",
+    "sample_file",
+    required=True,
+    type=click.Path(exists=True),
+    help="A JSON sample, or a JSON/JSONL batch (see --index).",
+)
+@click.option("--index", default=0, show_default=True, help="Which sample of a batch file.")
+@config_option
+def render(rubric: str, sample_file: str, index: int, config_path: str | None) -> None:
+    """Print exactly what would be sent to the judge (system, messages, tool schema)."""
+    from judge.config import load_config
+    from judge.contract import parse_sample
+    from judge.prompt import PromptRenderer
+    from judge.rubric import load_rubrics
+
+    with reported_errors():
+        config = load_config(config_path)
+        rubrics = load_rubrics(config.path("rubrics"), [rubric])
+        samples = read_batch(Path(sample_file))
+        if not 0 <= index < len(samples):
+            raise click.BadParameter(
+                f"{sample_file} has {len(samples)} samples", param_hint="--index"
+            )
+        sample = parse_sample(index, samples[index])
+        if sample.item is None:
+            raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
+        request = PromptRenderer(config.path("prompts")).render(
+            rubrics[rubric], sample.item, config.judge
+        )
+        click.echo(
+            json.dumps({"modelId": config.judge.model_id, **request}, indent=2, ensure_ascii=False)
+        )
+
+
+@main.command()
+@click.argument("batch_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the Lambda's answer (JSON).")
+@click.option(
+    "--details",
+    type=click.Path(dir_okay=False),
+    help="Write per-sample explanations (JSONL: raw scores, unscored reasons, flags).",
+)
+@click.option(
+    "--time-budget",
+    type=float,
+    default=None,
+    help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
+)
+@concurrency_option
+@config_option
+def score(
+    batch_file: str,
+    out: str | None,
+    details: str | None,
+    time_budget: float | None,
+    config_path: str | None,
+    concurrency: int | None,
+) -> None:
+    """Score a JSON or JSONL batch of RFT samples through the handler's code path."""
+    from judge.deadline import Deadline
+    from judge.lambda_handler import run_event
+
+    with reported_errors():
+        samples = read_batch(Path(batch_file))
+        evaluator = cli_evaluator(config_path, concurrency)
+        deadline = Deadline.never() if time_budget is None else Deadline.in_seconds(time_budget)
+        with progress_bar("judging") as progress:
+            answer, batch = run_event(evaluator, samples, deadline, progress)
+        evaluator.close()
+    if out:
+        Path(out).write_text(json.dumps(answer, indent=1, ensure_ascii=False) + "\n")
+    if details:
+        with open(details, "w", encoding="utf-8") as fh:
+            for r in batch.results:
+                fh.write(json.dumps(explain(r), ensure_ascii=False) + "\n")
+    print_results(answer)
+    print_summary(batch, list(evaluator.rubrics))
+
+
+@main.command()
+@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option(
+    "--anchors",
+    "anchors_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Anchor set (JSONL).",
+)
+@click.option(
+    "--holdout",
+    default=0.3,
+    show_default=True,
+    type=click.FloatRange(0.05, 0.9),
+    help="Fraction of anchors held out for the report.",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed for the split and bootstrap.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Output dir (default: the config's calibration dir).",
+)
+@click.option(
+    "--samples",
+    "draws",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 10),
+    help="Verdicts per item, for self-consistency.",
+)
+@click.option(
+    "--human-scale",
+    type=(float, float),
+    default=None,
+    help="MIN MAX of the labels (default: the rubric scale if all labels fit).",
+)
+@click.option(
+    "--max-items",
+    type=click.IntRange(8),
+    default=None,
+    help="Use a seeded random subset of this many anchors (quick runs).",
+)
+@click.option(
+    "--probes",
+    "probe_items",
+    type=click.IntRange(0),
+    default=20,
+    show_default=True,
+    help="Held-out items rewritten for bias probes (injection, forged verdict, "
+    "padding); 0 to skip.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option(
+    "--min-spearman",
+    type=float,
+    default=None,
+    help="Exit 3 if calibrated held-out Spearman is below this (CI gate).",
+)
+@concurrency_option
+@config_option
+def calibrate(
+    rubric: str,
+    anchors_file: str,
+    holdout: float,
+    seed: int,
+    out: str | None,
+    draws: int,
+    human_scale: tuple[float, float] | None,
+    max_items: int | None,
+    probe_items: int,
+    as_json: bool,
+    min_spearman: float | None,
+    config_path: str | None,
+    concurrency: int | None,
+) -> None:
+    """Measure the judge against human-labelled anchors and fit a map onto their scale."""
+    try:
+        from judge.calibration.runner import calibrate as run_calibration
+    except ImportError as exc:  # numpy/scipy/matplotlib are an extra
+        raise click.ClickException(
+            f"calibration needs the 'calibrate' extra ({exc.name} is missing): "
+            "pip install 'rlaif-judge[calibrate]'"
+        ) from None
+
+    with reported_errors():
+        evaluator = cli_evaluator(config_path, concurrency)
+        target = Path(out) if out else evaluator.config.path("calibration")
+        with progress_bar("judging anchors") as progress:
+            result = run_calibration(
+                evaluator,
+                rubric,
+                Path(anchors_file),
+                out=target,
+                holdout=holdout,
+                seed=seed,
+                draws=draws,
+                human_scale=human_scale,
+                max_items=max_items,
+                probe_items=probe_items,
+                progress=progress,
+            )
+        evaluator.close()
+    held = result.artefact.metrics["holdout"]
+    if as_json:
+        click.echo(json.dumps(json.loads(result.artefact_path.read_text())["metrics"], indent=1))
+    else:
+        table = Table(title=f"{rubric}: held-out agreement ({result.artefact.map.kind} map)")
+        for col in ("metric", "raw", "calibrated"):
+            table.add_column(col)
+        for name in ("spearman", "kendall", "pearson", "qwk", "krippendorff_alpha", "mae", "rmse"):
+            table.add_row(
+                name, *(with_interval(held[side], name) for side in ("raw", "calibrated"))
+            )
+        Console().print(table)
+        say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
+    spearman = held["calibrated"]["spearman"]
+    if min_spearman is not None and not spearman >= min_spearman:
+        say(
+            "gate",
+            "red",
+            f"held-out Spearman {spearman:.3f} is below --min-spearman {min_spearman}",
+        )
+        raise SystemExit(3)

@@ -1,0 +1,94 @@
+"""Tables printed by ``judge score`` and ``judge invoke``."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def explain(result: Any) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "reward": result.reward,
+        "dimensions": {
+            d.rubric: {"raw": d.raw, "normalized": d.normalized, "unscored": d.unscored_reason}
+            for d in result.dimensions
+        },
+        "unscored": result.unscored,
+        "guarded": result.guarded,
+        "malformed": result.malformed,
+        "gate": result.gate,
+    }
+
+
+def print_results(answer: list[dict[str, Any]]) -> None:
+    table = Table(title="rewards")
+    table.add_column("id")
+    table.add_column("reward", justify="right")
+    table.add_column("dimensions / flags")
+    for item in answer:
+        parts = [
+            f"{m['name']}={m['value']:.2f}" for m in item["metrics_list"] if m["type"] == "Reward"
+        ]
+        parts += [
+            m["name"]
+            for m in item["metrics_list"]
+            if m["type"] == "Metric" and m["value"] and m["name"] != "unscored_dimensions"
+        ]
+        table.add_row(str(item["id"]), f"{item['aggregate_reward_score']:+.3f}", " ".join(parts))
+    Console().print(table)
+
+
+def print_summary(batch: Any, rubrics: list[str]) -> None:
+    rewards = [r.reward for r in batch.results]
+    s = batch.stats
+    table = Table(title="summary", show_header=False)
+    if rewards:
+        q = statistics.quantiles(rewards, n=4) if len(rewards) > 1 else [rewards[0]] * 3
+        table.add_row(
+            "reward mean / min / p25 / median / p75 / max",
+            " / ".join(
+                f"{v:+.3f}" for v in (statistics.fmean(rewards), min(rewards), *q, max(rewards))
+            ),
+        )
+    for name in rubrics:
+        values = [
+            d.normalized
+            for r in batch.results
+            for d in r.dimensions
+            if d.rubric == name and d.normalized is not None
+        ]
+        mean = f"{statistics.fmean(values):.3f}" if values else "-"
+        table.add_row(f"{name} mean (0..1)", f"{mean}  (n={len(values)})")
+    table.add_row("samples", str(len(rewards)))
+    table.add_row(
+        "unscored / guarded / malformed / gated",
+        " / ".join(
+            str(n)
+            for n in (
+                sum(r.unscored for r in batch.results),
+                sum(r.guarded is not None for r in batch.results),
+                sum(r.malformed is not None for r in batch.results),
+                sum(r.gate is not None for r in batch.results),
+            )
+        ),
+    )
+    table.add_row(
+        "judgements / deduplicated / cache hits / judge calls",
+        f"{batch.judgements} / {batch.deduplicated} / {s.cache_hits} / {s.calls}",
+    )
+    table.add_row("retries / throttles", f"{s.retries} / {s.throttles}")
+    table.add_row("tokens in / out", f"{s.input_tokens} / {s.output_tokens}")
+    table.add_row("wall time", f"{batch.wall_s:.2f} s")
+    Console().print(table)
+
+
+def with_interval(metrics: dict[str, Any], name: str) -> str:
+    """A metric with its 95% interval, or why it is undefined."""
+    low, high = metrics[f"{name}_ci"]
+    if metrics[name] != metrics[name]:  # NaN: undefined (e.g. the judge gave one score)
+        return "n/a (constant scores)"
+    return f"{metrics[name]:.3f} [{low:.3f}, {high:.3f}]"
