@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -76,6 +77,19 @@ def print_summary(batch: Any, rubrics: list[str]) -> None:
             )
         ),
     )
+    reasons = Counter(
+        d.unscored_reason.split(":", 2)[0] + ":" + d.unscored_reason.split(":", 2)[1]
+        if d.unscored_reason.count(":") >= 2
+        else d.unscored_reason
+        for r in batch.results
+        for d in r.dimensions
+        if d.unscored_reason
+    )
+    if reasons:
+        table.add_row(
+            "unscored judgements, by reason",
+            "; ".join(f"{why} x{n}" for why, n in reasons.most_common(5)),
+        )
     table.add_row(
         "judgements / deduplicated / cache hits / judge calls",
         f"{batch.judgements} / {batch.deduplicated} / {s.cache_hits} / {s.calls}",
