@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from judge.calibration.artefact import load_artefact, mismatches
 from judge.config import JudgeSettings, load_config, resolve_config_path
 from judge.errors import SourceError
 from judge.prompt import JudgeInput, PromptRenderer, Turn
-from judge.rubric import load_rubric
+from judge.rubric import Rubric, load_rubric
 
 _PROBE = JudgeInput((Turn("user", "Hello?"),), "Hi! How can I help?", "A greeting.")
 
@@ -21,7 +22,7 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
     except SourceError as exc:
         return [str(exc)], ok
     ok.append(f"config {resolve_config_path(config_path)}")
-    rubrics = {}
+    rubrics: dict[str, Rubric] = {}
     rubric_dir = config.path("rubrics")
     for path in sorted(rubric_dir.glob("*.md")):
         if path.name.lower() == "readme.md":
@@ -51,4 +52,32 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
                 break
     if not problems:
         ok.append(f"templates {renderer.directory}")
+    problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config.judge)
     return problems, ok
+
+
+def _stale_artefacts(
+    directory: Path,
+    rubrics: dict[str, Rubric],
+    renderer: PromptRenderer,
+    settings: JudgeSettings,
+) -> list[str]:
+    """Artefacts the Lambda would refuse: deploying them means silently uncalibrated rewards."""
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            artefact = load_artefact(path)
+        except SourceError as exc:
+            out.append(str(exc))
+            continue
+        rubric = rubrics.get(path.stem)
+        if artefact is None or rubric is None:
+            continue
+        # The endpoint is only known at run time; everything else must match now.
+        stale = mismatches(artefact, rubric, renderer.template_hash, settings, artefact.endpoint)
+        if stale:
+            out.append(
+                f"{path}: calibration is stale ({'; '.join(stale)}). Fix: re-run "
+                f"`judge calibrate --rubric {path.stem}` or delete the file"
+            )
+    return out

@@ -303,3 +303,27 @@ def test_bias_probes_are_flat_for_a_robust_judge(serve: ServeFn, tmp_path: Path)
     )
     for probe in result.artefact.metrics["probes"].values():
         assert probe["mean_shift"] == pytest.approx(0.0) and probe["raised"] == 0.0
+
+
+def test_lint_reports_a_stale_artefact(serve: ServeFn, tmp_path: Path) -> None:
+    serve(ScriptedJudge(score_fn=_noisy_judge(lambda h: h, 0.3)))
+    config = _project(tmp_path)
+    from judge.pipeline import Evaluator
+
+    evaluator = Evaluator.from_config(config)
+    calibrate(
+        evaluator,
+        "tone",
+        POLITENESS,
+        out=tmp_path / "calibration",
+        bootstrap_rounds=20,
+        probe_items=0,
+    )
+    evaluator.close()
+    fresh = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    assert fresh.exit_code == 0, fresh.output
+    rubric = tmp_path / "rubrics" / "tone.md"
+    rubric.write_text(rubric.read_text() + "\n")
+    stale = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    assert stale.exit_code == 1
+    assert "tone.json: calibration is stale (the rubric file changed)" in stale.output

@@ -100,3 +100,12 @@ def test_score_reports_config_errors_cleanly(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["score", str(BATCH), "--config", str(bad)])
     assert result.exit_code == 2
     assert "rubrics.tone.wieght" in result.output
+
+
+def test_score_summary_counts_unscored_reasons(serve: ServeFn) -> None:
+    from judge.server.scripted import Faults
+
+    serve(ScriptedJudge(faults=Faults(validation=1.0)))
+    result = CliRunner().invoke(main, ["score", str(BATCH), "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0, result.output
+    assert "judge_error: ValidationException x15" in result.output
