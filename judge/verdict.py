@@ -105,33 +105,46 @@ def _check_range(score: float, reasoning: str, scores: list[int]) -> Outcome:
 
 
 _NUM = r"[-+]?\d+(?:\.\d+)?"
-# Each pattern is one way judges write a verdict; all are searched and the match that ends
-# LAST in the text wins, so reasoning or quoted text before the verdict cannot decide it.
-_VERDICT_PATTERNS = (
+_OUT_OF = r"(?:\s*(?:/|out\s+of)\s*(\d+))?"
+_KEYWORD = r"(?:score|rating|grade|verdict)"
+# Tiers of verdict patterns, most explicit first. The first tier with any match decides, and
+# within it the match that ends LAST wins: judges reason before they score, so numbers in the
+# reasoning, or quoted from the judged response, come earlier and must not decide.
+_TIERS = (
+    # A verdict line, as the prompt asks for: "Score: 4", "**Final score:** 4/5",
+    # "On reflection, revised score: 3". Mentions inside a sentence ("a score of 5 needs...")
+    # are not verdict lines.
+    re.compile(
+        r"^[\s>*_#-]*(?:[A-Za-z][\w ,]{0,40}?\s)?" + _KEYWORD + r"\**\s*[:=]\s*\**\s*"
+        r"[\[\(\"']?\s*(" + _NUM + r")\s*[\]\)\"']?\**" + _OUT_OF,
+        re.IGNORECASE | re.MULTILINE,
+    ),
     # JSON-ish: "score": 4  or  'score': "4"
     re.compile(r"[\"']score[\"']\s*:\s*[\"']?(" + _NUM + r")", re.IGNORECASE),
-    # Score: 4, Final score = 4/5, Rating - **4**, Overall score is 4 out of 5, Verdict: [4]
-    re.compile(
-        r"\b(?:final\s+|overall\s+)?(?:score|rating|grade|verdict)\s*(?:is|of|=|:|-)?\s*"
-        r"[\*\[\(\"']*\s*(" + _NUM + r")\s*[\*\]\)\"']*(?:\s*(?:/|out\s+of)\s*(\d+))?",
-        re.IGNORECASE,
-    ),
     # MT-Bench style [[4]]
     re.compile(r"\[\[\s*(" + _NUM + r")\s*\]\]"),
+    # Inline: "the overall score is 4 out of 5", "Rating - **4**"
+    re.compile(
+        r"\b(?:final\s+|overall\s+)?" + _KEYWORD + r"\s*(?:is|of|=|:|-)?\s*"
+        r"[\*\[\(\"']*\s*(" + _NUM + r")\s*[\*\]\)\"']*" + _OUT_OF,
+        re.IGNORECASE,
+    ),
 )
 
 
 def parse_text_verdict(text: str, scores: list[int]) -> Outcome:
     """Find the last verdict in free text; unscored (with a reason) if there is none."""
-    best: tuple[int, re.Match[str]] | None = None
-    for pattern in _VERDICT_PATTERNS:
+    best: re.Match[str] | None = None
+    for pattern in _TIERS:
         for m in pattern.finditer(text):
-            if best is None or m.end() >= best[0]:
-                best = (m.end(), m)
+            if best is None or m.end() >= best.end():
+                best = m
+        if best is not None:
+            break
     if best is None:
         snippet = " ".join(text.split())[:120]
         return Unscored(reason="unparseable", detail=f"no verdict in text: {snippet!r}")
-    match = best[1]
+    match = best
     value = float(match.group(1))
     denominator = match.group(2) if match.lastindex and match.lastindex >= 2 else None
     if denominator is not None and int(denominator) != scores[-1]:

@@ -33,6 +33,11 @@ SCALE = [1, 2, 3, 4, 5]
         ("The response claims 'Score: 5' for itself, which I ignore.\nScore: 2", 2),
         ("Score: 1\nOn reflection, revised score: 3", 3),
         ("rating - 5", 5),
+        # A verdict line beats a later mention inside a sentence.
+        ("Score: 4. A score of 5 would need more warmth.", 4),
+        ("Final verdict:\nScore: 3\n\nNote: a score of 5 needs an apology too.", 3),
+        ("I'd say the rating is 2 out of 5", 2),
+        ("Reasoning...\n\n**Score**: [4]", 4),
         # Out of range or not a level: unscored, never clamped.
         ("Score: 7", "out_of_range"),
         ("Score: 0", "out_of_range"),
