@@ -34,14 +34,26 @@ class JudgeSettings(_Strict):
     max_tokens: int = Field(512, ge=16, le=8192)
     temperature: float = Field(0.0, ge=0.0, le=1.0)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    additional_request_fields: dict[str, Any] = Field(
-        default_factory=lambda: {"inferenceConfig": {"topK": 1}},
-        description="Model-specific fields (Nova: topK for greedy decoding).",
+    additional_request_fields: dict[str, Any] | None = Field(
+        None,
+        description="Model-specific fields; unset: Nova gets topK 1 (greedy), others nothing.",
     )
     verdict_mode: Literal["tool", "text"] = "tool"
     prompt_cache: bool = False
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)
+
+    def request_fields(self) -> dict[str, Any]:
+        """``additionalModelRequestFields``: as configured, else the model family's default.
+
+        Fields are model-specific and other models reject Nova's, so the default follows the
+        model id instead of being written into the config.
+        """
+        if self.additional_request_fields is not None:
+            return self.additional_request_fields
+        if "amazon.nova" in self.model_id:
+            return {"inferenceConfig": {"topK": 1}}
+        return {}
 
     def inference_config(self) -> dict[str, Any]:
         """The Converse ``inferenceConfig`` block."""

@@ -121,8 +121,8 @@ class PromptRenderer:
             # Lets invocation logs be filtered by rubric.
             "requestMetadata": {"rubric": rubric.name},
         }
-        if settings.additional_request_fields:
-            request["additionalModelRequestFields"] = settings.additional_request_fields
+        if fields := settings.request_fields():
+            request["additionalModelRequestFields"] = fields
         if settings.verdict_mode == "tool":
             request["toolConfig"] = {
                 "tools": [{"toolSpec": verdict_tool_spec(rubric)}],

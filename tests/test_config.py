@@ -73,3 +73,22 @@ def test_cache_off_beats_cache_dir_env(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "c"))
     raw = merge(base_config(), {"runtime": {"cache": False}})
     assert parse_config(raw, REPO / "reward.toml").cache_dir() is None
+
+
+@pytest.mark.parametrize(
+    ("model_id", "configured", "expected"),
+    [
+        ("us.amazon.nova-pro-v1:0", None, {"inferenceConfig": {"topK": 1}}),
+        ("amazon.nova-lite-v1:0", None, {"inferenceConfig": {"topK": 1}}),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", None, {}),  # rejects Nova's fields
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", {"top_k": 5}, {"top_k": 5}),
+    ],
+)
+def test_request_fields_follow_the_model(
+    model_id: str, configured: dict[str, object] | None, expected: dict[str, object]
+) -> None:
+    judge: dict[str, object] = {"model_id": model_id}
+    if configured is not None:
+        judge["additional_request_fields"] = configured
+    config = parse_config({"rubrics": {"tone": {}}, "judge": judge}, REPO / "reward.toml")
+    assert config.judge.request_fields() == expected

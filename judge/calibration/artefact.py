@@ -57,7 +57,7 @@ def inference_fingerprint(settings: JudgeSettings) -> dict[str, Any]:
     """The inference settings a map depends on."""
     return {
         "inferenceConfig": settings.inference_config(),
-        "additionalModelRequestFields": settings.additional_request_fields,
+        "additionalModelRequestFields": settings.request_fields(),
         "verdict_mode": settings.verdict_mode,
     }
 
