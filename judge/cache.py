@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import diskcache
 
 from judge.verdict import Verdict
+
+log = logging.getLogger("judge")
 
 # Bump when the meaning of a cached entry changes (e.g. the Verdict model).
 CACHE_FORMAT = 1
@@ -48,20 +52,43 @@ def cache_key(
 
 
 class VerdictCache:
-    """A thread- and process-safe verdict store; a no-op when ``directory`` is None."""
+    """A thread- and process-safe verdict store; a no-op when ``directory`` is None.
 
-    def __init__(self, directory: Path | None, size_limit_mb: int = 512) -> None:
+    The cache is an optimisation, never a point of failure: if the directory cannot be
+    created, or the store fails (disk full, database locked), the problem is logged once per
+    kind and the judgement goes ahead uncached.
+    """
+
+    def __init__(self, directory: Path | None, size_limit_mb: int = 256) -> None:
         self.directory = directory
         self._cache: diskcache.Cache | None = None
+        self._warned: set[str] = set()
         if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-            self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 2**20)
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 2**20)
+            except (OSError, sqlite3.Error) as exc:
+                self._warn("open", exc)
+
+    def _warn(self, operation: str, exc: BaseException) -> None:
+        if operation not in self._warned:
+            self._warned.add(operation)
+            log.warning(
+                "verdict cache %s failed at %s (%s): judging without it",
+                operation,
+                self.directory,
+                exc,
+            )
 
     def get(self, key: str) -> Verdict | None:
         """The cached verdict, or None."""
         if self._cache is None:
             return None
-        raw = self._cache.get(key)
+        try:
+            raw = self._cache.get(key)
+        except (OSError, sqlite3.Error) as exc:
+            self._warn("read", exc)
+            return None
         if not isinstance(raw, dict):
             return None
         try:
@@ -71,8 +98,12 @@ class VerdictCache:
 
     def put(self, key: str, verdict: Verdict) -> None:
         """Store a verdict (callers never pass unscored outcomes)."""
-        if self._cache is not None:
+        if self._cache is None:
+            return
+        try:
             self._cache.set(key, verdict.model_dump())
+        except (OSError, sqlite3.Error) as exc:
+            self._warn("write", exc)
 
     def __len__(self) -> int:
         return 0 if self._cache is None else len(self._cache)

@@ -130,7 +130,7 @@ class RuntimeSettings(_Strict):
     deadline_margin_ms: int = Field(1500, ge=0)
     cache: bool = True
     cache_dir: str | None = None
-    cache_size_limit_mb: int = Field(512, ge=1)
+    cache_size_limit_mb: int = Field(256, ge=1)  # Lambda's /tmp is 512 MB by default
 
 
 class Paths(_Strict):

@@ -101,3 +101,31 @@ def test_identical_pairs_in_a_batch_are_judged_once(serve: ServeFn) -> None:
     assert len(judge.requests) == 2 * 3  # two distinct (prompt, response) pairs x 3 rubrics
     assert result.deduplicated == 5 * 3
     assert len({r.reward for r in result.results[:6]}) == 1
+
+
+def test_unusable_cache_dir_degrades_to_no_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from judge.verdict import Verdict
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = VerdictCache(blocker / "cache")  # mkdir fails: a file is in the way
+    cache.put("k", Verdict(score=3))
+    assert cache.get("k") is None and len(cache) == 0
+    assert "judging without it" in caplog.text
+
+
+def test_store_errors_are_misses_not_failures(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from judge.verdict import Verdict
+
+    cache = VerdictCache(tmp_path / "c")
+    cache.put("k", Verdict(score=3))
+    cache.close()
+    (tmp_path / "c" / "cache.db").write_bytes(b"this is not a sqlite database" * 100)
+    broken = VerdictCache(tmp_path / "c")
+    assert broken.get("k") is None
+    broken.put("k", Verdict(score=4))  # no exception
+    assert "verdict cache" in caplog.text
