@@ -327,3 +327,27 @@ def test_lint_reports_a_stale_artefact(serve: ServeFn, tmp_path: Path) -> None:
     stale = CliRunner().invoke(main, ["lint", "--config", str(config)])
     assert stale.exit_code == 1
     assert "tone.json: calibration is stale (the rubric file changed)" in stale.output
+
+
+def test_self_consistency_with_repeated_draws(serve: ServeFn, tmp_path: Path) -> None:
+    steady = _noisy_judge(lambda h: h, 0.0)
+    rng = random.Random(0)
+
+    def wobbly(j: Judged) -> int:  # a judge that samples: +-1 now and then
+        return int(min(5, max(1, steady(j) + rng.choice([-1, 0, 0, 1]))))
+
+    judge = serve(ScriptedJudge(score_fn=wobbly))
+    result = calibrate(
+        make_evaluator(),
+        "tone",
+        POLITENESS,
+        out=tmp_path,
+        draws=3,
+        max_items=30,
+        bootstrap_rounds=20,
+        probe_items=0,
+    )
+    assert len(judge.requests) == 30 * 3  # each draw is its own judgement (own cache key)
+    consistency = result.artefact.metrics["self_consistency"]
+    assert 0.0 < consistency["mean_std"] < 1.0
+    assert 0.0 < consistency["all_agree"] < 1.0
