@@ -24,6 +24,8 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+# One reward function's metrics must not mix with another's in the same account.
+metrics.set_default_dimensions(function=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"))
 # The package's own warnings (stale calibration, malformed samples) log as JSON too.
 copy_config_to_registered_loggers(source_logger=logger, include={"judge"})
 

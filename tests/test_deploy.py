@@ -119,6 +119,7 @@ def test_zip_runs_as_lambda_would(package: PackageInfo, serve: ServeFn, tmp_path
     assert len(judge.requests) == 3
     emf = [json.loads(x) for x in done.stdout.splitlines() if '"_aws"' in x]
     assert emf and emf[0]["evaluator_version"] == package.evaluator_version
+    assert emf[0]["function"] == "judge-test"  # metrics are per reward function
     print(
         f"cold import from the zip: boto3 {result['boto3_s'] * 1000:.0f} ms, "
         f"boto3 + judge.lambda_handler (with init) {result['import_s'] * 1000:.0f} ms"

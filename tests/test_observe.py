@@ -78,6 +78,8 @@ def test_emf_metrics_per_invocation(
     for dim_set in directive["Dimensions"]:
         for dim in dim_set:
             assert isinstance(emf[dim], str)  # each dimension has a value at the top level
+    assert ["function", "service"] == sorted(directive["Dimensions"][0])
+    assert emf["function"] == "local" and emf["service"] == "rlaif-judge"
     names = {m["Name"] for m in directive["Metrics"]}
     assert names == EXPECTED
     for metric in directive["Metrics"]:
