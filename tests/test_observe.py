@@ -78,7 +78,7 @@ def test_emf_metrics_per_invocation(
     for dim_set in directive["Dimensions"]:
         for dim in dim_set:
             assert isinstance(emf[dim], str)  # each dimension has a value at the top level
-    assert ["function", "service"] == sorted(directive["Dimensions"][0])
+    assert sorted(directive["Dimensions"][0]) == ["function", "service"]
     assert emf["function"] == "local" and emf["service"] == "rlaif-judge"
     names = {m["Name"] for m in directive["Metrics"]}
     assert names == EXPECTED
