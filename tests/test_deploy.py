@@ -255,9 +255,23 @@ def local_aws(monkeypatch: pytest.MonkeyPatch, aws_env: Path) -> Iterator[str]:
 def test_deploy_creates_then_updates(local_aws: str, package: PackageInfo) -> None:
     settings = StackSettings(stack="reward", reserved_concurrency=5)
     first = deploy(
-        package.path, package.evaluator_version, "us.amazon.nova-pro-v1:0", settings, poll_s=1
+        package.path,
+        package.evaluator_version,
+        "us.amazon.nova-pro-v1:0",
+        settings,
+        rubrics=["helpfulness", "tone"],
+        poll_s=1,
     )
     assert first.action == "created"
+    board = boto3.client("cloudwatch").get_dashboard(DashboardName="rlaif-judge-reward-reward")
+    widgets = json.loads(board["DashboardBody"])["widgets"]
+    names = {m[1] for w in widgets for m in w["properties"]["metrics"]}
+    assert {"RewardMean", "ScoreMean_tone", "ScoreMean_helpfulness", "Throttles"} <= names
+    assert all(
+        m[2:6] == ["function", "rlaif-judge-reward", "service", "rlaif-judge"]
+        for w in widgets
+        for m in w["properties"]["metrics"]
+    )
     assert first.function_arn.endswith(":function:rlaif-judge-reward")
     lam = boto3.client("lambda")
     conf = lam.get_function_configuration(FunctionName=first.function_arn)

@@ -98,7 +98,8 @@ def deploy(
 
     with reported_errors():
         config_file = resolve_config_path(config_path)
-        model_id = load_config(config_file).judge.model_id
+        config = load_config(config_file)
+        model_id = config.judge.model_id
         if zip_path is None:
             zip_path = str(Path(tempfile.mkdtemp(prefix="judge-deploy-")) / "judge.zip")
             info = build_package(
@@ -121,7 +122,9 @@ def deploy(
             region=region,
             profile_regions=tuple(profile_regions.split(",")) if profile_regions else None,
         )
-        result = deploy_stack(Path(zip_path), version, model_id, settings)
+        result = deploy_stack(
+            Path(zip_path), version, model_id, settings, rubrics=list(config.rubrics)
+        )
     say(result.action, "green", f"stack {stack}: {result.function_arn}")
     say("code", "green", f"s3://{result.bucket}/{result.key} (evaluator {version})")
     say("iam", "green", "bedrock:InvokeModel on " + ", ".join(result.model_arns))

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
+from judge.deploy.dashboard import dashboard_body
 from judge.deploy.iam import invoke_model_arns
 from judge.errors import JudgeError
 
@@ -35,6 +36,11 @@ class StackSettings:
     region: str | None = None
     profile_regions: tuple[str, ...] | None = None
 
+    @property
+    def deployed_name(self) -> str:
+        """The function's name as the template makes it (HyperPod needs "SageMaker")."""
+        return f"SageMaker-{self.function_name}" if self.hyperpod else self.function_name
+
 
 @dataclass(frozen=True)
 class Deployment:
@@ -53,10 +59,14 @@ def deploy(
     model_id: str,
     settings: StackSettings,
     *,
+    rubrics: list[str] | None = None,
     template: Path = TEMPLATE,
     poll_s: int = 5,
 ) -> Deployment:
-    """Upload ``zip_path`` and create (or update) the stack; waits until it is done."""
+    """Upload ``zip_path`` and create (or update) the stack; waits until it is done.
+
+    With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics.
+    """
     session = boto3.session.Session(region_name=settings.region)
     region = session.region_name or "us-east-1"
     account = session.client("sts").get_caller_identity()["Account"]
@@ -79,6 +89,7 @@ def deploy(
         "Timeout": str(settings.timeout_s),
         "ReservedConcurrency": str(settings.reserved_concurrency),
         "JudgeModelArns": ",".join(arns),
+        "DashboardBody": dashboard_body(settings.deployed_name, region, rubrics) if rubrics else "",
     }
     cfn = session.client("cloudformation")
     args: dict[str, Any] = {
@@ -148,4 +159,5 @@ Use it as the reward function of an RFT customization job:
   SageMaker/HyperPod: the reward Lambda ARN is {function_arn}
 The job's service role needs permission to invoke it:
   {{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "{function_arn}"}}
-Watch it in CloudWatch: logs in /aws/lambda/<function>, metrics in namespace RLAIFJudge."""
+Watch it in CloudWatch: logs in /aws/lambda/<function>, metrics in namespace RLAIFJudge,
+and the dashboard <function>-reward."""
