@@ -8,7 +8,6 @@ that looks like one of those tags is neutralised first, so a policy cannot close
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,9 +154,3 @@ def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:
             }
         },
     }
-
-
-def request_digest(request: dict[str, Any]) -> str:
-    """A stable hash of a request body (sorted keys, no whitespace)."""
-    blob = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
