@@ -111,13 +111,16 @@ class JudgeCaller:
     def _attempt(self, task: JudgeTask, deadline: Deadline) -> dict[str, Any]:
         """One Converse call, inside the adaptive concurrency limit when there is one."""
         if self.limit is None:
-            return dict(self.client.converse(modelId=self.settings.model_id, **task.request))
+            return self._converse(task)
         ticket = self.limit.acquire(deadline)
         throttled = False
         try:
-            return dict(self.client.converse(modelId=self.settings.model_id, **task.request))
+            return self._converse(task)
         except Exception as exc:
             throttled = classify(exc) == "throttle"
             raise
         finally:
             self.limit.release(ticket, throttled)
+
+    def _converse(self, task: JudgeTask) -> dict[str, Any]:
+        return dict(self.client.converse(modelId=self.settings.model_id, **task.request))

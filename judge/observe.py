@@ -44,6 +44,7 @@ def evaluator_version() -> str:
 def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
     """Log one invocation and emit its EMF metrics; returns the figures (for tests/CLI)."""
     results, s = batch.results, batch.stats
+    flags = batch.counts()
     rewards = [r.reward for r in results]
     lookups = s.cache_hits + s.calls
     figures: dict[str, float] = {
@@ -51,9 +52,9 @@ def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
         "RewardMean": statistics.fmean(rewards) if rewards else 0.0,
         "RewardMin": min(rewards, default=0.0),
         "RewardMax": max(rewards, default=0.0),
-        "UnscoredSamples": sum(r.unscored for r in results),
-        "GuardedSamples": sum(r.guarded is not None for r in results),
-        "MalformedSamples": sum(r.malformed is not None for r in results),
+        "UnscoredSamples": flags["unscored"],
+        "GuardedSamples": flags["guarded"],
+        "MalformedSamples": flags["malformed"],
         "UnscoredJudgements": sum(d.normalized is None for r in results for d in r.dimensions),
         "CacheHitRate": s.cache_hits / lookups if lookups else 0.0,
         "JudgeCalls": s.calls,
@@ -64,12 +65,7 @@ def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
         "BatchDuration": batch.wall_s * 1000,
     }
     for name in rubrics:
-        values = [
-            d.normalized
-            for r in results
-            for d in r.dimensions
-            if d.rubric == name and d.normalized is not None
-        ]
+        values = batch.scores(name)
         if values:
             figures[f"ScoreMean_{name}"] = statistics.fmean(values)
     units = {

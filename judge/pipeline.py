@@ -78,6 +78,24 @@ class BatchResult:
     deduplicated: int = 0
     wall_s: float = 0.0
 
+    def scores(self, rubric: str) -> list[float]:
+        """The rubric's scored (0..1) values across the batch."""
+        return [
+            d.normalized
+            for r in self.results
+            for d in r.dimensions
+            if d.rubric == rubric and d.normalized is not None
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """How many samples were unscored, guarded, malformed and gated."""
+        return {
+            "unscored": sum(r.unscored for r in self.results),
+            "guarded": sum(r.guarded is not None for r in self.results),
+            "malformed": sum(r.malformed is not None for r in self.results),
+            "gated": sum(r.gate is not None for r in self.results),
+        }
+
 
 class Evaluator:
     """Holds what a warm Lambda keeps between invocations: config, rubrics, templates, client."""

@@ -22,6 +22,7 @@ import yaml
 from click.testing import CliRunner
 
 from judge.cli import main
+from judge.config import load_config
 from judge.deploy.iam import invoke_model_arns
 from judge.deploy.package import PackageInfo, build_package
 from judge.deploy.stack import StackSettings, deploy
@@ -156,7 +157,8 @@ def test_evaluator_version_tracks_content(tmp_path: Path) -> None:
     for sub in ("rubrics", "prompts"):
         shutil.copytree(REPO / sub, tmp_path / sub)
     shutil.copy(REPO / "reward.toml", tmp_path / "reward.toml")
-    before = set(_project_files(tmp_path / "reward.toml"))
+    config = tmp_path / "reward.toml"
+    before = set(_project_files(config, load_config(config)))
     assert "rubrics/brand_voice.md" in before and "judge/pipeline.py" in before
 
 

@@ -9,8 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from judge.pipeline import BatchResult, SampleResult
 
-def explain(result: Any) -> dict[str, Any]:
+
+def explain(result: SampleResult) -> dict[str, Any]:
     return {
         "id": result.id,
         "reward": result.reward,
@@ -43,7 +45,7 @@ def print_results(answer: list[dict[str, Any]]) -> None:
     Console().print(table)
 
 
-def print_summary(batch: Any, rubrics: list[str]) -> None:
+def print_summary(batch: BatchResult, rubrics: list[str]) -> None:
     rewards = [r.reward for r in batch.results]
     s = batch.stats
     table = Table(title="summary", show_header=False)
@@ -56,31 +58,16 @@ def print_summary(batch: Any, rubrics: list[str]) -> None:
             ),
         )
     for name in rubrics:
-        values = [
-            d.normalized
-            for r in batch.results
-            for d in r.dimensions
-            if d.rubric == name and d.normalized is not None
-        ]
+        values = batch.scores(name)
         mean = f"{statistics.fmean(values):.3f}" if values else "-"
         table.add_row(f"{name} mean (0..1)", f"{mean}  (n={len(values)})")
     table.add_row("samples", str(len(rewards)))
     table.add_row(
         "unscored / guarded / malformed / gated",
-        " / ".join(
-            str(n)
-            for n in (
-                sum(r.unscored for r in batch.results),
-                sum(r.guarded is not None for r in batch.results),
-                sum(r.malformed is not None for r in batch.results),
-                sum(r.gate is not None for r in batch.results),
-            )
-        ),
+        " / ".join(str(n) for n in batch.counts().values()),
     )
     reasons = Counter(
-        d.unscored_reason.split(":", 2)[0] + ":" + d.unscored_reason.split(":", 2)[1]
-        if d.unscored_reason.count(":") >= 2
-        else d.unscored_reason
+        ":".join(d.unscored_reason.split(":", 2)[:2])  # reason and error code, not the text
         for r in batch.results
         for d in r.dimensions
         if d.unscored_reason

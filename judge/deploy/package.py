@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
-from judge.config import load_config
+from judge.config import RewardConfig, load_config
 from judge.errors import JudgeError
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
@@ -128,9 +128,8 @@ def _trim(target: Path) -> None:
             shutil.rmtree(junk)
 
 
-def _project_files(config_path: Path) -> dict[str, Path]:
+def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     """Archive name -> file, for the package and everything the config points at."""
-    config = load_config(config_path)
     base = config.base_dir
     files: dict[str, Path] = {config_path.name: config_path}
     package = Path(__file__).resolve().parents[1]
@@ -161,10 +160,10 @@ def build_package(
     """Build the deployment zip at ``out``."""
     if arch not in PLATFORMS:
         raise JudgeError(f"--arch must be one of {', '.join(PLATFORMS)}")
-    files = _project_files(config_path)
+    config = load_config(config_path)
+    files = _project_files(config_path, config)
     hashes = {name: _sha256(path) for name, path in files.items()}
     version = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
-    config = load_config(config_path)
     with tempfile.TemporaryDirectory(prefix="judge-package-") as tmp:
         deps = Path(tmp)
         _install_dependencies(deps, python_version, arch)
