@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 from judge.calibration.anchors import Anchor, file_hash, load_anchors
 from judge.calibration.artefact import (
@@ -23,7 +22,7 @@ from judge.calibration.artefact import (
 from judge.calibration.fit import fit_map, select_map
 from judge.calibration.probes import run_probes
 from judge.calibration.report import write_report
-from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement
+from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement, spearman
 from judge.deadline import Deadline
 from judge.pipeline import Evaluator, Progress
 from judge.rubric import load_rubrics
@@ -81,6 +80,7 @@ def calibrate(
         raise ValueError(f"only {len(scored)} anchors got a verdict; check the judge")
     judge = np.array([float(np.mean(v)) for _, v in scored])
     human = np.array([a.label for a, _ in scored])
+    lengths = np.array([len(a.item.response) for a, _ in scored], dtype=float)
     labels = [v for a in anchors for v in a.ratings]
     scale = human_scale or _infer_scale(labels, (rubric.scale_min, rubric.scale_max))
     judge_scale = (float(rubric.scale_min), float(rubric.scale_max))
@@ -117,8 +117,8 @@ def calibrate(
         "human_agreement": human_agreement([a.ratings for a in anchors]),
         "self_consistency": _consistency([v for _, v in scored]) if draws > 1 else {},
         "length_bias": {
-            "judge": _spearman(judge, [len(a.item.response) for a, _ in scored]),
-            "human": _spearman(human, [len(a.item.response) for a, _ in scored]),
+            "judge": spearman(judge, lengths),
+            "human": spearman(human, lengths),
         },
         "distribution": _distribution([v for _, vs in scored for v in vs], levels),
         "probes": run_probes(
@@ -174,12 +174,6 @@ def _flat(boot: dict[str, dict[str, float]]) -> dict[str, Any]:
         out[name] = boot[name]["value"]
         out[f"{name}_ci"] = [boot[name]["low"], boot[name]["high"]]
     return out
-
-
-def _spearman(a: Array, b: list[int]) -> float:
-    if np.ptp(a) == 0 or len(set(b)) < 2:
-        return math.nan
-    return float(sps.spearmanr(a, b)[0])
 
 
 def _consistency(rows: list[list[int]]) -> dict[str, float]:

@@ -14,9 +14,15 @@ METRICS = ("spearman", "kendall", "pearson", "qwk", "krippendorff_alpha", "mae",
 
 
 def _corr(fn: Callable[..., object], x: Array, y: Array) -> float:
+    """``fn``'s coefficient, or NaN when either series is constant (it is undefined)."""
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan  # undefined for a constant series
     return float(fn(x, y)[0])  # type: ignore[index]
+
+
+def spearman(x: Array, y: Array) -> float:
+    """Spearman's rho, NaN for a constant series."""
+    return _corr(stats.spearmanr, x, y)
 
 
 def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], levels: Sequence[int]) -> float:
@@ -71,7 +77,7 @@ def agreement(
     """Every agreement statistic between predictions and labels, both on the human scale."""
     err = pred - human
     return {
-        "spearman": _corr(stats.spearmanr, pred, human),
+        "spearman": spearman(pred, human),
         "kendall": _corr(stats.kendalltau, pred, human),  # tau-b, scipy's default
         "pearson": _corr(stats.pearsonr, pred, human),
         "qwk": quadratic_weighted_kappa(
@@ -120,7 +126,7 @@ def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float]:
     for k in range(width):
         one = np.array([r[k] for r in multi], dtype=float)
         rest = np.array([(sum(r) - r[k]) / (len(r) - 1) for r in multi], dtype=float)
-        value = _corr(stats.spearmanr, one, rest)
+        value = spearman(one, rest)
         if not math.isnan(value):
             loo.append(value)
     return {
