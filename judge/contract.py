@@ -10,11 +10,15 @@ Accepts every variation AWS's own docs and samples show: a bare list or a
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from judge.errors import EventError
+from judge.errors import EventError, SourceError, read_text
 from judge.prompt import JudgeInput, Turn
+
+log = logging.getLogger("judge")
 
 ASSISTANT_ROLES = ("assistant", "nova_assistant")
 
@@ -37,20 +41,58 @@ class Sample:
 
 
 def samples_of(event: object) -> list[Any]:
-    """The list of raw samples in an event; ``EventError`` if it is not a batch at all."""
+    """The list of raw samples in an event; ``EventError`` if it is not a batch at all.
+
+    The one reader of events: the Lambda handler, ``judge score`` and ``judge invoke`` all
+    come through here, so they agree on what a batch is. A lone sample object (one with
+    ``messages``) is a batch of one.
+    """
     if isinstance(event, list):
         return event
     if isinstance(event, dict) and isinstance(event.get("trajectories"), list):
         return list(event["trajectories"])
+    if isinstance(event, dict) and "messages" in event:
+        return [event]
     if isinstance(event, dict):
         keys = ", ".join(sorted(map(str, event))[:8]) or "none"
         raise EventError(
-            "the event is an object, not a batch: expected a JSON list of samples or "
-            f"{{'trajectories': [...]}}; its keys are: {keys}"
+            "the event is an object, not a batch: expected a JSON list of samples, "
+            f"{{'trajectories': [...]}} or one sample with 'messages'; its keys are: {keys}"
         )
     raise EventError(
         f"the event is a {type(event).__name__}, not a batch: expected a JSON list of samples"
     )
+
+
+def read_event_file(path: Path) -> object:
+    """An event from a file: one JSON document, else JSONL (one sample per line).
+
+    The event is returned as is, for ``samples_of`` to judge. A JSONL line that is not JSON
+    stays in the batch as a malformed sample (a string), reported with its line number, so
+    nothing is lost silently.
+    """
+    text = read_text(path, "event file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    except RecursionError:
+        raise SourceError(path, "JSON nested too deeply to read", fix="flatten the event") from None
+    out: list[Any] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            log.warning("%s:%d: not JSON (%s); scored as malformed", path, number, exc.msg)
+            out.append(line)
+        except RecursionError:
+            log.warning("%s:%d: JSON nested too deeply; scored as malformed", path, number)
+            out.append(line)
+    if not out:
+        raise SourceError(path, "the event file is empty", fix="write a JSON list of samples")
+    return out
 
 
 def parse_sample(index: int, raw: object) -> Sample:

@@ -15,6 +15,17 @@ class LambdaContext(Protocol):
         ...
 
 
+class LocalContext:
+    """Lambda's context for runs outside Lambda (``judge invoke``, tests): a time budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left of the budget."""
+        return max(0, int((self._end - time.monotonic()) * 1000))
+
+
 class Deadline:
     """Monotonic-clock deadline; ``Deadline.never()`` for the CLI."""
 

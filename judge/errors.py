@@ -38,3 +38,31 @@ class SourceError(JudgeError):
 
 class EventError(JudgeError):
     """The Lambda event is not a batch of samples at all (not one bad sample)."""
+
+
+def read_text(path: Path | str, kind: str) -> str:
+    """A user's text file (rubric, config, event, anchors, artefact) as str, or a SourceError.
+
+    Binary or non-UTF-8 files are named with the byte offset, never a traceback; a UTF-8
+    byte-order mark (left by some Windows editors) is dropped so front matter still parses.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            p, f"cannot read the {kind} ({exc.strerror or exc})", fix="check the path"
+        ) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            p,
+            f"the {kind} is not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
+            fix="save it as UTF-8",
+        ) from None
+    if "\x00" in text:
+        raise SourceError(
+            p, f"the {kind} is binary (it contains NUL bytes)", fix=f"point at a {kind} text file"
+        )
+    return text

@@ -26,8 +26,10 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # One reward function's metrics must not mix with another's in the same account.
 metrics.set_default_dimensions(function=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"))
-# The package's own warnings (stale calibration, malformed samples) log as JSON too.
-copy_config_to_registered_loggers(source_logger=logger, include={"judge"})
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # On Lambda the package's own warnings (stale calibration, malformed samples) log as
+    # JSON too; the CLI prints them as lines on stderr instead (``judge.cli._app``).
+    copy_config_to_registered_loggers(source_logger=logger, include={"judge"})
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,6 +53,24 @@ def serve(aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ServeFn]:
     yield start
     for server in servers:
         server.stop()
+
+
+def project_copy(tmp: Path, *extra: str) -> Path:
+    """A private copy of the project's config, rubrics and prompts (plus ``extra`` paths).
+
+    Tests that read or write project files use a copy, so they neither see artefacts a user
+    wrote into the working tree (``judge calibrate`` writes ``calibration/<rubric>.json``) nor
+    leave any behind. Returns the copied ``reward.toml``.
+    """
+    for sub in ("rubrics", "prompts", *extra):
+        source = REPO / sub
+        if source.is_dir():
+            shutil.copytree(source, tmp / sub)
+        else:
+            (tmp / sub).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, tmp / sub)
+    shutil.copy(REPO / "reward.toml", tmp / "reward.toml")
+    return tmp / "reward.toml"
 
 
 def base_config() -> dict[str, Any]:
@@ -112,17 +131,3 @@ def sample(
         ],
         **extra,
     }
-
-
-class FakeContext:
-    """A Lambda context with a fixed amount of time left (what Lambda passes, not a mock)."""
-
-    def __init__(self, remaining_ms: int) -> None:
-        import time
-
-        self._end = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._end - time.monotonic()) * 1000))

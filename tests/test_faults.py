@@ -7,11 +7,11 @@ import time
 import pytest
 
 from judge import lambda_handler
-from judge.deadline import Deadline
+from judge.deadline import Deadline, LocalContext
 from judge.lambda_handler import run_event
 from judge.pipeline import Evaluator
 from judge.server.scripted import Faults, Judged, ScriptedJudge
-from tests.conftest import FakeContext, ServeFn, make_evaluator, sample
+from tests.conftest import ServeFn, make_evaluator, sample
 
 
 def _score(j: Judged) -> int:
@@ -107,7 +107,7 @@ def test_hanging_judge_with_8s_left_answers_in_time(serve: ServeFn) -> None:
     batch = _batch(8)
     started = time.monotonic()
     try:
-        answer = lambda_handler.handler(batch, FakeContext(8_000))
+        answer = lambda_handler.handler(batch, LocalContext(8))
     finally:
         lambda_handler.reset()
     elapsed = time.monotonic() - started

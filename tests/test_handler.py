@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from judge import lambda_handler
-from judge.deadline import Deadline
+from judge.deadline import Deadline, LocalContext
 from judge.errors import EventError
 from judge.lambda_handler import run_event
 from judge.server.scripted import Judged, ScriptedJudge
-from tests.conftest import REPO, FakeContext, ServeFn, make_evaluator, sample
+from tests.conftest import REPO, ServeFn, make_evaluator, sample
 
 
 def _variations() -> list[Any]:
@@ -116,10 +116,16 @@ def test_every_contract_variation(serve: ServeFn, wrap: bool) -> None:
     assert any("system: Be kind." in p for p in prompts)
 
 
-@pytest.mark.parametrize("event", [{"id": "1", "messages": []}, "[]", None, 3, {"body": "[]"}])
+@pytest.mark.parametrize("event", [{"foo": 1}, "[]", None, 3, {"body": "[]"}])
 def test_an_event_that_is_not_a_batch_is_a_clear_error(event: object) -> None:
     with pytest.raises(EventError, match="not a batch"):
         run_event(make_evaluator(), event, Deadline.never())
+
+
+def test_a_lone_sample_object_is_a_batch_of_one() -> None:
+    answer, batch = run_event(make_evaluator(), {"id": "1", "messages": []}, Deadline.never())
+    assert [a["id"] for a in answer] == ["1"]
+    assert batch.results[0].malformed is not None
 
 
 def test_empty_batch() -> None:
@@ -168,9 +174,7 @@ def test_module_handler_uses_judge_config(
     monkeypatch.setenv("JUDGE_CONFIG", str(config))
     lambda_handler.reset()
     try:
-        answer = lambda_handler.handler(
-            [sample("a", "Thanks, happy to help.")], FakeContext(60_000)
-        )
+        answer = lambda_handler.handler([sample("a", "Thanks, happy to help.")], LocalContext(60))
     finally:
         lambda_handler.reset()
     assert answer[0]["id"] == "a"

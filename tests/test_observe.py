@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from judge import lambda_handler, observe
+from judge.deadline import LocalContext
 from judge.server.scripted import Faults, Judged, ScriptedJudge
-from tests.conftest import FakeContext, ServeFn, make_evaluator, sample
+from tests.conftest import ServeFn, make_evaluator, sample
 
 EXPECTED = {
     "BatchSize",
@@ -66,7 +67,7 @@ def test_emf_metrics_per_invocation(
     ]
     try:
         capfd.readouterr()
-        answer = lambda_handler.handler(batch, FakeContext(60_000))
+        answer = lambda_handler.handler(batch, LocalContext(60))
         out = capfd.readouterr().out.splitlines()
     finally:
         lambda_handler.reset()

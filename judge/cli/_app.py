@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,10 +34,22 @@ config_option = click.option(
 )
 
 
+class _SayHandler(logging.Handler):
+    """The package's log warnings as CLI lines on stderr (stdout is for answers)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        style = "red" if record.levelno >= logging.ERROR else "yellow"
+        say(record.levelname.lower(), style, record.getMessage())
+
+
 @click.group()
 @click.version_option(package_name="rlaif-judge")
 def main() -> None:
     """LLM-as-judge rewards for Amazon Nova RFT."""
+    log = logging.getLogger("judge")
+    if not any(isinstance(h, _SayHandler) for h in log.handlers):
+        log.addHandler(_SayHandler(logging.WARNING))
+        log.propagate = False
 
 
 def cli_evaluator(config_path: str | None, concurrency: int | None) -> Evaluator:
@@ -73,30 +85,10 @@ def say(label: str, style: str, message: str) -> None:
 
 
 def read_batch(path: Path) -> list[Any]:
-    """Samples from a JSON file (list, one sample or ``{"trajectories"}``) or JSONL.
+    """The samples of an event file, through the handler's own reader (``judge.contract``)."""
+    from judge.contract import read_event_file, samples_of
 
-    An undecodable JSONL line is kept as a malformed sample (flagged, with a defined reward)
-    and reported with its line number, so that nothing is lost silently.
-    """
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = None
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict):
-        return list(data["trajectories"]) if isinstance(data.get("trajectories"), list) else [data]
-    out: list[Any] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            say("warning", "yellow", f"{path}:{number}: not JSON ({exc.msg}); scored as malformed")
-            out.append(line)
-    return out
+    return samples_of(read_event_file(path))
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ import click
 from judge.cli._app import (
     config_option,
     main,
-    read_batch,
     reported_errors,
     say,
 )
@@ -155,11 +154,10 @@ def invoke(
     config_path: str | None,
 ) -> None:
     """Send an event (a JSON file as is, or JSONL as a list) to the reward Lambda."""
-    text = Path(event_file).read_text(encoding="utf-8")
-    try:
-        samples: Any = json.loads(text)
-    except json.JSONDecodeError:
-        samples = read_batch(Path(event_file))
+    from judge.contract import read_event_file
+
+    with reported_errors():
+        samples: Any = read_event_file(Path(event_file))
     if function_arn:
         import boto3
 
@@ -173,23 +171,10 @@ def invoke(
         import os
 
         from judge import lambda_handler
+        from judge.deadline import LocalContext
 
         if config_path:
             os.environ["JUDGE_CONFIG"] = config_path
         with reported_errors():
-            answer = lambda_handler.handler(samples, _LocalContext(time_budget))
+            answer = lambda_handler.handler(samples, LocalContext(time_budget))
     print_results(answer)
-
-
-class _LocalContext:
-    """What the handler reads from Lambda's context, for local runs."""
-
-    def __init__(self, seconds: float) -> None:
-        import time
-
-        self._end = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._end - time.monotonic()) * 1000))
