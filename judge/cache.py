@@ -20,12 +20,13 @@ from judge.verdict import Verdict
 log = logging.getLogger("judge")
 
 # Bump when the meaning of a cached entry changes (e.g. the Verdict model).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def cache_key(
     *,
     model_id: str,
+    endpoint: str,
     request: dict[str, Any],
     rubric_hash: str,
     template_hash: str,
@@ -36,19 +37,22 @@ def cache_key(
     ``request`` is the full rendered Converse body: inference settings, tool schema, system
     prompt (rubric and template as rendered) and the message with the conversation and the
     response. The rubric file and template hashes are added as well, so an edit that does
-    not change the rendered text still starts afresh. ``draw`` separates repeated samples
-    of the same judgement (self-consistency).
+    not change the rendered text still starts afresh. ``endpoint`` keeps a local model's
+    verdicts from being served as Bedrock's (they share a cache directory by default).
+    ``draw`` separates repeated samples of the same judgement (self-consistency).
     """
     payload = {
         "format": CACHE_FORMAT,
         "model": model_id,
+        "endpoint": endpoint,
         "request": request,
         "rubric": rubric_hash,
         "template": template_hash,
         "draw": draw,
     }
-    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    # ASCII escapes: a lone surrogate in a sample must not make the encoder raise.
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()
 
 
 class VerdictCache:

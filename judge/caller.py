@@ -27,6 +27,8 @@ class JudgeTask:
     key: str
     rubric: Rubric
     request: dict[str, Any]
+    fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
+    judged: str = ""  # the judged response (its lines never count as the judge's verdict)
 
 
 @dataclass
@@ -106,7 +108,13 @@ class JudgeCaller:
         except Exception as exc:
             return Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
         stats.record_call(time.monotonic() - started, response.get("usage"))
-        return parse_converse_response(response, task.rubric.scores)
+        return parse_converse_response(
+            response,
+            task.rubric.scores,
+            mode=self.settings.verdict_mode,
+            key=task.fence_key,
+            judged=task.judged,
+        )
 
     def _attempt(self, task: JudgeTask, deadline: Deadline) -> dict[str, Any]:
         """One Converse call, inside the adaptive concurrency limit when there is one."""

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from judge.errors import SourceError
+from judge.errors import SourceError, read_text
 
 CONFIG_ENV = "JUDGE_CONFIG"
 CACHE_ENV = "JUDGE_CACHE_DIR"
@@ -90,8 +98,8 @@ class Gate(_Strict):
 class OutputRange(_Strict):
     """The range of ``aggregate_reward_score``."""
 
-    min: float = -1.0
-    max: float = 1.0
+    min: float = Field(-1.0, allow_inf_nan=False)
+    max: float = Field(1.0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _ordered(self) -> OutputRange:
@@ -107,19 +115,41 @@ class UnscoredPolicy(_Strict):
     the whole sample unscored. ``sample``: an unscored sample gets ``group_mean`` (the mean
     reward of scored responses to the same prompt in the batch, so it adds no advantage in
     GRPO-style training; ``value`` when there are none) or the fixed ``value``.
+    ``refused``: a judge that refused (content filter, guardrail) has not scored the response,
+    and giving it its peers' mean would reward tripping the filter: it gets this reward
+    (default the floor) and the ``refused`` flag.
     """
 
     dimension: Literal["drop", "fail"] = "drop"
     sample: Literal["group_mean", "fixed"] = "group_mean"
-    value: float = 0.0
+    value: float = Field(0.0, allow_inf_nan=False)
+    refused: float | Literal["floor"] = Field("floor", allow_inf_nan=False)
 
 
 class GuardSettings(_Strict):
-    """Degenerate-response guard (floor reward, no judge call)."""
+    """Degenerate-response guard (floor reward, no judge call).
+
+    ``extra_phrases`` add content-free phrases to the bundled multilingual lexicon;
+    ``lexicon`` names a file in its format (relative to the config). ``extra_patterns`` are
+    regular expressions a whole (short) answer must not match.
+    """
 
     enabled: bool = True
+    extra_phrases: list[str] = Field(default_factory=list)
+    lexicon: str | None = None
     extra_patterns: list[str] = Field(default_factory=list)
+    echo: bool = True
     max_chars: int = Field(20000, ge=1)
+
+    @field_validator("extra_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"extra pattern {pattern!r} is not a valid regex: {exc}") from None
+        return patterns
 
 
 class RuntimeSettings(_Strict):
@@ -167,7 +197,15 @@ class RewardConfig(_Strict):
                 raise ValueError(f"gate reward {gate.reward} is outside the output range")
         if not self.output.min <= self.unscored.value <= self.output.max:
             raise ValueError("unscored.value must lie inside the output range")
+        refused = self.unscored.refused
+        if isinstance(refused, float) and not self.output.min <= refused <= self.output.max:
+            raise ValueError("unscored.refused must lie inside the output range")
         return self
+
+    def refused_reward(self) -> float:
+        """The reward for a sample the judge refused to score."""
+        refused = self.unscored.refused
+        return self.output.min if refused == "floor" else float(refused)
 
     def path(self, which: Literal["rubrics", "prompts", "calibration"]) -> Path:
         """An absolute directory from ``[paths]``."""
@@ -199,14 +237,12 @@ def resolve_config_path(explicit: str | Path | None = None) -> Path:
 def load_config(path: str | Path | None = None) -> RewardConfig:
     """Read and validate the reward config."""
     p = resolve_config_path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
+    if not p.is_file():
         raise SourceError(
-            p,
-            f"cannot read config ({exc.strerror})",
-            fix=f"create it, or point --config / {CONFIG_ENV} at it",
-        ) from exc
+            p, "config file not found", fix=f"create it, or point --config / {CONFIG_ENV} at it"
+        )
+    try:
+        raw = tomllib.loads(read_text(p, "config"))
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(p, f"not valid TOML ({exc})", fix="correct the TOML syntax") from exc
     return parse_config(raw, p)
@@ -240,6 +276,7 @@ _FIXES = {
     "too_short": "list at least one entry",
     "literal_error": "use one of the listed values",
     "value_error": "make the values consistent",
+    "finite_number": "use a finite number",
 }
 
 

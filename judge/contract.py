@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from judge.errors import EventError, SourceError, read_text
 from judge.prompt import JudgeInput, Turn
+from judge.text import clean
 
 log = logging.getLogger("judge")
 
@@ -96,10 +98,19 @@ def read_event_file(path: Path) -> object:
 
 
 def parse_sample(index: int, raw: object) -> Sample:
-    """Parse one raw sample; never raises."""
+    """Parse one raw sample; never raises (anything unexpected makes it malformed)."""
+    sample_id = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(sample_id, float) and not math.isfinite(sample_id):
+        sample_id = str(sample_id)  # NaN/inf cannot be echoed in valid JSON
+    try:
+        return _parse(index, raw, sample_id)
+    except (RecursionError, ValueError, TypeError) as exc:
+        return Sample(index, sample_id, None, f"sample cannot be read ({type(exc).__name__})")
+
+
+def _parse(index: int, raw: object, sample_id: Any) -> Sample:
     if not isinstance(raw, dict):
         return Sample(index, None, None, f"sample is a {type(raw).__name__}, not an object")
-    sample_id = raw.get("id")
     if sample_id is None:
         return Sample(index, None, None, "sample has no 'id'")
     messages = raw.get("messages")
@@ -115,16 +126,28 @@ def parse_sample(index: int, raw: object) -> Sample:
                 index,
                 sample_id,
                 None,
-                f"messages[{pos}].content is neither text nor a list of text blocks",
+                f"messages[{pos}].content is neither text nor a list of content blocks",
             )
-        turns.append(Turn(message["role"], text))
+        turns.append(Turn(clean(message["role"]), text))
     last = max((i for i, t in enumerate(turns) if t.role in ASSISTANT_ROLES), default=None)
     if last is None:
         return Sample(index, sample_id, None, "no assistant turn to judge")
+    if turns[last].text is _NO_TEXT:
+        return Sample(
+            index,
+            sample_id,
+            None,
+            f"messages[{last}] (the response) has only non-text blocks (images, tool use): "
+            "nothing a text judge can read",
+        )
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     reference = raw.get("reference_answer", (metadata or {}).get("reference_answer"))
     conversation = tuple(
-        Turn("assistant" if t.role in ASSISTANT_ROLES else t.role, t.text) for t in turns[:last]
+        Turn(
+            "assistant" if t.role in ASSISTANT_ROLES else t.role,
+            "[non-text content]" if t.text is _NO_TEXT else t.text,
+        )
+        for t in turns[:last]
     )
     return Sample(
         index,
@@ -133,9 +156,13 @@ def parse_sample(index: int, raw: object) -> Sample:
     )
 
 
+# Content made only of non-text blocks: distinct from "" (an empty answer, which is floored).
+_NO_TEXT = "\x00no text\x00"
+
+
 def _content_text(content: object) -> str | None:
     if isinstance(content, str):
-        return content
+        return clean(content)
     if isinstance(content, list):
         parts: list[str] = []
         for block in content:
@@ -146,7 +173,9 @@ def _content_text(content: object) -> str | None:
             elif not isinstance(block, dict):
                 return None
             # non-text blocks (images, tool results) carry nothing the judge can read
-        return "\n".join(parts)
+        if content and not parts:
+            return _NO_TEXT
+        return clean("\n".join(parts))
     return None
 
 
@@ -154,8 +183,22 @@ def _reference_text(reference: object) -> str | None:
     if reference is None:
         return None
     if isinstance(reference, str):
-        return reference
-    return json.dumps(reference, ensure_ascii=False, sort_keys=True)
+        return clean(reference)
+    return clean(json.dumps(reference, ensure_ascii=False, sort_keys=True, allow_nan=True))
+
+
+def duplicate_ids(samples: list[Sample]) -> list[Any]:
+    """Ids that occur more than once (RFT matches answers to samples by id)."""
+    seen: set[str] = set()
+    dupes: list[Any] = []
+    for s in samples:
+        if s.id is None:
+            continue
+        token = json.dumps(s.id, sort_keys=True, default=str)
+        if token in seen and s.id not in dupes:
+            dupes.append(s.id)
+        seen.add(token)
+    return dupes
 
 
 def response_item(

@@ -6,11 +6,14 @@ This is the one code path behind the Lambda handler, ``judge score`` and calibra
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from judge.bedrock import make_client
@@ -18,13 +21,15 @@ from judge.cache import VerdictCache, cache_key
 from judge.calibration.artefact import endpoint_kind, maps_in_force
 from judge.caller import CallStats, JudgeCaller, JudgeTask
 from judge.config import RewardConfig, load_config
-from judge.contract import Sample, parse_sample
+from judge.contract import Sample, duplicate_ids, parse_sample
 from judge.deadline import Deadline
-from judge.guard import Guard
+from judge.errors import JudgeError
+from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
 from judge.prompt import JudgeInput, PromptRenderer
 from judge.reward import Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
+from judge.secret import load_secret
 from judge.verdict import Outcome, Unscored, Verdict
 
 if TYPE_CHECKING:
@@ -46,6 +51,7 @@ class SampleResult:
     guarded: str | None = None
     malformed: str | None = None
     gate: str | None = None
+    refused: bool = False
     stale_calibration: int = 0
 
     def metrics(self) -> list[tuple[str, float, str]]:
@@ -63,6 +69,7 @@ class SampleResult:
             ("guarded", float(self.guarded is not None), "Metric"),
             ("malformed", float(self.malformed is not None), "Metric"),
             ("gated", float(self.gate is not None), "Metric"),
+            ("refused", float(self.refused), "Metric"),
             ("calibration_stale", float(self.stale_calibration), "Metric"),
         ]
         return out
@@ -94,6 +101,7 @@ class BatchResult:
             "guarded": sum(r.guarded is not None for r in self.results),
             "malformed": sum(r.malformed is not None for r in self.results),
             "gated": sum(r.gate is not None for r in self.results),
+            "refused": sum(r.refused for r in self.results),
         }
 
 
@@ -111,10 +119,11 @@ class Evaluator:
         self.rubrics = rubrics
         self.renderer = renderer
         self.caller = caller
-        self.guard = Guard(config.guard.extra_patterns, config.guard.max_chars)
+        self.guard = make_guard(config)
         # Calibration maps that match the rubric, templates and model in use; stale ones are
         # reported (log warning + metric) and not applied.
-        self.endpoint = endpoint_kind(caller.client.meta.endpoint_url)
+        self.endpoint_url = str(caller.client.meta.endpoint_url)
+        self.endpoint = endpoint_kind(self.endpoint_url)
         self.maps, self.stale_calibration = maps_in_force(
             config.path("calibration"), rubrics, renderer.template_hash, config.judge, self.endpoint
         )
@@ -132,7 +141,7 @@ class Evaluator:
     ) -> Evaluator:
         """Build from a validated config."""
         rubrics = load_rubrics(config.path("rubrics"), list(config.rubrics))
-        renderer = PromptRenderer(config.path("prompts"))
+        renderer = PromptRenderer(config.path("prompts"), load_secret(config.cache_dir()))
         cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)
         client = client or make_client(config.judge, config.runtime.concurrency)
         limit = (
@@ -160,12 +169,13 @@ class Evaluator:
         request = self.renderer.render(rubric, item, self.config.judge)
         key = cache_key(
             model_id=self.config.judge.model_id,
+            endpoint=self.endpoint_url,
             request=request,
             rubric_hash=rubric.content_hash,
             template_hash=self.renderer.template_hash,
             draw=draw,
         )
-        return JudgeTask(key, rubric, request)
+        return JudgeTask(key, rubric, request, self.renderer.key(item), item.response)
 
     def judge_items(
         self,
@@ -188,20 +198,27 @@ class Evaluator:
         """Score every sample; always returns one result per input, in order."""
         started = time.monotonic()
         samples = [parse_sample(i, raw) for i, raw in enumerate(raw_samples)]
-        guarded = {
-            s.index: flag
-            for s in samples
-            if s.item is not None
-            and self.config.guard.enabled
-            and (flag := self.guard.check(s.item.response))
-        }
+        if dupes := duplicate_ids(samples):
+            log.warning("duplicate sample ids in the batch: %s", ", ".join(map(str, dupes[:10])))
+        guarded: dict[int, str] = {}
         tasks: dict[str, JudgeTask] = {}
         keys: dict[tuple[int, str], str] = {}
-        for s in samples:
-            if s.item is None or s.index in guarded:
+        for i, s in enumerate(samples):
+            if s.item is None:
                 continue
-            for name, rubric in self.rubrics.items():
-                task = self.task(rubric, s.item)
+            try:
+                flag = self._guard(s.item)
+                if flag is not None:
+                    guarded[s.index] = flag
+                    continue
+                own = {name: self.task(rubric, s.item) for name, rubric in self.rubrics.items()}
+            except JudgeError:
+                raise  # a broken template or config: every sample would fail alike
+            except Exception as exc:  # one hostile sample is that sample's problem
+                log.exception("sample %d could not be prepared", s.index)
+                samples[i] = replace(s, item=None, problem=f"cannot be judged ({exc!r})"[:200])
+                continue
+            for name, task in own.items():
                 tasks.setdefault(task.key, task)
                 keys[(s.index, name)] = task.key
         stats = CallStats()
@@ -214,6 +231,13 @@ class Evaluator:
             deduplicated=len(keys) - len(tasks),
             wall_s=time.monotonic() - started,
         )
+
+    def _guard(self, item: JudgeInput) -> str | None:
+        """The guard's flag for ``item`` (None when the guard is off or lets it through)."""
+        if not self.config.guard.enabled:
+            return None
+        prompt = next((t.text for t in reversed(item.conversation) if t.role == "user"), None)
+        return self.guard.check(item.response, prompt)
 
     def _judge_all(
         self,
@@ -235,30 +259,27 @@ class Evaluator:
             progress(len(outcomes), total)
         if not pending:
             return outcomes
-        pool = ThreadPoolExecutor(
-            max_workers=min(self.config.runtime.concurrency, len(pending)),
-            thread_name_prefix="judge",
+        futures = _start_daemon_pool(
+            [(t.key, partial(self.caller.judge, t, deadline, stats)) for t in pending],
+            min(self.config.runtime.concurrency, len(pending)),
         )
-        futures: dict[Future[Outcome], str] = {
-            pool.submit(self.caller.judge, t, deadline, stats): t.key for t in pending
-        }
-        try:
-            waiting = set(futures)
-            while waiting and not deadline.expired:
-                remaining = deadline.remaining()
-                done, waiting = wait(
-                    waiting,
-                    timeout=None if remaining == float("inf") else remaining,
-                    return_when=FIRST_COMPLETED,
-                )
-                for fut in done:
-                    outcomes[futures[fut]] = _result(fut)
-                if progress and done:
-                    progress(len(outcomes), total)
-        finally:
-            # Calls still running at the deadline are abandoned, not awaited: the batch is
-            # answered now and their threads end when their HTTP read times out.
-            pool.shutdown(wait=False, cancel_futures=True)
+        waiting = set(futures)
+        while waiting and not deadline.expired:
+            remaining = deadline.remaining()
+            done, waiting = wait(
+                waiting,
+                timeout=None if remaining == float("inf") else remaining,
+                return_when=FIRST_COMPLETED,
+            )
+            for fut in done:
+                outcomes[futures[fut]] = _result(fut)
+            if progress and done:
+                progress(len(outcomes), total)
+        # Calls still running at the deadline are abandoned, not awaited: the batch is
+        # answered now. Their threads are daemons, so a CLI process exits without waiting
+        # for their HTTP reads to time out; queued calls are cancelled.
+        for fut in waiting:
+            fut.cancel()
         for key in futures.values():
             outcomes.setdefault(
                 key, Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
@@ -285,7 +306,13 @@ class Evaluator:
                 results.append(SampleResult(s.id, floor, guarded=guarded[s.index]))
                 combined.append(floor)
                 continue
-            dims = [self._dimension(name, outcomes[keys[(s.index, name)]]) for name in self.rubrics]
+            own = [outcomes[keys[(s.index, name)]] for name in self.rubrics]
+            dims = [self._dimension(name, o) for name, o in zip(self.rubrics, own, strict=True)]
+            if any(isinstance(o, Unscored) and o.reason == "refused" for o in own):
+                refused = self.config.refused_reward()
+                results.append(SampleResult(s.id, refused, dims, refused=True))
+                combined.append(refused)
+                continue
             c = combine(dims, self.config)
             results.append(
                 SampleResult(
@@ -307,6 +334,49 @@ class Evaluator:
         if isinstance(outcome, Verdict):
             return Dimension(name, self.to_unit(self.rubrics[name], outcome.score), outcome.score)
         return Dimension(name, None, None, f"{outcome.reason}: {outcome.detail}")
+
+
+def _start_daemon_pool(
+    jobs: list[tuple[str, Callable[[], Outcome]]], workers: int
+) -> dict[Future[Outcome], str]:
+    """Run ``jobs`` on ``workers`` daemon threads; a future per job, keyed to its name.
+
+    ThreadPoolExecutor's threads are joined at interpreter exit, so a CLI run against a
+    hanging judge would print its answer and then wait out every read timeout.
+    """
+    queue: SimpleQueue[tuple[Future[Outcome], Callable[[], Outcome]]] = SimpleQueue()
+    futures: dict[Future[Outcome], str] = {}
+    for name, job in jobs:
+        fut: Future[Outcome] = Future()
+        futures[fut] = name
+        queue.put((fut, job))
+
+    def work() -> None:
+        while True:
+            try:
+                fut, job = queue.get_nowait()
+            except Empty:
+                return
+            if not fut.set_running_or_notify_cancel():
+                continue  # cancelled at the deadline
+            try:
+                fut.set_result(job())
+            except BaseException as exc:
+                fut.set_exception(exc)
+
+    for n in range(workers):
+        threading.Thread(target=work, name=f"judge-{n}", daemon=True).start()
+    return futures
+
+
+def make_guard(config: RewardConfig) -> Guard:
+    """The guard for ``config``: the bundled lexicon plus the config's phrases and file."""
+    settings = config.guard
+    phrases = bundled_phrases()
+    if settings.lexicon:
+        phrases += load_lexicon((config.base_dir / settings.lexicon).resolve())
+    phrases += tuple(Phrase(core(p), p, "config") for p in settings.extra_phrases if core(p))
+    return Guard(phrases, settings.extra_patterns, settings.max_chars, settings.echo)
 
 
 def _result(fut: Future[Outcome]) -> Outcome:

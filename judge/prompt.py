@@ -1,13 +1,18 @@
 """Render a rubric and a sample into the exact Converse request sent to the judge.
 
-The judged text is data, not instructions: it sits between tags, and any text inside it
-that looks like one of those tags is neutralised first, so a policy cannot close the
-``<response>`` block early and write its own instructions or verdict after it.
+The judged text is data, not instructions. It sits between tags that carry a per-request
+key (an HMAC of the sample under a secret the policy never sees), so a policy cannot write
+the closing tag: it cannot know it. Any tag-like text inside the judged material (in any
+spelling the normalised view folds: entities, look-alike brackets, zero-width characters,
+confusable letters, escaped slashes) and chat-template tokens are removed first and shown
+as ``[tag removed]``. The system prompt is static (no key, no sample), so it can be cached.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,26 +23,54 @@ import jinja2
 from judge.config import JudgeSettings
 from judge.errors import SourceError
 from judge.rubric import Rubric
+from judge.text import view
 
 SYSTEM_TEMPLATE = "system.j2"
 USER_TEMPLATE = "user.j2"
 TOOL_NAME = "submit_verdict"
+REMOVED = "[tag removed]"
+KNOWN_ROLES = ("system", "user", "assistant", "tool")
 
-# Every tag the templates use as a delimiter. Matched case-insensitively, with optional
-# whitespace and slash, in raw ("<"), HTML-escaped ("&lt;") and full-width ("＜") spellings,
-# because a judge model reads all of them as the same tag.
-DELIMITER_TAGS = ("conversation", "response", "reference_answer", "example")
-_FORGED_TAG = re.compile(
-    r"(?:<|&lt;|＜|‹)(\s*/?\s*)("
-    + "|".join(DELIMITER_TAGS)
-    + r")\b(?:[^<>\n]{0,64}?(?:>|&gt;|＞|›))?",
-    re.IGNORECASE,
+# What a judge model may read as structure, matched on the normalised view (lower case,
+# entities decoded, brackets and letters folded). Each alternative starts with a literal and
+# has one bounded run, so the scan is linear. Tag names include any suffix (a guessed key).
+_STRUCTURE = re.compile(
+    r"<[\s/]{0,8}(?:conversation|response|reference[\s_-]?answer|example|verdict|system"
+    r"|user|assistant|human|instruction|im_start|im_end|turn|start_of_turn|end_of_turn)"
+    r"(?:[^<>]{0,80}>)?"
+    r"|<\|[^<>|]{1,40}\|>"  # <|im_end|>, <|eot_id|>, <|start_header_id|>
+    r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
+    r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
+    r"|</?s>"  # sentence-piece BOS/EOS
 )
 
 
+def structure_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` that a model may read as a tag or turn boundary."""
+    v = view(text)
+    return [v.span(m.start(), m.end()) for m in _STRUCTURE.finditer(v.text)]
+
+
 def fence(text: object) -> str:
-    """Neutralise delimiter look-alikes inside judged text (a jinja2 filter)."""
-    return _FORGED_TAG.sub(lambda m: "[" + m.group(1).strip() + m.group(2) + "]", str(text))
+    """Judged text with every tag-like span removed (a jinja2 filter)."""
+    raw = str(text)
+    spans = structure_spans(raw)
+    if not spans:
+        return raw
+    out: list[str] = []
+    pos = 0
+    for a, b in spans:
+        out.append(raw[pos:a])
+        out.append(REMOVED)
+        pos = b
+    out.append(raw[pos:])
+    return "".join(out)
+
+
+def role_label(role: object) -> str:
+    """A dataset role as the judge sees it: a known role, else ``other`` (roles are data)."""
+    name = view(str(role)).text.strip()
+    return name if name in KNOWN_ROLES else "other"
 
 
 @dataclass(frozen=True)
@@ -57,11 +90,25 @@ class JudgeInput:
     reference: str | None = None
 
 
+def fence_key(secret: bytes, item: JudgeInput) -> str:
+    """The request's delimiter key: an HMAC of the sample under the secret.
+
+    A policy cannot predict it, and the same sample still renders the same request, so the
+    verdict cache keeps hitting.
+    """
+    material = json.dumps(
+        [[t.role, t.text] for t in item.conversation] + [item.response, item.reference],
+        ensure_ascii=True,
+    )
+    return hmac.new(secret, material.encode("ascii"), hashlib.sha256).hexdigest()[:16]
+
+
 class PromptRenderer:
     """Loads the prompt templates once and renders judge requests from them."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, secret: bytes = b"") -> None:
         self.directory = directory
+        self.secret = secret
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(directory)),
             undefined=jinja2.StrictUndefined,
@@ -70,6 +117,7 @@ class PromptRenderer:
             trim_blocks=False,
         )
         self.env.filters["fence"] = fence
+        self.env.filters["role"] = role_label
         try:
             self.system = self.env.get_template(SYSTEM_TEMPLATE)
             self.user = self.env.get_template(USER_TEMPLATE)
@@ -89,14 +137,18 @@ class PromptRenderer:
             digest.update((directory / name).read_bytes())
         self.template_hash = digest.hexdigest()
 
+    def key(self, item: JudgeInput) -> str:
+        """The delimiter (and text-verdict) key of ``item``'s requests."""
+        return fence_key(self.secret, item)
+
     def render(self, rubric: Rubric, item: JudgeInput, settings: JudgeSettings) -> dict[str, Any]:
         """The Converse request (without ``modelId``) for one rubric and one input."""
         values = {
+            "key": self.key(item),
             "rubric": rubric,
             "conversation": item.conversation,
             "response": item.response,
             "reference": item.reference,
-            "has_reference": item.reference is not None,
             "verdict_mode": settings.verdict_mode,
             "tool_name": TOOL_NAME,
         }
@@ -107,8 +159,8 @@ class PromptRenderer:
             raise SourceError(
                 self.directory,
                 f"template uses an undefined value ({exc.message})",
-                fix="use only rubric, conversation, response, reference, "
-                "has_reference, verdict_mode, tool_name",
+                fix="use only key, rubric, conversation, response, reference, "
+                "verdict_mode, tool_name",
             ) from None
         system_blocks: list[dict[str, Any]] = [{"text": system}]
         if settings.prompt_cache:

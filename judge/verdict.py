@@ -1,9 +1,9 @@
 """Turn a Converse response into a verdict, or into an unscored outcome with a reason.
 
-The forced tool's input is validated with pydantic. Text answers go through a fallback
-parser that binds to the *last* verdict in the text: judges reason before they score, so
-the first number in the text is usually from the reasoning ("a 2 would be too harsh...")
-or even quoted from the judged response, and must never win.
+The forced tool's input is validated with pydantic. In text mode the verdict is a line that
+carries the request's key (``verdict-KEY: N``), which the judged response cannot contain:
+a judge that quotes the response (with its forged "Score: 5") after its own verdict, or
+gives its score in a sentence, never hands the attacker's number to the parser.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.prompt import TOOL_NAME
+from judge.text import normalise
 
 UnscoredReason = Literal[
     "unparseable",  # no verdict could be found in the answer
@@ -59,8 +60,20 @@ class _ToolInput(BaseModel):
     score: int
 
 
-def parse_converse_response(response: dict[str, Any], scores: list[int]) -> Outcome:
-    """Extract the verdict from a Converse response for a rubric with these valid ``scores``."""
+def parse_converse_response(
+    response: dict[str, Any],
+    scores: list[int],
+    *,
+    mode: Literal["tool", "text"] = "tool",
+    key: str = "",
+    judged: str = "",
+) -> Outcome:
+    """Extract the verdict from a Converse response for a rubric with these valid ``scores``.
+
+    In tool mode only the forced tool's input counts: a text answer, even one that contains
+    tool-call JSON, is unscored (that JSON may be the response's, quoted). In text mode only
+    the keyed verdict line counts (``parse_text_verdict``); ``judged`` is the judged text.
+    """
     stop = response.get("stopReason")
     if stop in ("guardrail_intervened", "content_filtered"):
         return Unscored(reason="refused", detail=f"stopReason={stop}")
@@ -70,13 +83,17 @@ def parse_converse_response(response: dict[str, Any], scores: list[int]) -> Outc
         if not isinstance(block, dict):
             continue
         tool = block.get("toolUse")
-        if isinstance(tool, dict) and tool.get("name") == TOOL_NAME:
+        if mode == "tool" and isinstance(tool, dict) and tool.get("name") == TOOL_NAME:
             return _from_tool_input(tool.get("input"), scores)
         if isinstance(block.get("text"), str):
             texts.append(block["text"])
+    if mode == "tool":
+        return Unscored(
+            reason="unparseable", detail=f"no {TOOL_NAME} tool call (stopReason={stop})"
+        )
     if not texts:
-        return Unscored(reason="unparseable", detail=f"no tool call or text (stopReason={stop})")
-    return parse_text_verdict("\n".join(texts), scores)
+        return Unscored(reason="unparseable", detail=f"no text answer (stopReason={stop})")
+    return parse_text_verdict("\n".join(texts), scores, key, judged)
 
 
 def _from_tool_input(raw: object, scores: list[int]) -> Outcome:
@@ -104,53 +121,50 @@ def _check_range(score: float, reasoning: str, scores: list[int]) -> Outcome:
     return Verdict(score=int(score), reasoning=reasoning.strip())
 
 
-_NUM = r"[-+]?\d+(?:\.\d+)?"
-_OUT_OF = r"(?:\s*(?:/|out\s+of)\s*(\d+))?"
-_KEYWORD = r"(?:score|rating|grade|verdict)"
-# Tiers of verdict patterns, most explicit first. The first tier with any match decides, and
-# within it the match that ends LAST wins: judges reason before they score, so numbers in the
-# reasoning, or quoted from the judged response, come earlier and must not decide.
-_TIERS = (
-    # A verdict line, as the prompt asks for: "Score: 4", "**Final score:** 4/5",
-    # "On reflection, revised score: 3". Mentions inside a sentence ("a score of 5 needs...")
-    # are not verdict lines.
-    re.compile(
-        r"^[\s>*_#-]*(?:[A-Za-z][\w ,]{0,40}?\s)?" + _KEYWORD + r"\**\s*[:=]\s*\**\s*"
-        r"[\[\(\"']?\s*(" + _NUM + r")\s*[\]\)\"']?\**" + _OUT_OF,
-        re.IGNORECASE | re.MULTILINE,
-    ),
-    # JSON-ish: "score": 4  or  'score': "4"
-    re.compile(r"[\"']score[\"']\s*:\s*[\"']?(" + _NUM + r")", re.IGNORECASE),
-    # MT-Bench style [[4]]
-    re.compile(r"\[\[\s*(" + _NUM + r")\s*\]\]"),
-    # Inline: "the overall score is 4 out of 5", "Rating - **4**"
-    re.compile(
-        r"\b(?:final\s+|overall\s+)?" + _KEYWORD + r"\s*(?:is|of|=|:|-)?\s*"
-        r"[\*\[\(\"']*\s*(" + _NUM + r")\s*[\*\]\)\"']*" + _OUT_OF,
-        re.IGNORECASE,
-    ),
-)
+_DECORATION = str.maketrans("", "", "*_`#")
 
 
-def parse_text_verdict(text: str, scores: list[int]) -> Outcome:
-    """Find the last verdict in free text; unscored (with a reason) if there is none."""
-    best: re.Match[str] | None = None
-    for pattern in _TIERS:
-        for m in pattern.finditer(text):
-            if best is None or m.end() >= best.end():
-                best = m
-        if best is not None:
-            break
-    if best is None:
+def parse_text_verdict(text: str, scores: list[int], key: str, judged: str = "") -> Outcome:
+    """The judge's keyed verdict line (``verdict-KEY: N``); unscored if there is none.
+
+    Only a line carrying this request's key counts, and the policy cannot know the key, so
+    a verdict written into the response cannot be taken for the judge's, wherever the judge
+    quotes it. Belt and braces: quoted lines (``>`` blocks, code fences) and lines that also
+    occur in the judged response never count. The last keyed line wins (a judge may revise).
+    Everything runs on the normalised view (full-width digits, zero-width characters), line
+    by line with a pattern that has no adjacent quantifiers, so it is linear.
+    """
+    label = re.escape(f"verdict-{key}".lower())
+    line_pattern = re.compile(label + r" ?[:=] ?\[?([-+]?\d+(?:\.\d+)?)\]?(?: ?/ ?(\d+))?\.?")
+    judged_lines = {_line_core(line) for line in normalise(judged).splitlines()} - {""}
+    found: re.Match[str] | None = None
+    in_fence = False
+    for line in normalise(text).splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence or stripped.startswith(">"):
+            continue
+        core = _line_core(stripped)
+        if core in judged_lines:
+            continue
+        match = line_pattern.fullmatch(core)
+        if match is not None:
+            found = match
+    if found is None:
         snippet = " ".join(text.split())[:120]
-        return Unscored(reason="unparseable", detail=f"no verdict in text: {snippet!r}")
-    match = best
-    value = float(match.group(1))
-    denominator = match.group(2) if match.lastindex and match.lastindex >= 2 else None
-    if denominator is not None and int(denominator) != scores[-1]:
+        return Unscored(reason="unparseable", detail=f"no keyed verdict line in text: {snippet!r}")
+    value = float(found.group(1))
+    if found.group(2) is not None and int(found.group(2)) != scores[-1]:
         return Unscored(
             reason="out_of_range",
-            detail=f"verdict {match.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
+            detail=f"verdict {found.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
         )
-    reasoning = text[: match.start()].strip()
+    reasoning = re.split("verdict-", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
     return _check_range(value, reasoning, scores)
+
+
+def _line_core(line: str) -> str:
+    """A line without markdown decoration and with single spaces (for comparison)."""
+    return " ".join(line.translate(_DECORATION).split())

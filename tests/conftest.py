@@ -31,6 +31,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("JUDGE_CONFIG", raising=False)
+    monkeypatch.setenv("JUDGE_FENCE_SECRET", "test-secret")
     cache = tmp_path / "cache"
     monkeypatch.setenv("JUDGE_CACHE_DIR", str(cache))
     return cache

@@ -18,10 +18,17 @@ REQUEST: dict[str, Any] = {
 }
 BASE: dict[str, Any] = {
     "model_id": "m",
+    "endpoint": "https://bedrock-runtime.us-east-1.amazonaws.com",
     "request": REQUEST,
     "rubric_hash": "r",
     "template_hash": "t",
 }
+
+
+def test_key_survives_lone_surrogates() -> None:
+    """A lone surrogate is valid JSON; it used to make the encoder raise and lose the batch."""
+    key = cache_key(**_with(("messages", 0, "content", 0, "text"), "bad \ud83d half"))
+    assert len(key) == 64
 
 
 def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -37,6 +44,7 @@ def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
     "changed",
     [
         {**BASE, "model_id": "other"},
+        {**BASE, "endpoint": "http://127.0.0.1:8765"},
         {**BASE, "rubric_hash": "r2"},
         {**BASE, "template_hash": "t2"},
         {**BASE, "draw": 1},

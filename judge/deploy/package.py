@@ -135,6 +135,12 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         files[f"judge/{path.relative_to(package).as_posix()}"] = path
+    # Rule data the handler reads (the probe's attack suite is for the CLI, not shipped).
+    for path in sorted((package / "data").glob("*.toml")):
+        files[f"judge/data/{path.name}"] = path
+    if config.guard.lexicon:
+        lexicon = (base / config.guard.lexicon).resolve()
+        files[lexicon.relative_to(base.resolve()).as_posix()] = lexicon
     patterns: tuple[tuple[Literal["rubrics", "prompts", "calibration"], str], ...] = (
         ("rubrics", "*.md"),
         ("prompts", "*.j2"),

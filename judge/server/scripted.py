@@ -16,7 +16,9 @@ from typing import Any
 
 from judge.server.wire import ConverseFault, text_response, tool_response, usage_for
 
-_RESPONSE = re.compile(r"<response>\n(.*?)\n</response>", re.DOTALL)
+# The template's own keyed tags: <response-KEY> ... </response-KEY>.
+_RESPONSE = re.compile(r"<response-([0-9a-f]{16})>\n(.*?)\n</response-\1>", re.DOTALL)
+_KEY = re.compile(r"^Boundary key: ([0-9a-f]{16})$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Judged:
     system_text: str
     scores: list[int]
     rubric: str | None
+    key: str = ""  # the request's boundary key, which a text verdict line carries
 
 
 ScoreFn = Callable[[Judged], int]
@@ -98,11 +101,19 @@ def read_request(request: dict[str, Any]) -> Judged:
     )
     system_text = "\n".join(b.get("text", "") for b in request.get("system", []))
     found = _RESPONSE.findall(user_text)
+    key = _KEY.search(user_text)
     tools = (request.get("toolConfig") or {}).get("tools") or [{}]
     schema = tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {})
     scores = schema.get("properties", {}).get("score", {}).get("enum") or [1, 2, 3, 4, 5]
     rubric = (request.get("requestMetadata") or {}).get("rubric")
-    return Judged(found[-1] if found else "", user_text, system_text, list(scores), rubric)
+    return Judged(
+        found[-1][1] if found else "",
+        user_text,
+        system_text,
+        list(scores),
+        rubric,
+        key.group(1) if key else "",
+    )
 
 
 @dataclass
@@ -167,7 +178,7 @@ class ScriptedJudge:
             return tool_response(
                 forced, {"reasoning": reasoning, "score": score}, usage_for(request, reasoning)
             )
-        text = f"{reasoning}\nScore: {score}"
+        text = f"{reasoning}\nverdict-{judged.key}: {score}"
         return text_response(text, usage_for(request, text))
 
 

@@ -1,0 +1,209 @@
+r"""One normalised view of hostile text: what a model reads, not how it is spelled.
+
+Every check on sample text (the guard, the delimiter fence, the verdict parser) looks at
+this view, so a policy cannot get past a check with another spelling of the same thing:
+
+1. escapes are decoded, repeatedly (``&amp;lt;`` -> ``&lt;`` -> ``<``): HTML entities,
+   named and numeric, with or without ``;``; backslash escapes (``\u003c``, ``\x3c``,
+   ``<\/``); percent-encoded ``<``, ``>`` and ``/``;
+2. each character is case-folded and compatibility-decomposed (NFKD: full-width and
+   mathematical letters become ASCII), and combining marks, format characters (zero-width,
+   bidi, word joiners, soft hyphens, tag characters) and other default-ignorables dropped;
+3. letters and symbols that Unicode lists as confusable with ASCII (UTS #39
+   ``confusables.txt``, via the ``confusable-homoglyphs`` package) become that ASCII, plus
+   the angle-bracket look-alikes that table does not fold to ``<``/``>``.
+
+The view keeps, for each of its characters, the span of the original text it came from,
+so the fence can neutralise the original text where the view shows a tag. Everything here
+is linear in the input: per-character work, and decoders whose patterns have no nested or
+adjacent quantifiers.
+"""
+
+from __future__ import annotations
+
+import html.entities
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+# Characters a model reads as angle brackets that confusables.txt does not map to ASCII
+# (it maps them to each other, e.g. 〈 -> ❬). Checked against the table: these are the
+# opening/closing pairs left over.
+_ANGLES = {
+    **dict.fromkeys("〈⟨❬❮❰⟪《≺⧼⦉⦑〈﹤＜‹˂ᐸ⋖", "<"),
+    **dict.fromkeys("〉⟩❭❯❱⟫》≻⧽⦊⦒〉﹥＞›˃ᐳ⋗", ">"),
+    **dict.fromkeys("⁄∕⧸／", "/"),
+}
+# Default-ignorable code points that are not in category Cf (UAX #44): a model skips them.
+_IGNORABLE = frozenset(
+    [
+        *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, 0x2800),
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+_ESCAPE = re.compile(
+    r"&#[xX]([0-9a-fA-F]{1,8});?"  # &#x3c;
+    r"|&#([0-9]{1,10});?"  # &#60;
+    r"|&([a-zA-Z][a-zA-Z0-9]{1,31};?)"  # &lt; &lt
+    r"|\\[uU]\{?([0-9a-fA-F]{4,8})\}?"  # \u003c \U0000003c \u{3c}
+    r"|\\[xX]([0-9a-fA-F]{2})"  # \x3c
+    r"|\\([/<>\\\"'])"  # <\/response>
+    r"|%(3[cCeE]|2[fF])"  # %3C/response%3E
+)
+_MAX_DECODE_PASSES = 4
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class View:
+    """Normalised text; ``start[i]``/``end[i]`` is the original span of ``text[i]``."""
+
+    text: str
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+
+    def span(self, a: int, b: int) -> tuple[int, int]:
+        """The original span behind view characters ``a..b`` (``b`` exclusive)."""
+        return self.start[a], self.end[b - 1]
+
+
+def _decode_escape(m: re.Match[str]) -> str | None:
+    hex_ref, dec_ref, name, uni, byte, char, pct = m.groups()
+    if name is not None:
+        value = html.entities.html5.get(name) or html.entities.html5.get(name.rstrip(";") + ";")
+        return value
+    if char is not None:
+        return char
+    digits, base = next(
+        (d, b)
+        for d, b in ((hex_ref, 16), (dec_ref, 10), (uni, 16), (byte, 16), (pct, 16))
+        if d is not None
+    )
+    code = int(digits, base)
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return chr(code)
+
+
+def _decode(text: str, start: list[int], end: list[int]) -> tuple[str, list[int], list[int]]:
+    """One decoding pass over all escapes, carrying the original spans along."""
+    out: list[str] = []
+    new_start: list[int] = []
+    new_end: list[int] = []
+    pos = 0
+    for m in _ESCAPE.finditer(text):
+        decoded = _decode_escape(m)
+        if decoded is None:
+            continue
+        out.append(text[pos : m.start()])
+        new_start += start[pos : m.start()]
+        new_end += end[pos : m.start()]
+        out.append(decoded)
+        new_start += [start[m.start()]] * len(decoded)
+        new_end += [end[m.end() - 1]] * len(decoded)
+        pos = m.end()
+    if pos == 0:
+        return text, start, end
+    out.append(text[pos:])
+    new_start += start[pos:]
+    new_end += end[pos:]
+    return "".join(out), new_start, new_end
+
+
+@cache
+def _confusables() -> dict[str, str]:
+    """Non-ASCII characters that UTS #39 lists as confusable with an ASCII string."""
+    data = json.loads(
+        resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+    )
+    table: dict[str, str] = {}
+    for ch, entries in data.items():
+        if len(ch) != 1 or ch.isascii():
+            continue
+        ascii_forms = [e["c"] for e in entries if e["c"].isascii() and e["c"].strip()]
+        if ascii_forms:
+            table[ch] = min(ascii_forms, key=lambda s: (len(s), s))
+    return table
+
+
+@cache
+def fold_char(ch: str) -> str:
+    """What one character reads as: case-folded, decomposed, unmarked, de-confused."""
+    code = ord(ch)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"  # a lone surrogate (valid JSON, invalid text)
+    if ch in _ANGLES:
+        return _ANGLES[ch]
+    out = []
+    for part in unicodedata.normalize("NFKD", ch):
+        if part in _ANGLES:
+            out.append(_ANGLES[part])
+            continue
+        category = unicodedata.category(part)
+        if category in ("Mn", "Me", "Cf") or ord(part) in _IGNORABLE:
+            continue
+        if not part.isascii():
+            part = _unconfuse(_small_capital(part))
+        out.append(part.casefold())
+    return "".join(out)
+
+
+def _unconfuse(ch: str) -> str:
+    """The ASCII a character is confusable with: its own entry, else its capital's.
+
+    confusables.txt lists capitals and small letters separately (Cyrillic Ve is "B" but ve
+    has no entry), so a small letter without an entry borrows its capital's: "Відповідь"
+    and "відповідь" read the same.
+    """
+    table = _confusables()
+    if ch in table:
+        return table[ch]
+    upper = ch.upper()
+    return table.get(upper, ch) if len(upper) == 1 else ch
+
+
+def _small_capital(ch: str) -> str:
+    """Latin small capitals (ᴀ ʙ ʟ ᴛ ɴ ...) read as their letter; confusables.txt lacks most."""
+    name = unicodedata.name(ch, "")
+    if name.startswith("LATIN LETTER SMALL CAPITAL ") and len(name) == 28:
+        return name[-1].lower()
+    return ch
+
+
+def view(text: str) -> View:
+    """The normalised view of ``text`` with the original span of every character."""
+    start = list(range(len(text)))
+    end = list(range(1, len(text) + 1))
+    decoded = text
+    for _ in range(_MAX_DECODE_PASSES):
+        again, start, end = _decode(decoded, start, end)
+        if again is decoded:
+            break
+        decoded = again
+    if decoded.isascii():
+        return View(decoded.lower(), tuple(start), tuple(end))
+    chars: list[str] = []
+    view_start: list[int] = []
+    view_end: list[int] = []
+    for i, ch in enumerate(decoded):
+        folded = ch.lower() if ch.isascii() else fold_char(ch)
+        chars.append(folded)
+        view_start += [start[i]] * len(folded)
+        view_end += [end[i]] * len(folded)
+    return View("".join(chars), tuple(view_start), tuple(view_end))
+
+
+def normalise(text: str) -> str:
+    """Just the normalised text (no spans)."""
+    return view(text).text
+
+
+def clean(text: str) -> str:
+    """``text`` with lone surrogates replaced (they make every encoder raise)."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
