@@ -101,6 +101,8 @@ def _close_evaluators() -> Iterator[None]:
         _OPEN.pop().close()
 
 
+# Tests never read the working tree's calibration/ (README step 4 writes maps there).
+_NO_CALIBRATION = "tests/no-calibration"
 FAST_RETRY = {"initial_backoff_s": 0.01, "max_backoff_s": 0.05}
 
 
@@ -109,7 +111,7 @@ def make_evaluator(**overrides: Any) -> Evaluator:
 
     Tables merge into the repository's reward.toml; ``rubrics`` replaces its list.
     """
-    raw = merge(base_config(), {"retry": FAST_RETRY})
+    raw = merge(base_config(), {"retry": FAST_RETRY, "paths": {"calibration": _NO_CALIBRATION}})
     raw = merge(raw, overrides)
     if "rubrics" in overrides:  # a rubric list replaces, and gates on dropped rubrics go
         raw["rubrics"] = overrides["rubrics"]

@@ -52,7 +52,9 @@ def test_render_prints_the_exact_request() -> None:
     assert request["modelId"] == "us.amazon.nova-pro-v1:0"
     assert request["toolConfig"]["toolChoice"] == {"tool": {"name": "submit_verdict"}}
     user = request["messages"][0]["content"][0]["text"]
-    assert user.count("</response>") == 1  # the sample's forged tag was neutralised
+    key = user.split("Boundary key: ", 1)[1][:16]
+    assert user.count(f"</response-{key}>") == 1
+    assert "</response>" not in user and "[tag removed]" in user  # the forged tag is gone
 
 
 def test_score_writes_answer_and_details(serve: ServeFn, tmp_path: Path) -> None:
@@ -87,7 +89,7 @@ def test_score_writes_answer_and_details(serve: ServeFn, tmp_path: Path) -> None
         None,
     ]
     lines = [json.loads(x) for x in details.read_text().splitlines()]
-    assert lines[4]["guarded"] == "bare_reasoning_opener"
+    assert lines[4]["guarded"].startswith("opener:")
     assert lines[6]["malformed"]
     assert "batch.jsonl:7: not JSON" in result.output
     assert "judge calls" in result.output

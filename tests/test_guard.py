@@ -14,10 +14,12 @@ from judge.errors import SourceError
 from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from tests.conftest import REPO
 
-ATTACKS = [json.loads(line) for line in (REPO / "judge/data/attacks.jsonl").open()]
-LEGIT = [
-    json.loads(line) for line in (Path(__file__).parent / "data/legit_short_answers.jsonl").open()
-]
+def _jsonl(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+ATTACKS = _jsonl(REPO / "judge/data/attacks.jsonl")
+LEGIT = _jsonl(Path(__file__).parent / "data/legit_short_answers.jsonl")
 CONTENT_FREE = (
     "master_key_symbols",
     "master_key_openers",
