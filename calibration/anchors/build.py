@@ -1,6 +1,8 @@
-"""Build the bundled anchor sets from ../shared/anchors (run from the repo root).
+"""Build the bundled anchor sets from a copy of the public source data (run from the repo root).
 
-    python calibration/anchors/build.py [SHARED_ANCHORS_DIR]
+    python calibration/anchors/build.py ANCHORS_DIR
+
+ANCHORS_DIR holds ``stanford_politeness/`` and ``pavlick_formality_1k/`` (see the README).
 
 - politeness.jsonl: a stratified slice of the Stanford Politeness Corpus (Wikipedia and
   Stack Exchange requests). Each of the 5 crowd ratings (slider 1..25) is mapped linearly
@@ -75,7 +77,9 @@ def _write(path: Path, items: list[dict[str, object]]) -> None:
 
 def main() -> None:
     """Write both files next to this script."""
-    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parents[2] / "shared" / "anchors"
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: build.py ANCHORS_DIR (holds stanford_politeness/, ...)")
+    shared = Path(sys.argv[1])
     _write(HERE / "politeness.jsonl", _politeness(shared))
     _write(HERE / "formality.jsonl", _formality(shared))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from judge.errors import SourceError
+from judge.errors import SourceError, read_text
 from judge.prompt import JudgeInput, Turn
 
 
@@ -48,6 +48,7 @@ class Anchor:
     label: float
     ratings: tuple[float, ...]
     raters: tuple[str, ...]
+    line: int = 0  # in the anchor file, for error messages
 
 
 def file_hash(path: Path) -> str:
@@ -55,16 +56,24 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_anchors(path: Path, rubric: str) -> list[Anchor]:
-    """Items of ``path`` labelled for ``rubric``; any bad line is an error with its number."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SourceError(
-            path, f"cannot read anchors ({exc.strerror})", fix="check the path"
-        ) from exc
+def load_anchors(
+    path: Path,
+    rubric: str,
+    scale: tuple[float, float] | None = None,
+    *,
+    scale_name: str = "the scale",
+    scale_fix: str = "correct those labels",
+) -> list[Anchor]:
+    """Items of ``path`` labelled for ``rubric``; any bad line is an error with its number.
+
+    With ``scale``, a label outside it is a bad line too: a stray label would otherwise
+    stretch the human scale the map is fitted onto, silently. ``scale_name`` and
+    ``scale_fix`` say where the scale came from and how to fix such a label.
+    """
+    lines = read_text(path, "anchors").splitlines()
     anchors: list[Anchor] = []
     problems: list[tuple[int, str]] = []
+    off_scale: list[int] = []  # lines whose labels lie outside ``scale``
     seen: set[str] = set()
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -84,6 +93,17 @@ def load_anchors(path: Path, rubric: str) -> list[Anchor]:
             continue
         value = line.labels[rubric]
         ratings = tuple(value) if isinstance(value, list) else (float(value),)
+        outside = [v for v in ratings if not scale[0] <= v <= scale[1]] if scale else []
+        if scale and outside:
+            off_scale.append(number)
+            problems.append(
+                (
+                    number,
+                    f"label {outside[0]:g} for {rubric} is outside {scale_name} "
+                    f"{scale[0]:g}..{scale[1]:g}",
+                )
+            )
+            continue
         raters = tuple((line.raters or {}).get(rubric, []))
         if raters and len(raters) != len(ratings):
             problems.append(
@@ -91,16 +111,21 @@ def load_anchors(path: Path, rubric: str) -> list[Anchor]:
             )
             continue
         anchors.append(
-            Anchor(line.id, _judge_input(line), sum(ratings) / len(ratings), ratings, raters)
+            Anchor(
+                line.id, _judge_input(line), sum(ratings) / len(ratings), ratings, raters, number
+            )
         )
     if problems:
         shown = "; ".join(f"line {n}: {msg}" for n, msg in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        fixes = [scale_fix] if off_scale else []
+        if len(off_scale) < len(problems):
+            fixes.insert(0, "correct or remove those lines")
         raise SourceError(
             path,
             f"{len(problems)} bad anchor line(s): {shown}{more}",
             line=problems[0][0],
-            fix="correct or remove those lines",
+            fix="; ".join(fixes),
         )
     if not anchors:
         raise SourceError(

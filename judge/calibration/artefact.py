@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.calibration.maps import ScoreMap
 from judge.config import JudgeSettings
-from judge.errors import SourceError
+from judge.errors import SourceError, read_text
 from judge.rubric import Rubric
 
 log = logging.getLogger("judge")
@@ -81,9 +81,10 @@ def load_artefact(path: Path) -> Artefact | None:
     """The artefact at ``path``, None if there is none; a broken file is a clear error."""
     if not path.is_file():
         return None
+    text = read_text(path, "calibration artefact")
     try:
-        return Artefact.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, ValidationError) as exc:
+        return Artefact.model_validate(json.loads(text))
+    except (json.JSONDecodeError, ValidationError, RecursionError) as exc:
         raise SourceError(
             path,
             f"not a valid calibration artefact ({str(exc).splitlines()[0]})",
@@ -120,12 +121,21 @@ def maps_in_force(
     settings: JudgeSettings,
     endpoint: str,
 ) -> tuple[dict[str, ScoreMap], dict[str, str]]:
-    """Maps that apply, and for stale artefacts the reason they are not applied."""
+    """Maps that apply, and for stale or unreadable artefacts the reason they are not applied.
+
+    Never raises for a bad artefact: a Lambda that cannot start loses every reward of the
+    batch, while the raw scale (flagged by the ``calibration_stale`` metric) loses none.
+    """
     maps: dict[str, ScoreMap] = {}
     stale: dict[str, str] = {}
     for name, rubric in rubrics.items():
         path = artefact_path(directory, name)
-        artefact = load_artefact(path)
+        try:
+            artefact = load_artefact(path)
+        except SourceError as exc:  # an unreadable map must not stop the Lambda: use raw scores
+            stale[name] = f"the artefact is unusable: {exc.problem}"
+            log.warning("calibration for %s is UNUSABLE, using the raw judge scale: %s", name, exc)
+            continue
         if artefact is None:
             continue
         problems = mismatches(artefact, rubric, template_hash, settings, endpoint)

@@ -75,6 +75,11 @@ def mae(score_map: ScoreMap, x: Array, y: Array) -> float:
     return float(np.mean([abs(score_map.apply(float(a)) - b) for a, b in zip(x, y, strict=True)]))
 
 
+def fold_count(n: int, folds: int) -> int:
+    """How many folds ``select_map`` really uses on ``n`` items: at least 2, at most ``n``."""
+    return max(2, min(folds, n))
+
+
 def select_map(
     x: Array,
     y: Array,
@@ -89,7 +94,7 @@ def select_map(
     ``identity`` (no fitting) is a candidate too, so an already calibrated judge keeps its
     scale unless a fitted map is better out of sample. Ties go to the simpler map.
     """
-    k = max(2, min(folds, len(x)))
+    k = fold_count(len(x), folds)
     order = np.random.default_rng(seed).permutation(len(x))
     parts = np.array_split(order, k)
     cv: dict[str, float] = {}

@@ -121,8 +121,14 @@ def _markdown(rubric: str, m: dict[str, Any]) -> str:
         if m["holdout_items"] < 30
         else ""
     )
+    rejected = (
+        f"\n**Gate failed: {m['rejected']}. The map was not written where the Lambda reads it "
+        "(it is kept beside this report as `rejected.json`).**\n"
+        if m.get("rejected")
+        else ""
+    )
     return f"""# Calibration report: {rubric}
-
+{rejected}
 Judge `{m["model_id"]}` via {endpoint}; anchors `{m["anchors_file"]}`: {m["items"]} items,
 {m["calibration_items"]} for fitting and {m["holdout_items"]} held out (seed {m["seed"]}).
 Items left out because every judgement was unscored: {m["unscored_items"]}.

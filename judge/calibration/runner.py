@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,23 +20,35 @@ from judge.calibration.artefact import (
     artefact_path,
     inference_fingerprint,
 )
-from judge.calibration.fit import fit_map, select_map
+from judge.calibration.fit import fit_map, fold_count, select_map
 from judge.calibration.probes import run_probes
 from judge.calibration.report import write_report
 from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement, spearman
 from judge.deadline import Deadline
+from judge.errors import JudgeError, SourceError
 from judge.pipeline import Evaluator, Progress
 from judge.rubric import load_rubrics
-from judge.verdict import Verdict
+from judge.verdict import Outcome, Unscored, Verdict
+
+MIN_ANCHORS = 8  # fewer cannot be split, cross-validated and reported on
+
+
+class CalibrationFailed(JudgeError):
+    """Too few anchor judgements succeeded to fit a map worth shipping; nothing was written."""
 
 
 @dataclass
 class CalibrationResult:
-    """What a run produced."""
+    """What a run produced.
+
+    When a gate (``min_spearman``) failed, ``rejected`` says why and ``artefact_path`` is in
+    the report folder, not where the Lambda (and ``judge package``) looks for maps.
+    """
 
     artefact: Artefact
     artefact_path: Path
     report_path: Path
+    rejected: str = ""
 
 
 def split(n: int, holdout: float, seed: int) -> tuple[Array, Array]:
@@ -58,36 +71,73 @@ def calibrate(
     max_items: int | None = None,
     probe_items: int = 20,
     bootstrap_rounds: int = 1000,
+    folds: int = 5,
+    min_spearman: float | None = None,
+    max_unscored: float = 1.0,
     progress: Progress | None = None,
 ) -> CalibrationResult:
-    """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``."""
+    """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``.
+
+    Labels must lie on the rubric's scale, or on ``human_scale`` when given. Raises
+    ``CalibrationFailed`` (nothing written) when every anchor judgement, or more than
+    ``max_unscored`` of them, came back unscored. Below ``min_spearman`` the report is written
+    but the map is not put where the Lambda reads it (``rejected`` says why).
+    """
     rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
-    anchors = load_anchors(anchors_path, rubric_name)
+    judge_scale = (float(rubric.scale_min), float(rubric.scale_max))
+    if human_scale is None:
+        scale = judge_scale
+        anchors = load_anchors(
+            anchors_path,
+            rubric_name,
+            scale,
+            scale_name="the rubric's scale",
+            scale_fix="correct those labels, or pass --human-scale MIN MAX for the scale they use",
+        )
+    else:
+        if not human_scale[0] < human_scale[1]:
+            raise ValueError(f"human_scale {human_scale}: MIN must be below MAX")
+        scale = (float(human_scale[0]), float(human_scale[1]))
+        anchors = load_anchors(
+            anchors_path,
+            rubric_name,
+            scale,
+            scale_name="--human-scale",
+            scale_fix="correct those labels, or widen --human-scale",
+        )
+    if len(anchors) < MIN_ANCHORS:
+        raise SourceError(
+            anchors_path,
+            f"{len(anchors)} item(s) labelled for {rubric_name}; calibration needs at least "
+            f"{MIN_ANCHORS}",
+            fix=f"add {MIN_ANCHORS - len(anchors)} or more items labelled for {rubric_name}",
+        )
     if max_items is not None and max_items < len(anchors):
+        if max_items < MIN_ANCHORS:
+            raise ValueError(f"max_items {max_items}: calibration needs at least {MIN_ANCHORS}")
         keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
         anchors = [anchors[i] for i in keep]
-    if len(anchors) < 8:
-        raise ValueError(f"{anchors_path}: {len(anchors)} anchors for {rubric_name}; need 8+")
     outcomes, _ = evaluator.judge_items(
         rubric, [a.item for a in anchors], draws, Deadline.never(), progress
     )
+    _check_unscored(outcomes, max_unscored)
     scored: list[tuple[Anchor, list[int]]] = []
     for anchor, row in zip(anchors, outcomes, strict=True):
         verdicts = [o.score for o in row if isinstance(o, Verdict)]
         if verdicts:
             scored.append((anchor, verdicts))
-    if len(scored) < 8:
-        raise ValueError(f"only {len(scored)} anchors got a verdict; check the judge")
+    if len(scored) < MIN_ANCHORS:
+        raise CalibrationFailed(
+            f"only {len(scored)} of {len(anchors)} anchors got a verdict, a map needs "
+            f"{MIN_ANCHORS} ({_unscored(outcomes)}); nothing written"
+        )
     judge = np.array([float(np.mean(v)) for _, v in scored])
     human = np.array([a.label for a, _ in scored])
     lengths = np.array([len(a.item.response) for a, _ in scored], dtype=float)
-    labels = [v for a in anchors for v in a.ratings]
-    scale = human_scale or _infer_scale(labels, (rubric.scale_min, rubric.scale_max))
-    judge_scale = (float(rubric.scale_min), float(rubric.scale_max))
     levels = rubric.scores
 
     cal, held = split(len(scored), holdout, seed)
-    score_map, cv = select_map(judge[cal], human[cal], judge_scale, scale, seed=seed)
+    score_map, cv = select_map(judge[cal], human[cal], judge_scale, scale, folds=folds, seed=seed)
     identity = fit_map("identity", judge[cal], human[cal], judge_scale, scale)
     held_judge, held_human = judge[held], human[held]
     raw_pred = np.array([identity.apply(float(x)) for x in held_judge])
@@ -113,7 +163,7 @@ def calibrate(
         "draws": draws,
         "map_kind": score_map.kind,
         "cv_mae": cv,
-        "cv_folds": 5,
+        "cv_folds": fold_count(len(cal), folds),
         "human_agreement": human_agreement([a.ratings for a in anchors]),
         "self_consistency": _consistency([v for _, v in scored]) if draws > 1 else {},
         "length_bias": {
@@ -130,6 +180,11 @@ def calibrate(
             seed=seed,
         ),
     }
+    spearman_held = metrics["holdout"]["calibrated"]["spearman"]
+    rejected = ""
+    if min_spearman is not None and not spearman_held >= min_spearman:  # NaN fails too
+        rejected = f"held-out Spearman {spearman_held:.3f} is below --min-spearman {min_spearman:g}"
+        metrics["rejected"] = rejected
     artefact = Artefact(
         format=ARTEFACT_FORMAT,
         rubric=rubric.name,
@@ -145,27 +200,51 @@ def calibrate(
         endpoint=evaluator.endpoint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    out.mkdir(parents=True, exist_ok=True)
+    reports = out / "reports" / rubric.name
+    report = write_report(reports, rubric.name, held_judge, held_human, score_map, levels, metrics)
+    text = json.dumps(_json_safe(artefact.model_dump()), indent=1) + "\n"
+    kept = reports / "rejected.json"
+    if rejected:  # keep it for inspection, out of reach of the Lambda and `judge package`
+        kept.write_text(text, encoding="utf-8")
+        return CalibrationResult(artefact, kept, report, rejected)
+    kept.unlink(missing_ok=True)
     path = artefact_path(out, rubric.name)
-    path.write_text(json.dumps(_json_safe(artefact.model_dump()), indent=1) + "\n")
-    report = write_report(
-        out / "reports" / rubric.name,
-        rubric.name,
-        held_judge,
-        held_human,
-        score_map,
-        levels,
-        metrics,
-    )
+    path.write_text(text, encoding="utf-8")
     return CalibrationResult(artefact, path, report)
 
 
-def _infer_scale(labels: list[float], rubric: tuple[int, int]) -> tuple[float, float]:
-    """The rubric's scale when every label lies on it, else the labels' own range."""
-    lo, hi = min(labels), max(labels)
-    if rubric[0] <= lo and hi <= rubric[1]:
-        return float(rubric[0]), float(rubric[1])
-    return float(lo), float(hi)
+def _unscored(outcomes: list[list[Outcome]]) -> str:
+    """``K of N unscored: REASON``, with the most frequent reason (the first thing to fix)."""
+    total = sum(len(row) for row in outcomes)
+    reasons = Counter(
+        f"{o.reason}: {o.detail[:160]}" if o.detail else o.reason
+        for row in outcomes
+        for o in row
+        if isinstance(o, Unscored)
+    )
+    failed = sum(reasons.values())
+    if not reasons:
+        return f"0 of {total} unscored"
+    reason, count = reasons.most_common(1)[0]
+    most = "" if count == failed else f", {count} of them"
+    return f"{failed} of {total} unscored{most}: {reason}"
+
+
+def _check_unscored(outcomes: list[list[Outcome]], max_unscored: float) -> None:
+    """Stop when every anchor judgement, or more than ``max_unscored`` of them, failed.
+
+    A map fitted on the few anchors a flaky judge managed would be fitted on a biased
+    sample (the unscored ones are rarely random), so a CI gate can demand a ceiling.
+    """
+    total = sum(len(row) for row in outcomes)
+    failed = sum(isinstance(o, Unscored) for row in outcomes for o in row)
+    if total and failed == total:
+        raise CalibrationFailed(f"no judgement succeeded ({_unscored(outcomes)}); nothing written")
+    if total and failed / total > max_unscored:
+        raise CalibrationFailed(
+            f"{failed / total:.0%} of anchor judgements unscored, above --max-unscored "
+            f"{max_unscored:g} ({_unscored(outcomes)}); nothing written"
+        )
 
 
 def _flat(boot: dict[str, dict[str, float]]) -> dict[str, Any]:

@@ -154,7 +154,8 @@ def score(
     "--human-scale",
     type=(float, float),
     default=None,
-    help="MIN MAX of the labels (default: the rubric scale if all labels fit).",
+    help="MIN MAX of the labels when they are not on the rubric's scale; a label outside "
+    "the scale in use is an error.",
 )
 @click.option(
     "--max-items",
@@ -176,7 +177,16 @@ def score(
     "--min-spearman",
     type=float,
     default=None,
-    help="Exit 3 if calibrated held-out Spearman is below this (CI gate).",
+    help="Exit 3 if calibrated held-out Spearman is below this (CI gate); the map is then "
+    "not written where the Lambda reads it.",
+)
+@click.option(
+    "--max-unscored",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="Exit 4, writing nothing, if a larger fraction of anchor judgements is unscored "
+    "(all unscored always exits 4).",
 )
 @concurrency_option
 @config_option
@@ -192,11 +202,18 @@ def calibrate(
     probe_items: int,
     as_json: bool,
     min_spearman: float | None,
+    max_unscored: float,
     config_path: str | None,
     concurrency: int | None,
 ) -> None:
-    """Measure the judge against human-labelled anchors and fit a map onto their scale."""
+    """Measure the judge against human-labelled anchors and fit a map onto their scale.
+
+    Exit 2 for bad input, 3 when --min-spearman fails, 4 when too few judgements succeeded.
+    """
+    if human_scale is not None and not human_scale[0] < human_scale[1]:
+        raise click.BadParameter("MIN must be below MAX", param_hint="--human-scale")
     try:
+        from judge.calibration.runner import CalibrationFailed
         from judge.calibration.runner import calibrate as run_calibration
     except ImportError as exc:  # numpy/scipy/matplotlib are an extra
         raise click.ClickException(
@@ -207,21 +224,28 @@ def calibrate(
     with reported_errors():
         evaluator = cli_evaluator(config_path, concurrency)
         target = Path(out) if out else evaluator.config.path("calibration")
-        with progress_bar("judging anchors") as progress:
-            result = run_calibration(
-                evaluator,
-                rubric,
-                Path(anchors_file),
-                out=target,
-                holdout=holdout,
-                seed=seed,
-                draws=draws,
-                human_scale=human_scale,
-                max_items=max_items,
-                probe_items=probe_items,
-                progress=progress,
-            )
-        evaluator.close()
+        try:
+            with progress_bar("judging anchors") as progress:
+                result = run_calibration(
+                    evaluator,
+                    rubric,
+                    Path(anchors_file),
+                    out=target,
+                    holdout=holdout,
+                    seed=seed,
+                    draws=draws,
+                    human_scale=human_scale,
+                    max_items=max_items,
+                    probe_items=probe_items,
+                    min_spearman=min_spearman,
+                    max_unscored=max_unscored,
+                    progress=progress,
+                )
+        except CalibrationFailed as exc:
+            say("error", "red", str(exc))
+            raise SystemExit(4) from None
+        finally:
+            evaluator.close()
     held = result.artefact.metrics["holdout"]
     if as_json:
         click.echo(json.dumps(json.loads(result.artefact_path.read_text())["metrics"], indent=1))
@@ -234,12 +258,13 @@ def calibrate(
                 name, *(with_interval(held[side], name) for side in ("raw", "calibrated"))
             )
         Console().print(table)
-        say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
-    spearman = held["calibrated"]["spearman"]
-    if min_spearman is not None and not spearman >= min_spearman:
+    if result.rejected:
         say(
             "gate",
             "red",
-            f"held-out Spearman {spearman:.3f} is below --min-spearman {min_spearman}",
+            f"{result.rejected}: the map was NOT written to {target / rubric}.json "
+            f"(kept as {result.artefact_path}); report: {result.report_path}",
         )
         raise SystemExit(3)
+    if not as_json:
+        say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
