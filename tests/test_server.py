@@ -33,7 +33,7 @@ def test_model_id_with_colon_round_trips(serve: ServeFn) -> None:
     client = boto3.client("bedrock-runtime")  # endpoint from AWS_ENDPOINT_URL_BEDROCK_RUNTIME
     out = client.converse(modelId="us.amazon.nova-pro-v1:0", messages=MESSAGES)
     assert out["stopReason"] == "end_turn"
-    assert "Score:" in out["output"]["message"]["content"][0]["text"]
+    assert "verdict-" in out["output"]["message"]["content"][0]["text"]
     assert out["usage"]["totalTokens"] > 0
     assert len(judge.requests) == 1
 
