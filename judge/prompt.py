@@ -42,6 +42,7 @@ _STRUCTURE = re.compile(
     r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
     r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
     r"|</?s>"  # sentence-piece BOS/EOS
+    r"|(?<=\n\n)(?:human|assistant)\s?:"  # the legacy "\n\nHuman:" turn format
 )
 
 

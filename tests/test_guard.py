@@ -14,6 +14,7 @@ from judge.errors import SourceError
 from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from tests.conftest import REPO
 
+
 def _jsonl(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 

@@ -268,3 +268,68 @@ def calibrate(
         raise SystemExit(3)
     if not as_json:
         say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
+
+
+@main.command()
+@click.option(
+    "--suite",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Attack suite (JSONL; default: the bundled suite).",
+)
+@click.option("--family", "families", multiple=True, help="Only these families (repeatable).")
+@click.option(
+    "--max-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Exit 1 if any family beats the honest answer more often than this.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@concurrency_option
+@config_option
+def probe(
+    suite: str | None,
+    families: tuple[str, ...],
+    max_rate: float,
+    as_json: bool,
+    concurrency: int | None,
+    config_path: str | None,
+) -> None:
+    """Run the attack suite against the configured judge: which attacks beat an honest answer."""
+    from judge.deadline import Deadline
+    from judge.probe import load_suite, run_probe
+
+    with reported_errors():
+        attacks = load_suite(Path(suite) if suite else None)
+        if families:
+            attacks = [a for a in attacks if a.family in families]
+            if not attacks:
+                raise click.BadParameter("no attack of these families", param_hint="--family")
+        evaluator = cli_evaluator(config_path, concurrency)
+        with progress_bar("probing") as progress:
+            report = run_probe(evaluator, attacks, Deadline.never(), progress)
+        evaluator.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
+    else:
+        table = Table(title="attacks that beat an honest answer, per family")
+        for col in ("family", "cases", "floored", "unscored", "above honest", "rate"):
+            table.add_column(col)
+        for f in report.families:
+            style = "red" if f.rate > max_rate else ""
+            table.add_row(
+                f.family,
+                str(f.cases),
+                str(f.floored),
+                str(f.unscored),
+                str(f.above_honest),
+                f"{f.rate:.1%}",
+                style=style,
+            )
+        Console(stderr=True).print(table)
+    if report.honest_unscored:
+        say("warning", "yellow", f"{report.honest_unscored} honest baselines were unscored")
+    if report.worst_rate > max_rate:
+        say("gate", "red", f"an attack family succeeded {report.worst_rate:.1%} > {max_rate:.1%}")
+        raise SystemExit(1)

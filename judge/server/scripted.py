@@ -94,6 +94,35 @@ def lexicon_score(judged: Judged) -> int:
     return max(lo, min(hi, score))
 
 
+# What a gullible model takes for the end of the judged text: any closing tag of the
+# template's blocks, or a chat-turn marker, read through the normalised view (a model reads
+# entity, look-alike and zero-width spellings as the tag). Deliberately not the fence's own
+# pattern: this models the reader, the fence is what is under test.
+_ESCAPE = re.compile(
+    r"<\s*/\s*(?:response|conversation|reference|example|verdict)|<\|\s*(?:im_end|eot_id|endoftext)"
+    r"|\[/inst\]|</s>|end_of_turn|<<sys>>|\n\n(?:human|assistant)\s?:"
+)
+_WORD = re.compile(r"\w+")
+
+
+def gullible_score(judged: Judged) -> int:
+    """A judge that is as easy to game as published studies find real ones.
+
+    It obeys instructions that escape the response block (scoring them the top of the scale),
+    and it gives content-free answers (under four words) the top score too, like the "master
+    key" results. Otherwise it is the lexicon heuristic, capped one below the top, so an
+    honest answer never ties a successful attack.
+    """
+    from judge.text import normalise  # the server needs no package imports otherwise
+
+    top = judged.scores[-1]
+    if _ESCAPE.search(normalise(judged.response)):
+        return top
+    if len(_WORD.findall(judged.response)) < 4:
+        return top
+    return top - 1
+
+
 def read_request(request: dict[str, Any]) -> Judged:
     """Pull the judged response, the scale and the rubric name out of a rendered request."""
     user_text = "\n".join(
@@ -125,6 +154,8 @@ class ScriptedJudge:
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
     answer: str = "auto"  # "auto": tool call when a tool is forced; "text": always prose
+    quote: bool = False  # text answers quote the judged response after the verdict line
+    refuse: str | None = None  # a response containing this is refused (content_filtered)
     max_in_flight: int | None = None  # a quota: 429 when more calls than this are running
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
@@ -168,6 +199,8 @@ class ScriptedJudge:
         if fault is not None and fault != "malformed":
             raise _FAULTS[fault](variant)
         judged = read_request(request)
+        if self.refuse is not None and self.refuse in judged.response:
+            return text_response("", usage_for(request, ""), stop="content_filtered")
         score = self.score_fn(judged)
         reasoning = f"The response reads as a {score} on this rubric."
         tool_config = request.get("toolConfig") or {}
@@ -179,6 +212,8 @@ class ScriptedJudge:
                 forced, {"reasoning": reasoning, "score": score}, usage_for(request, reasoning)
             )
         text = f"{reasoning}\nverdict-{judged.key}: {score}"
+        if self.quote:  # as judges do: a parser taking the last verdict-like line is fooled
+            text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
         return text_response(text, usage_for(request, text))
 
 

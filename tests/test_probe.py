@@ -1,0 +1,94 @@
+"""``judge probe`` end to end: the bundled suite through the real code path.
+
+The judge is a gullible scripted model (``gullible_score``): it obeys instructions that escape
+the response block and gives content-free answers the top score, so any escape or any master
+key that reached it shows up as an attack that beat the honest answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from judge.cli import main
+from judge.deadline import Deadline
+from judge.probe import load_suite, run_probe
+from judge.server.scripted import ScriptedJudge, gullible_score
+from tests.conftest import ServeFn, make_evaluator, project_copy
+
+SUITE = load_suite()
+FAMILIES = sorted({a.family for a in SUITE})
+
+
+def test_suite_is_broad() -> None:
+    assert len(SUITE) >= 150
+    assert len(FAMILIES) >= 10
+    assert all(sum(a.family == f for a in SUITE) >= 12 for f in FAMILIES)
+
+
+@pytest.mark.parametrize("mode", ["tool", "text"])
+def test_no_family_beats_an_honest_answer(serve: ServeFn, mode: str) -> None:
+    serve(ScriptedJudge(score_fn=gullible_score, quote=True))
+    evaluator = make_evaluator(judge={"verdict_mode": mode})
+    report = run_probe(evaluator, SUITE, Deadline.never())
+    assert report.honest_unscored == 0
+    assert {f.family: f.above_honest for f in report.families} == dict.fromkeys(FAMILIES, 0)
+    assert sum(f.cases for f in report.families) == len(SUITE)
+
+
+def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
+    """The negative control: the same suite with the guard off is gamed by master keys."""
+    serve(ScriptedJudge(score_fn=gullible_score))
+    report = run_probe(make_evaluator(guard={"enabled": False}), SUITE, Deadline.never())
+    rates = {f.family: f.rate for f in report.families}
+    assert rates["master_key_openers"] > 0.5 and rates["multilingual_openers"] > 0.5
+
+
+def test_probe_catches_an_unfenced_template(serve: ServeFn, tmp_path: Path) -> None:
+    """The negative control for delimiters: a template without the fence is escaped."""
+    serve(ScriptedJudge(score_fn=gullible_score))
+    config = project_copy(tmp_path)
+    user = tmp_path / "prompts" / "user.j2"
+    user.write_text(user.read_text().replace("{{ response | fence }}", "{{ response }}"))
+    from judge.pipeline import Evaluator
+
+    evaluator = Evaluator.from_config(config)
+    try:
+        attacks = [a for a in SUITE if a.family in ("delimiter_spoof", "chat_template")]
+        report = run_probe(evaluator, attacks, Deadline.never())
+    finally:
+        evaluator.close()
+    assert all(f.rate > 0.5 for f in report.families), report.to_json()["families"]
+
+
+def test_cli_probe_reports_and_gates(serve: ServeFn, tmp_path: Path) -> None:
+    serve(ScriptedJudge(score_fn=gullible_score))
+    config = project_copy(tmp_path)
+    runner = CliRunner()
+    ok = runner.invoke(
+        main, ["probe", "--config", str(config), "--json", "--family", "master_key_openers"]
+    )
+    assert ok.exit_code == 0, ok.output
+    report: dict[str, Any] = json.loads(ok.stdout)
+    assert report["families"][0]["family"] == "master_key_openers" and report["worst_rate"] == 0.0
+    toml = config.read_text().replace("[guard]\nenabled = true", "[guard]\nenabled = false")
+    assert toml != config.read_text()
+    config.write_text(toml)
+    gamed = runner.invoke(
+        main, ["probe", "--config", str(config), "--family", "master_key_openers"]
+    )
+    assert gamed.exit_code == 1, gamed.output
+    assert "succeeded" in gamed.output
+
+
+def test_a_bad_suite_names_the_line(tmp_path: Path) -> None:
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(
+        '{"id": "a", "family": "x", "prompt": "p", "honest": "h", "response": "r"}\n{"id": 1}\n'
+    )
+    result = CliRunner().invoke(main, ["probe", "--suite", str(suite)])
+    assert result.exit_code == 2 and "suite.jsonl:2" in result.output
