@@ -6,7 +6,10 @@ retry so attempts never multiply and every wait is bounded by the Lambda deadlin
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 import boto3
 import botocore.config
@@ -39,7 +42,35 @@ def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntime
         max_pool_connections=max_connections,
         user_agent_extra=USER_AGENT,
     )
-    return session.client("bedrock-runtime", region_name=region, config=config)
+    key: str | None = None
+    if _is_loopback(_endpoint_override()) and session.get_credentials() is None:
+        # A local Converse server checks no signature; without this, local mode fails every
+        # call with NoCredentialsError on a machine that has no AWS configuration at all.
+        key = "local"
+    return session.client(
+        "bedrock-runtime",
+        region_name=region,
+        config=config,
+        aws_access_key_id=key,
+        aws_secret_access_key=key,
+    )
+
+
+def _endpoint_override() -> str:
+    return os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or os.environ.get(
+        "AWS_ENDPOINT_URL", ""
+    )
+
+
+def _is_loopback(url: str) -> bool:
+    """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def classify(exc: BaseException) -> ErrorClass:

@@ -14,10 +14,11 @@ from typing import Any
 
 import yaml
 
-from judge.errors import SourceError
+from judge.errors import SourceError, read_text
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_DECIMAL = re.compile(r"^-?\d+[.,]\d")  # "### 3.5" is not level 3 with label "5"
 _LEVEL_HEADING = re.compile(r"^(-?\d+)\s*(?:[-–—:.]\s*(.*))?$")
 _EXAMPLE_SCORE = re.compile(r"score\s*[:=]?\s*(-?\d+)\s*\)?\s*$", re.IGNORECASE)
 _FIELD = re.compile(
@@ -85,13 +86,7 @@ class _RawSection:
 
 def load_rubric(path: Path) -> Rubric:
     """Read and validate one rubric file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(
-            path, f"cannot read rubric ({exc.strerror})", fix="check the path"
-        ) from exc
-    return parse_rubric(text, path)
+    return parse_rubric(read_text(path, "rubric"), path)
 
 
 def load_rubrics(directory: Path, names: list[str] | None = None) -> dict[str, Rubric]:
@@ -295,7 +290,7 @@ def _text(lines: list[tuple[int, str]]) -> str:
 def _levels(section: _RawSection, lo: int, hi: int, path: Path) -> tuple[Level, ...]:
     found: dict[int, Level] = {}
     for sub in _subsections(section):
-        m = _LEVEL_HEADING.match(sub.title)
+        m = None if _DECIMAL.match(sub.title) else _LEVEL_HEADING.match(sub.title)
         if not m:
             raise SourceError(
                 path,

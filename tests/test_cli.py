@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from judge.cli import main
@@ -109,5 +110,36 @@ def test_score_summary_counts_unscored_reasons(serve: ServeFn) -> None:
 
     serve(ScriptedJudge(faults=Faults(validation=1.0)))
     result = CliRunner().invoke(main, ["score", str(BATCH), "--config", str(REPO / "reward.toml")])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 4, result.output  # no judgement succeeded
     assert "judge_error: ValidationException x15" in result.output
+    assert "no judgement succeeded (15 of 15 unscored" in result.output
+
+
+def test_score_max_unscored_gate(serve: ServeFn) -> None:
+    from judge.server.scripted import Faults
+
+    serve(ScriptedJudge(faults=Faults(validation=0.5), seed=3))
+    args = ["score", str(BATCH), "--config", str(REPO / "reward.toml")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    gated = CliRunner().invoke(main, [*args, "--max-unscored", "0.1"])
+    assert gated.exit_code == 4 and "> --max-unscored 0.1" in gated.output
+
+
+def test_local_mode_needs_no_credentials(serve: ServeFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    serve(ScriptedJudge())
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    result = CliRunner().invoke(main, ["score", str(BATCH), "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0, result.output
+
+
+def test_score_exits_4_when_the_endpoint_refuses(
+    aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9"
+    )  # discard port: refused
+    args = ["score", str(BATCH), "--config", str(REPO / "reward.toml"), "--time-budget", "5"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 4, result.output

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -20,6 +22,9 @@ from judge.cli._app import (
     say,
 )
 from judge.cli._tables import explain, print_results, print_summary, with_interval
+
+if TYPE_CHECKING:
+    from judge.pipeline import BatchResult
 
 
 @main.command()
@@ -88,6 +93,13 @@ def render(rubric: str, sample_file: str, index: int, config_path: str | None) -
     default=None,
     help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
 )
+@click.option(
+    "--max-unscored",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="Exit 4 if more than this fraction of judgements is unscored (a CI gate).",
+)
 @concurrency_option
 @config_option
 def score(
@@ -95,6 +107,7 @@ def score(
     out: str | None,
     details: str | None,
     time_budget: float | None,
+    max_unscored: float,
     config_path: str | None,
     concurrency: int | None,
 ) -> None:
@@ -109,14 +122,40 @@ def score(
         with progress_bar("judging") as progress:
             answer, batch = run_event(evaluator, samples, deadline, progress)
         evaluator.close()
-    if out:
-        Path(out).write_text(json.dumps(answer, indent=1, ensure_ascii=False) + "\n")
+    if out:  # ASCII escapes: ids may hold lone surrogates; NaN was made a string upstream
+        Path(out).write_text(json.dumps(answer, indent=1, allow_nan=False) + "\n")
     if details:
         with open(details, "w", encoding="utf-8") as fh:
             for r in batch.results:
-                fh.write(json.dumps(explain(r), ensure_ascii=False) + "\n")
+                fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
     print_results(answer)
     print_summary(batch, list(evaluator.rubrics))
+    unscored_gate(batch, max_unscored)
+
+
+def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
+    """Exit 4 when no judgement succeeded, or more than ``max_unscored`` of them failed."""
+    dims = [d for r in batch.results for d in r.dimensions]
+    failed = [d.unscored_reason or "" for d in dims if d.normalized is None]
+    if not dims:
+        return  # nothing was judged (every sample guarded or malformed): nothing failed
+    reasons = Counter(r.split(" ", 1)[0] for r in failed).most_common(1)
+    example = next((r for r in failed if reasons and r.startswith(reasons[0][0])), "")[:160]
+    if len(failed) == len(dims):
+        say(
+            "error",
+            "red",
+            f"no judgement succeeded ({len(failed)} of {len(dims)} unscored; most often {example})",
+        )
+        raise SystemExit(4)
+    if len(failed) / len(dims) > max_unscored:
+        say(
+            "error",
+            "red",
+            f"{len(failed)} of {len(dims)} judgements unscored "
+            f"(> --max-unscored {max_unscored}); most often {example}",
+        )
+        raise SystemExit(4)
 
 
 @main.command()
