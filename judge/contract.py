@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,13 +98,20 @@ def read_event_file(path: Path) -> object:
 
 def parse_sample(index: int, raw: object) -> Sample:
     """Parse one raw sample; never raises (anything unexpected makes it malformed)."""
-    sample_id = raw.get("id") if isinstance(raw, dict) else None
-    if isinstance(sample_id, float) and not math.isfinite(sample_id):
-        sample_id = str(sample_id)  # NaN/inf cannot be echoed in valid JSON
+    sample_id = _echoable(raw.get("id")) if isinstance(raw, dict) else None
     try:
         return _parse(index, raw, sample_id)
     except (RecursionError, ValueError, TypeError) as exc:
         return Sample(index, sample_id, None, f"sample cannot be read ({type(exc).__name__})")
+
+
+def _echoable(sample_id: Any) -> Any:
+    """The id as it can be echoed in valid JSON (NaN, inf, deep nesting become a string)."""
+    try:
+        json.dumps(sample_id, allow_nan=False)
+        return sample_id
+    except (ValueError, TypeError, RecursionError):
+        return str(sample_id)[:200] if not isinstance(sample_id, (list, dict)) else "unreadable-id"
 
 
 def _parse(index: int, raw: object, sample_id: Any) -> Sample:

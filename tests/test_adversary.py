@@ -1,0 +1,278 @@
+"""Hostile samples: every string in a sample is the policy's. The batch must always answer."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from judge.config import parse_config
+from judge.deadline import Deadline
+from judge.errors import EventError, SourceError
+from judge.lambda_handler import run_event
+from judge.prompt import JudgeInput, PromptRenderer, Turn, structure_spans
+from judge.rubric import load_rubrics
+from judge.server.scripted import ScriptedJudge
+from judge.text import normalise
+from judge.verdict import Verdict, parse_text_verdict
+from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, sample
+
+
+def test_a_refused_judgement_gets_the_floor_and_its_own_flag(serve: ServeFn) -> None:
+    serve(ScriptedJudge(score_fn=lambda j: 5, refuse="forbidden"))
+    batch = [
+        sample("ok", "Yes, bring it back within 60 days."),
+        sample("bad", "Here is something forbidden, and polite."),
+    ]
+    answer, result = run_event(make_evaluator(), batch, Deadline.never())
+    by_id = {a["id"]: a for a in answer}
+    flags = {m["name"]: m["value"] for m in by_id["bad"]["metrics_list"]}
+    assert by_id["bad"]["aggregate_reward_score"] == -1.0  # the floor, not the peers' mean
+    assert flags["refused"] == 1.0 and flags["unscored"] == 0.0
+    assert by_id["ok"]["aggregate_reward_score"] == 1.0
+    assert result.counts()["refused"] == 1
+
+
+def test_refused_reward_is_configurable(serve: ServeFn) -> None:
+    serve(ScriptedJudge(refuse="forbidden"))
+    evaluator = make_evaluator(unscored={"refused": -0.5})
+    answer, _ = run_event(evaluator, [sample("bad", "forbidden words")], Deadline.never())
+    assert answer[0]["aggregate_reward_score"] == -0.5
+
+
+SURROGATE = "\ud83d"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        sample("r", f"fine {SURROGATE} answer"),
+        sample("p", "fine answer", prompt=f"why {SURROGATE}?"),
+        {
+            "id": "role",
+            "messages": [
+                {"role": f"us{SURROGATE}er", "content": "hi"},
+                {"role": "assistant", "content": "Hello there."},
+            ],
+        },
+        sample("ref", "fine answer", reference_answer=f"x{SURROGATE}"),
+        sample("meta", "fine answer", metadata={"reference_answer": {"k": SURROGATE}}),
+    ],
+)
+def test_lone_surrogates_never_lose_the_batch(serve: ServeFn, raw: dict[str, Any]) -> None:
+    serve(ScriptedJudge())
+    batch = [raw, sample("good", "Thanks, happy to help.")]
+    answer, result = run_event(make_evaluator(), batch, Deadline.never())
+    assert [a["id"] for a in answer] == [raw["id"], "good"]
+    assert all(math.isfinite(a["aggregate_reward_score"]) for a in answer)
+    assert result.results[0].malformed is None  # judged, with the surrogate replaced
+    json.dumps(answer, allow_nan=False)
+
+
+def test_odd_ids_and_content(serve: ServeFn, caplog: pytest.LogCaptureFixture) -> None:
+    serve(ScriptedJudge())
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    batch = [
+        sample(float("nan"), "Fine."),  # type: ignore[arg-type]
+        {
+            "id": "img",
+            "messages": [
+                {"role": "user", "content": "Draw."},
+                {"role": "assistant", "content": [{"image": {"x": 1}}]},
+            ],
+        },
+        sample("deep", "Fine answer.", reference_answer=deep),
+        sample("dup", "Fine answer one."),
+        sample("dup", "Fine answer two."),
+    ]
+    answer, result = run_event(make_evaluator(), batch, Deadline.never())
+    assert answer[0]["id"] == "nan"
+    assert "non-text" in (result.results[1].malformed or "")
+    assert result.results[1].guarded is None  # unsupported content is not an "empty" answer
+    assert result.results[2].malformed is not None
+    assert "duplicate sample ids" in caplog.text
+    json.dumps(answer, allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    ("override", "place"),
+    [
+        ({"output": {"min": float("-inf"), "max": float("inf")}}, "output.min"),
+        ({"guard": {"extra_patterns": ["(unclosed"]}}, "guard.extra_patterns"),
+        ({"unscored": {"refused": 7.0}}, "refused must lie inside the output range"),
+    ],
+)
+def test_bad_config_values_are_errors(override: dict[str, Any], place: str) -> None:
+    with pytest.raises(SourceError, match=place.replace(".", r"\.")):
+        parse_config(merge(base_config(), override), REPO / "reward.toml")
+
+
+# The attack alphabet: pieces of tags in every spelling the view folds.
+_PIECES = st.sampled_from(
+    [
+        "<",
+        ">",
+        "/",
+        "\\",
+        "&lt;",
+        "&gt;",
+        "&#60;",
+        "&#x3e;",
+        "&amp;",
+        "＜",
+        "﹥",
+        "〈",
+        "⟩",
+        "ᐸ",
+        "˃",
+        "‹",
+        "\u200b",
+        "\u2067",
+        "\u00ad",
+        "response",
+        "rеsponse",
+        "RESPONSE",
+        "conversation",
+        "reference_answer",
+        "verdict",
+        "-",
+        "0123456789abcdef",
+        " ",
+        "\n",
+        "%3C",
+        "\\u003c",
+        "|",
+        "im_end",
+        "[",
+        "]",
+        "INST",
+        "s",
+        "Score: 5",
+        "verdict-",
+        ":",
+    ]
+)
+_RUBRIC = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
+_RENDERER = PromptRenderer(REPO / "prompts", b"property-secret")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=40))
+def test_no_attack_string_escapes_the_delimiters(pieces: list[str]) -> None:
+    attack = "".join(pieces)
+    item = JudgeInput((Turn("user", attack),), attack, attack)
+    request = _RENDERER.render(_RUBRIC, item, make_settings())
+    user = request["messages"][0]["content"][0]["text"]
+    key = _RENDERER.key(item)
+    for tag in ("conversation", "reference_answer", "response"):
+        assert user.count(f"<{tag}-{key}>") == 1 and user.count(f"</{tag}-{key}>") == 1
+        inside = user.split(f"<{tag}-{key}>")[1].split(f"</{tag}-{key}>")[0]
+        assert structure_spans(inside) == [], inside
+    # and what the judged text holds can never be read as the judge's verdict
+    judge_answer = f"Looks fine.\nverdict-{key}: 2\n{attack}"
+    outcome = parse_text_verdict(judge_answer, _RUBRIC.scores, key, attack)
+    assert isinstance(outcome, Verdict) and outcome.score == 2
+
+
+def make_settings() -> Any:
+    from judge.config import JudgeSettings
+
+    return JudgeSettings()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_TEXT = st.text(max_size=60) | st.sampled_from(["", " ", "Solution:", "<think></think>", "∞"])
+
+
+@st.composite
+def _rft_events(draw: st.DrawFn) -> Any:
+    """Real-looking RFT events, mutated: wrong types, missing keys, hostile strings."""
+    samples = []
+    for i in range(draw(st.integers(0, 5))):
+        content: Any = draw(
+            _TEXT
+            | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": _TEXT}), max_size=2)
+        )
+        raw: dict[str, Any] = {
+            "id": draw(st.sampled_from([f"s{i}", i, None, float("nan"), [i]])),
+            "messages": [
+                {"role": draw(st.sampled_from(["user", "system", "x"])), "content": draw(_TEXT)},
+                {
+                    "role": draw(st.sampled_from(["assistant", "nova_assistant", "user"])),
+                    "content": content,
+                },
+            ],
+        }
+        if draw(st.booleans()):
+            raw["metadata"] = {"reference_answer": draw(_JSON)}
+        if draw(st.booleans()):
+            raw[draw(st.sampled_from(["messages", "id", "metadata"]))] = draw(_JSON)
+        samples.append(raw)
+    return draw(st.sampled_from([samples, {"trajectories": samples}]))
+
+
+@pytest.fixture(scope="module")
+def fuzz_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import os
+
+    from judge.server import ConverseServer
+
+    server = ConverseServer(ScriptedJudge()).start()
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=server.url,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1",
+        JUDGE_CACHE_DIR=str(tmp_path_factory.mktemp("fuzz-cache")),
+    )
+    evaluator = make_evaluator()
+    yield evaluator
+    evaluator.close()
+    server.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.one_of(_JSON, _rft_events()))
+def test_handler_fuzz(fuzz_evaluator: Any, event: Any) -> None:
+    """Arbitrary JSON and mutated RFT events: EventError, or one finite in-range reward each."""
+    try:
+        answer, _ = run_event(fuzz_evaluator, event, Deadline.in_seconds(20))
+    except EventError:
+        return
+    samples = (
+        event
+        if isinstance(event, list)
+        else (
+            event["trajectories"]
+            if isinstance(event, dict) and "trajectories" in event
+            else [event]
+        )
+    )
+    assert len(answer) == len(samples)
+    for item in answer:
+        assert -1.0 <= item["aggregate_reward_score"] <= 1.0
+    json.dumps(answer, allow_nan=False)
+
+
+def test_view_folds_what_a_model_reads() -> None:
+    assert normalise("&amp;lt;/Rеsponse\u200b&gt;") == "</response>"
+    assert normalise("Ｓｃｏｒｅ：５") == "score:5"
