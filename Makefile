@@ -21,14 +21,14 @@ $(BIN)/.local: $(BIN)/.installed
 	touch $@
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check judge tests bench examples calibration
-	$(BIN)/ruff format --check judge tests bench examples calibration
+	$(BIN)/ruff check judge tests bench examples calibration tools
+	$(BIN)/ruff format --check judge tests bench examples calibration tools
 	$(BIN)/judge lint
 	$(BIN)/cfn-lint deploy/template.yaml
 
 fmt: $(BIN)/.installed
-	$(BIN)/ruff format judge tests bench examples calibration
-	$(BIN)/ruff check --fix judge tests bench examples calibration
+	$(BIN)/ruff format judge tests bench examples calibration tools
+	$(BIN)/ruff check --fix judge tests bench examples calibration tools
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
