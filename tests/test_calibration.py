@@ -563,9 +563,10 @@ def test_calibrate_exits_4_when_no_judgement_succeeded(serve: ServeFn, project: 
 
 
 def test_calibrate_exits_4_without_credentials(
-    serve: ServeFn, project: Path, monkeypatch: pytest.MonkeyPatch
+    aws_env: Path, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    serve(ScriptedJudge())
+    """Against Bedrock itself (a loopback endpoint gets dummy credentials): no request leaves."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     result = _cli(project, "--max-items", "8", "--probes", "0")
