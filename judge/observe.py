@@ -7,11 +7,14 @@ unless the log level is DEBUG.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import statistics
+import sys
 from functools import cache
 from pathlib import Path
+from typing import IO, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -22,7 +25,23 @@ from judge.pipeline import BatchResult
 SERVICE = "rlaif-judge"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
 
-logger = Logger(service=SERVICE)
+
+class _Stdout(io.TextIOBase):
+    """Whatever ``sys.stdout`` is when a log line is written, not when the logger was made.
+
+    On Lambda that is stdout, which Lambda ships to CloudWatch Logs, as it does the EMF
+    lines (printed to ``sys.stdout`` too); ``judge invoke`` points both at stderr while the
+    handler runs, so that its stdout carries the answer alone.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+logger = Logger(service=SERVICE, stream=cast(IO[str], _Stdout()))
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # One reward function's metrics must not mix with another's in the same account.
 metrics.set_default_dimensions(function=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "local"))

@@ -22,12 +22,10 @@ MARKER = "__LAMBDA_RESULT__ "
 RUNNER = f"""
 import json, sys, traceback
 sys.path.insert(0, sys.argv[1])
-class Context:
-    def get_remaining_time_in_millis(self):
-        return 300000
 try:
     import judge.lambda_handler as h
-    result = {{"ok": h.handler(json.load(sys.stdin), Context())}}
+    from judge.deadline import LocalContext
+    result = {{"ok": h.handler(json.load(sys.stdin), LocalContext(300))}}
 except Exception as exc:
     result = {{"error": {{"errorMessage": str(exc), "errorType": type(exc).__name__,
                           "stackTrace": traceback.format_exc().splitlines()}}}}

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,43 @@ def test_score_exits_4_when_the_endpoint_refuses(
     args = ["score", str(BATCH), "--config", str(REPO / "reward.toml"), "--time-budget", "5"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 4, result.output
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_serve_refuses_a_port_out_of_range(port: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--port", port])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"Invalid value for '--port': {port} is not in the range 0<=x<=65535" in result.output
+
+
+def test_serve_on_a_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use. "
+        "Fix: pick another --port (0 takes any free one) or --host"
+    ]
+
+
+def test_serve_banner_says_no_real_credentials_are_needed() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "judge.cli", "serve", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            banner = [proc.stderr.readline(), proc.stderr.readline()]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert banner[0].startswith("serving Converse (scripted) on http://127.0.0.1:")
+    assert "export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:" in banner[0]
+    assert banner[1].startswith("note no real AWS credentials needed")
+    assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set to anything" in banner[1]

@@ -7,39 +7,90 @@ import json
 import math
 import os
 import platform
-import shutil
 import subprocess
 import sys
+import tomllib
 import urllib.parse
+import urllib.request
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import pytest
 import yaml
 from click.testing import CliRunner
 
+import judge
 from judge.cli import main
 from judge.config import load_config
+from judge.deploy.aws_errors import aws_error_message, stack_status_problem
 from judge.deploy.iam import invoke_model_arns
-from judge.deploy.package import PackageInfo, build_package
-from judge.deploy.stack import StackSettings, deploy
+from judge.deploy.package import (
+    LAMBDA_PYTHONS,
+    PackageInfo,
+    build_package,
+    content_hashes,
+    evaluator_version,
+)
+from judge.deploy.stack import MEMORY_MB, TIMEOUT_S, StackSettings, deploy
 from judge.server.process import free_port
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import REPO, ServeFn
+from tests.conftest import REPO, ServeFn, project_copy
 
 TEMPLATE = REPO / "deploy" / "template.yaml"
 ARCH = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+# A Lambda runtime that is not this interpreter: its zip ships no bytecode (and says so).
+OTHER_PY = "3.13" if PY == "3.12" else "3.12"
+EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> PackageInfo:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the project (its reward.toml): no artefacts a user wrote."""
+    return project_copy(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory, project: Path) -> PackageInfo:
     """A zip built for this interpreter, so that this machine can run it like Lambda."""
     out = tmp_path_factory.mktemp("pkg") / "judge.zip"
-    return build_package(out, REPO / "reward.toml", python_version=PY, arch=ARCH)
+    return build_package(out, project, python_version=PY, arch=ARCH)
+
+
+@dataclass(frozen=True)
+class Built:
+    """A zip `judge package` built for a Lambda runtime, and what the command printed."""
+
+    path: Path
+    config: Path
+    output: str
+    manifest: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """`judge package` for a deployable runtime (x86_64), with SOURCE_DATE_EPOCH set."""
+    config = project_copy(tmp_path_factory.mktemp("project"))
+    out = tmp_path_factory.mktemp("pkg") / "judge.zip"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+        result = CliRunner().invoke(
+            main,
+            [
+                *("package", "--out", str(out), "--python-version", OTHER_PY),
+                *("--arch", "x86_64", "--config", str(config)),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    return Built(out, config, result.output, manifest)
 
 
 RUNNER = """
@@ -50,10 +101,8 @@ import boto3
 boto3_s = time.perf_counter() - started
 import judge.lambda_handler as h
 imported = time.perf_counter() - started
-class Context:
-    def get_remaining_time_in_millis(self):
-        return 60000
-answer = h.handler(json.load(open(sys.argv[2])), Context())
+from judge.deadline import LocalContext
+answer = h.handler(json.load(open(sys.argv[2])), LocalContext(60))
 heavy = sorted(m for m in ("click", "rich", "numpy", "scipy", "matplotlib") if m in sys.modules)
 outside = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.values())
                   if (getattr(m, "__file__", None) or "").find("site-packages") >= 0})
@@ -152,14 +201,115 @@ def test_package_manifest_and_size(package: PackageInfo, tmp_path: Path) -> None
 
 
 def test_evaluator_version_tracks_content(tmp_path: Path) -> None:
-    from judge.deploy.package import _project_files
+    def version_of(config: Path) -> str:
+        hashes = content_hashes(config, load_config(config))
+        assert "rubrics/brand_voice.md" in hashes and "judge/pipeline.py" in hashes
+        return evaluator_version(hashes)
 
-    for sub in ("rubrics", "prompts"):
-        shutil.copytree(REPO / sub, tmp_path / sub)
-    shutil.copy(REPO / "reward.toml", tmp_path / "reward.toml")
-    config = tmp_path / "reward.toml"
-    before = set(_project_files(config, load_config(config)))
-    assert "rubrics/brand_voice.md" in before and "judge/pipeline.py" in before
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    original = project_copy(tmp_path / "a")
+    edited = project_copy(tmp_path / "b")
+    before = version_of(edited)
+    assert version_of(original) == before  # same content elsewhere: same version
+    tone = edited.parent / "rubrics" / "tone.md"
+    tone.write_text(tone.read_text().replace("### 3 - Neutral", "### 3 - Matter-of-fact"))
+    assert version_of(edited) != before
+    assert version_of(original) == before
+
+
+def test_package_is_reproducible(
+    package: PackageInfo, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two builds of the same tree give the same bytes, bytecode included."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    assert "built" not in package.manifest  # no wall clock
+    assert package.manifest["bytecode"] is True
+    again = build_package(tmp_path / "again.zip", project, python_version=PY, arch=ARCH)
+    assert again.path.read_bytes() == package.path.read_bytes()
+
+
+def test_package_honours_source_date_epoch(lambda_zip: Built) -> None:
+    assert lambda_zip.manifest["built"] == "2023-11-14T22:13:20+00:00"
+    with zipfile.ZipFile(lambda_zip.path) as zf:
+        dates = {info.date_time for info in zf.infolist()}
+    assert dates == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_package_says_when_it_drops_the_bytecode(lambda_zip: Built) -> None:
+    """Building for another Python than this one ships no .pyc: one warning line says so."""
+    warnings = [x for x in lambda_zip.output.splitlines() if "no bytecode" in x]
+    assert len(warnings) == 1, lambda_zip.output
+    assert warnings[0].startswith("warning ")
+    assert f"Python {OTHER_PY} on Python {PY}" in warnings[0]
+    assert lambda_zip.manifest["bytecode"] is False
+    with zipfile.ZipFile(lambda_zip.path) as zf:
+        assert not any(n.endswith(".pyc") for n in zf.namelist())
+        assert "judge/lambda_handler.py" in zf.namelist()  # the zip still works from source
+
+
+def test_package_rejects_a_bad_source_date_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    config = project_copy(tmp_path)
+    result = CliRunner().invoke(
+        main, ["package", "--out", str(tmp_path / "x.zip"), "--config", str(config)]
+    )
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "SOURCE_DATE_EPOCH='yesterday'" in result.output
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_runtime_choices_are_the_templates() -> None:
+    """`package` and `deploy` offer exactly the runtimes the template accepts."""
+    params = _cfn_yaml(TEMPLATE.read_text())["Parameters"]
+    assert sorted(params["Runtime"]["AllowedValues"]) == [f"python{v}" for v in LAMBDA_PYTHONS]
+    assert (params["MemorySize"]["MinValue"], params["MemorySize"]["MaxValue"]) == MEMORY_MB
+    assert (params["Timeout"]["MinValue"], params["Timeout"]["MaxValue"]) == TIMEOUT_S
+    assert params["ReservedConcurrency"]["MinValue"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["package", "--out", "x.zip", "--python-version", "3.11"], "'3.11' is not one of"),
+        (["deploy", "--stack", "s", "--python-version", "3.11"], "'3.11' is not one of"),
+        (["deploy", "--stack", "s", "--timeout", "901"], "901 is not in the range 30<=x<=900"),
+        (["deploy", "--stack", "s", "--timeout", "0"], "0 is not in the range 30<=x<=900"),
+        (["deploy", "--stack", "s", "--memory", "100000"], "not in the range 256<=x<=10240"),
+        (["deploy", "--stack", "s", "--reserved-concurrency", "-1"], "-1 is not in the range"),
+    ],
+)
+def test_cli_refuses_what_the_template_refuses(
+    args: list[str], complaint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert complaint in result.output
+    assert not list(tmp_path.iterdir())  # refused before anything was built
+
+
+def test_version_has_one_source() -> None:
+    """pyproject reads judge.__version__; the installed metadata and the CLI agree with it."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert "version" not in project["project"]
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "judge.__version__"}
+    assert metadata.version("rlaif-judge") == judge.__version__, "reinstall: pip install -e ."
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and judge.__version__ in result.output
+    written = [
+        str(path.relative_to(REPO))
+        for path in [*(REPO / "judge").rglob("*.py"), REPO / "pyproject.toml", REPO / "README.md"]
+        if f'"{judge.__version__}"' in path.read_text()
+    ]
+    assert written == ["judge/__init__.py"]
+
+
+def test_manifest_carries_the_package_version(package: PackageInfo) -> None:
+    assert package.manifest["package_version"] == judge.__version__
 
 
 def _cfn_yaml(text: str) -> Any:
@@ -249,6 +399,7 @@ def local_aws(monkeypatch: pytest.MonkeyPatch, aws_env: Path) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
+    _moto_api(url, "reset")  # moto keeps its state per process: each test starts empty
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     yield url
     server.stop()
@@ -303,46 +454,239 @@ def test_deploy_creates_then_updates(local_aws: str, package: PackageInfo) -> No
     assert len(stacks) == 1 and stacks[0]["StackStatus"].endswith("_COMPLETE")
 
 
-def test_cli_deploy_hyperpod_name(local_aws: str, package: PackageInfo) -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "deploy",
-            "--stack",
-            "hp",
-            "--package",
-            str(package.path),
-            "--hyperpod",
-            "--config",
-            str(REPO / "reward.toml"),
-        ],
-    )
+def test_cli_deploy_hyperpod_name(local_aws: str, lambda_zip: Built) -> None:
+    result = _deploy_cli(lambda_zip.path, lambda_zip.config, "--stack", "hp", "--hyperpod")
     assert result.exit_code == 0, result.output
     assert ":function:SageMaker-rlaif-judge-reward" in result.output
     assert "lambda:InvokeFunction" in result.output and "lambdaGrader" in result.output
+    conf = boto3.client("lambda").get_function_configuration(
+        FunctionName="SageMaker-rlaif-judge-reward"
+    )
+    assert conf["Runtime"] == f"python{OTHER_PY}"
 
 
-def test_cli_invoke_locally(
-    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _deploy_cli(zip_path: Path, config: Path, *extra: str) -> Any:
+    """`judge deploy` of a zip for OTHER_PY; later options (``extra``) win."""
+    return CliRunner().invoke(
+        main,
+        [
+            *("deploy", "--stack", "s", "--package", str(zip_path), "--config", str(config)),
+            *("--python-version", OTHER_PY, *extra),
+        ],
+    )
+
+
+def _one_error_line(output: str) -> str:
+    """The CLI's answer to a failure: exactly one line, `error ...`, no traceback."""
+    lines = output.splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error ") and "Traceback" not in output
+    return lines[0]
+
+
+def test_deploy_checks_the_zip_against_flags_and_config(
+    aws_env: Path, lambda_zip: Built, tmp_path: Path
 ) -> None:
+    """A zip built for another runtime, arch, judge model or rubric set is refused, before AWS."""
+    zip_path, config = lambda_zip.path, lambda_zip.config
+    arch = _one_error_line(_deploy_cli(zip_path, config, "--arch", "arm64").output)
+    assert "arch is x86_64, --arch says arm64" in arch
+    assert "Fix: rebuild it with `judge package" in arch
+    assert f"--arch arm64 --python-version {OTHER_PY}`" in arch
+
+    other = next(v for v in LAMBDA_PYTHONS if v != OTHER_PY)
+    runtime = _one_error_line(_deploy_cli(zip_path, config, "--python-version", other).output)
+    assert f"python_version is {OTHER_PY}, --python-version says {other}" in runtime
+
+    text = config.read_text()
+    assert 'model_id = "us.amazon.nova-pro-v1:0"' in text
+    lite = tmp_path / "lite.toml"
+    lite.write_text(text.replace("us.amazon.nova-pro-v1:0", "us.amazon.nova-lite-v1:0"))
+    model = _one_error_line(_deploy_cli(zip_path, lite).output)
+    assert f"judge_model is us.amazon.nova-pro-v1:0, [judge].model_id in {lite} says " in model
+    assert "us.amazon.nova-lite-v1:0" in model and "arch is" not in model
+
+    dropped = "tone"  # not gated: the config stays valid without it
+    fewer = tmp_path / "fewer.toml"
+    fewer.write_text(
+        "\n".join(x for x in text.splitlines() if not x.startswith(f"{dropped} =")) + "\n"
+    )
+    assert dropped not in load_config(fewer).rubrics
+    rubrics = _one_error_line(_deploy_cli(zip_path, fewer).output)
+    assert f"rubrics is [{', '.join(sorted(load_config(config).rubrics))}]" in rubrics
+    assert f"[rubrics] in {fewer} says [" in rubrics
+
+    not_zip = tmp_path / "judge.zip"
+    not_zip.write_text("hello")
+    bad = _one_error_line(_deploy_cli(not_zip, config).output)
+    assert f"{not_zip}: cannot read it as a zip" in bad and "judge package" in bad
+
+
+def test_deploy_without_credentials_is_one_line(
+    local_aws: str, lambda_zip: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    line = _one_error_line(_deploy_cli(lambda_zip.path, lambda_zip.config).output)
+    assert "no AWS credentials found" in line and "aws configure" in line
+
+
+def test_deploy_access_denied_is_one_line(
+    local_aws: str, lambda_zip: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's server with IAM enforced: a user without permissions gets AWS's code + message."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName="nobody")
+    key = iam.create_access_key(UserName="nobody")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    previous = _moto_auth(local_aws, "0")
+    try:
+        result = _deploy_cli(lambda_zip.path, lambda_zip.config)
+    finally:
+        _moto_auth(local_aws, previous)
+    line = _one_error_line(result.output)
+    assert "failed: AccessDenied" in line and "Fix: give your AWS identity" in line
+
+
+def _moto_auth(url: str, count: str) -> str:
+    """Make moto's server check IAM after ``count`` requests; returns the previous setting."""
+    reply = _moto_api(url, "reset-auth", count)
+    return str(json.loads(reply)["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])
+
+
+def _moto_api(url: str, action: str, body: str = "") -> bytes:
+    """POST to moto's own control API (reset state, IAM enforcement)."""
+    request = urllib.request.Request(
+        f"{url}/moto-api/{action}", data=body.encode(), headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return bytes(reply.read())
+
+
+def test_deploy_onto_a_stack_in_progress_is_one_line(local_aws: str, lambda_zip: Built) -> None:
+    """A change set that created a stack and was never run leaves it REVIEW_IN_PROGRESS."""
+    boto3.client("cloudformation").create_change_set(
+        StackName="s",
+        ChangeSetName="pending",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(
+            {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}}}
+        ),
+    )
+    line = _one_error_line(_deploy_cli(lambda_zip.path, lambda_zip.config).output)
+    assert "stack s is REVIEW_IN_PROGRESS" in line and "execute or delete" in line
+    assert not boto3.client("s3").list_buckets()["Buckets"]  # nothing uploaded
+
+
+@pytest.mark.parametrize(
+    ("status", "fix"),
+    [
+        ("UPDATE_IN_PROGRESS", "wait until it ends"),
+        ("CREATE_IN_PROGRESS", "wait until it ends"),
+        ("UPDATE_ROLLBACK_IN_PROGRESS", "wait until it ends"),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", "wait until it ends"),
+        ("UPDATE_ROLLBACK_FAILED", "`aws cloudformation continue-update-rollback --stack-name s`"),
+        ("ROLLBACK_COMPLETE", "`aws cloudformation delete-stack --stack-name s`"),
+        ("ROLLBACK_FAILED", "`aws cloudformation delete-stack --stack-name s`"),
+        ("DELETE_FAILED", "--retain-resources"),
+        ("REVIEW_IN_PROGRESS", "execute or delete that change set"),
+    ],
+)
+def test_stack_states_that_block_a_deploy(status: str, fix: str) -> None:
+    problem = stack_status_problem("s", status)
+    assert problem is not None and "\n" not in problem
+    assert problem.startswith(f"stack s is {status}") and fix in problem.split("Fix: ", 1)[1]
+
+
+def test_stack_states_that_allow_a_deploy() -> None:
+    for status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"):
+        assert stack_status_problem("s", status) is None
+
+
+def _client_error(code: str, message: str, operation: str) -> botocore.exceptions.ClientError:
+    return botocore.exceptions.ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+def test_aws_errors_map_to_one_line() -> None:
+    """Real botocore exceptions, as boto3 raises them, for states moto cannot reach."""
+    race = _client_error(
+        "ValidationError",
+        "Stack:arn:aws:cloudformation:us-east-1:1:stack/s/x is in UPDATE_ROLLBACK_FAILED "
+        "state and can not be updated.",
+        "UpdateStack",
+    )
+    assert "continue-update-rollback" in aws_error_message(race, stack="s")
+    denied = _client_error(
+        "AccessDenied", "User: arn:aws:iam::1:user/u is not authorized\nto perform", "CreateStack"
+    )
+    line = aws_error_message(denied, stack="s")
+    assert line.startswith("CreateStack failed: AccessDenied: User: arn:aws:iam::1:user/u")
+    assert "\n" not in line and "Fix:" in line
+    expired = _client_error("ExpiredTokenException", "The token has expired", "GetCallerIdentity")
+    assert "refresh your credentials" in aws_error_message(expired)
+    other = _client_error("LimitExceededException", "Too many stacks", "CreateStack")
+    assert aws_error_message(other) == "CreateStack failed: LimitExceededException: Too many stacks"
+    assert "aws configure" in aws_error_message(botocore.exceptions.NoCredentialsError())
+    assert "--region" in aws_error_message(botocore.exceptions.NoRegionError())
+    down = botocore.exceptions.EndpointConnectionError(endpoint_url="https://example.invalid")
+    assert "check the network" in aws_error_message(down)
+    sso = botocore.exceptions.TokenRetrievalError(provider="sso", error_msg="expired")
+    assert "aws sso login" in aws_error_message(sso)
+
+
+def test_cli_invoke_locally(serve: ServeFn, project: Path) -> None:
     from judge import lambda_handler
 
     serve(ScriptedJudge(score_fn=lambda j: 5))
     lambda_handler.reset()
     try:
         result = CliRunner().invoke(
-            main,
-            [
-                "invoke",
-                str(REPO / "examples" / "batch.jsonl"),
-                "--config",
-                str(REPO / "reward.toml"),
-            ],
+            main, ["invoke", str(REPO / "examples" / "batch.jsonl"), "--config", str(project)]
         )
     finally:
         lambda_handler.reset()
     assert result.exit_code == 0, result.output
-    assert "s1-polite" in result.output and "+1.000" in result.output
+    answer = json.loads(result.stdout)  # the answer alone, as RFT gets it
+    assert [a["id"] for a in answer][:3] == ["s1-polite", "s1-neutral", "s1-rude"]
+    assert "s1-polite" in result.stderr and "+1.000" in result.stderr  # the table
+
+
+def test_invoke_prints_the_answer_alone_on_stdout(
+    serve: ServeFn, project: Path, tmp_path: Path
+) -> None:
+    """In a real process: stdout parses as the handler's list; logs, EMF, table on stderr."""
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "a",
+                    "messages": [
+                        {"role": "user", "content": "Hi"},
+                        {"role": "assistant", "content": "Hello, glad to help."},
+                    ],
+                },
+                {"id": "b", "messages": "not a conversation"},
+            ]
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "judge.cli", "invoke", str(event), "--config", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert done.stdout == json.dumps(answer, allow_nan=False) + "\n"
+    assert [a["id"] for a in answer] == ["a", "b"]
+    assert set(answer[0]) == {"id", "aggregate_reward_score", "metrics_list"}
+    assert '"_aws"' in done.stderr and "RewardMean" in done.stderr  # EMF
+    assert '"batch scored"' in done.stderr  # Powertools JSON log
+    assert "rewards" in done.stderr and "+1.000" in done.stderr  # the table
 
 
 def test_cli_invoke_a_function(
@@ -357,14 +701,24 @@ def test_cli_invoke_a_function(
         zf.extractall(task)
     bad_event = tmp_path / "bad.json"
     bad_event.write_text(json.dumps({"not": "a batch"}))
+    batch = str(REPO / "examples" / "batch.jsonl")
     with LambdaEmulator({"reward-fn": task}) as emulator:
         monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", emulator.url)
         arn = "arn:aws:lambda:us-east-1:123456789012:function:reward-fn"
-        ok = CliRunner().invoke(
-            main, ["invoke", str(REPO / "examples" / "batch.jsonl"), "--function", arn]
-        )
+        ok = CliRunner().invoke(main, ["invoke", batch, "--function", arn])
         failed = CliRunner().invoke(main, ["invoke", str(bad_event), "--function", arn])
+        missing = CliRunner().invoke(main, ["invoke", batch, "--function", "nope"])
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        anonymous = CliRunner().invoke(main, ["invoke", batch, "--function", arn])
     assert ok.exit_code == 0, ok.output
-    assert "s1-polite" in ok.output and "s3-degenerate" in ok.output and "+1.000" in ok.output
-    assert failed.exit_code != 0
-    assert "EventError" in failed.output and "not a batch" in failed.output
+    answer = json.loads(ok.stdout)
+    assert "s1-polite" in ok.stderr and "s3-degenerate" in ok.stderr and "+1.000" in ok.stderr
+    assert answer[0]["id"] == "s1-polite"
+    assert failed.exit_code != 0 and not failed.stdout
+    line = _one_error_line(failed.output)
+    assert "EventError" in line and "not a batch" in line
+    line = _one_error_line(missing.output)
+    assert "Invoke failed: ResourceNotFoundException: Function not found: nope" in line
+    line = _one_error_line(anonymous.output)
+    assert "no AWS credentials found" in line

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,28 @@ from judge.cli._app import (
     say,
 )
 from judge.cli._tables import print_results
+from judge.deploy.package import LAMBDA_PYTHONS, PLATFORMS
+from judge.deploy.stack import MEMORY_MB, TIMEOUT_S
+from judge.errors import JudgeError
+
+# The same choices for `package` and `deploy`: the runtimes and architectures the template
+# accepts, so that no zip is built that the stack then refuses.
+python_version_option = click.option(
+    "--python-version",
+    default=LAMBDA_PYTHONS[0],
+    show_default=True,
+    type=click.Choice(LAMBDA_PYTHONS),
+    help="Lambda runtime's Python.",
+)
+arch_option = click.option(
+    "--arch", default="x86_64", show_default=True, type=click.Choice(list(PLATFORMS))
+)
 
 
 @main.command()
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Zip to write.")
-@click.option(
-    "--python-version",
-    default="3.12",
-    show_default=True,
-    type=click.Choice(["3.11", "3.12", "3.13"]),
-    help="Lambda runtime's Python.",
-)
-@click.option("--arch", default="x86_64", show_default=True, type=click.Choice(["x86_64", "arm64"]))
+@python_version_option
+@arch_option
 @config_option
 def package(out: str, python_version: str, arch: str, config_path: str | None) -> None:
     """Build the Lambda deployment zip (code, rubrics, prompts, calibration, dependencies)."""
@@ -58,13 +70,21 @@ def package(out: str, python_version: str, arch: str, config_path: str | None) -
 @click.option("--hyperpod", is_flag=True, help="Name the function SageMaker-... (HyperPod).")
 @click.option("--bucket", default=None, help="S3 bucket for the code (default: created).")
 @click.option("--region", default=None, help="AWS region (default: your AWS config).")
+@python_version_option
+@arch_option
 @click.option(
-    "--python-version", default="3.12", show_default=True, type=click.Choice(["3.12", "3.13"])
+    "--memory", default=1024, show_default=True, type=click.IntRange(*MEMORY_MB), help="MB."
 )
-@click.option("--arch", default="x86_64", show_default=True, type=click.Choice(["x86_64", "arm64"]))
-@click.option("--memory", default=1024, show_default=True, help="MB.")
-@click.option("--timeout", default=300, show_default=True, help="Seconds (max 900).")
-@click.option("--reserved-concurrency", default=0, show_default=True, help="0 = unreserved.")
+@click.option(
+    "--timeout", default=300, show_default=True, type=click.IntRange(*TIMEOUT_S), help="Seconds."
+)
+@click.option(
+    "--reserved-concurrency",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="0 = unreserved.",
+)
 @click.option(
     "--profile-regions",
     default=None,
@@ -88,10 +108,9 @@ def deploy(
 ) -> None:
     """Upload the package and create or update the reward Lambda's stack (idempotent)."""
     import tempfile
-    import zipfile
 
     from judge.config import load_config, resolve_config_path
-    from judge.deploy.package import build_package
+    from judge.deploy.package import build_package, check_manifest, read_manifest
     from judge.deploy.stack import StackSettings, wiring_instructions
     from judge.deploy.stack import deploy as deploy_stack
 
@@ -106,8 +125,16 @@ def deploy(
             )
             version = info.evaluator_version
         else:
-            with zipfile.ZipFile(zip_path) as zf:
-                version = json.loads(zf.read("manifest.json"))["evaluator_version"]
+            manifest = read_manifest(Path(zip_path))
+            check_manifest(
+                Path(zip_path),
+                manifest,
+                config_path=config_file,
+                config=config,
+                python_version=python_version,
+                arch=arch,
+            )
+            version = manifest["evaluator_version"]
         settings = StackSettings(
             stack=stack,
             function_name=function_name,
@@ -153,28 +180,81 @@ def invoke(
     time_budget: float,
     config_path: str | None,
 ) -> None:
-    """Send an event (a JSON file as is, or JSONL as a list) to the reward Lambda."""
+    """Send an event (a JSON file as is, or JSONL as a list) to the reward Lambda.
+
+    The Lambda's answer goes to stdout as JSON, exactly as RFT would receive it; the logs,
+    EMF metrics and the table go to stderr, so ``judge invoke ... > answer.json`` works.
+    """
     from judge.contract import read_event_file
 
     with reported_errors():
         samples: Any = read_event_file(Path(event_file))
-    if function_arn:
-        import boto3
+        if function_arn:
+            answer = _invoke_function(function_arn, region, samples)
+        else:
+            answer = _invoke_locally(samples, time_budget, config_path)
+        try:
+            text = json.dumps(answer, allow_nan=False)
+        except ValueError:
+            raise JudgeError(
+                "the answer holds NaN or Infinity, which is not JSON and which RFT rejects"
+            ) from None
+    if _is_reward_list(answer):
+        print_results(answer, stderr=True)
+    else:
+        say("warning", "yellow", "the answer is not a list of RFT reward items")
+    click.echo(text)
 
+
+def _invoke_locally(samples: Any, time_budget: float, config_path: str | None) -> Any:
+    """Run the handler here; what it prints (JSON logs, EMF) goes to stderr."""
+    import os
+
+    from judge import lambda_handler
+    from judge.deadline import LocalContext
+
+    if config_path:
+        os.environ["JUDGE_CONFIG"] = config_path
+    with contextlib.redirect_stdout(sys.stderr):
+        return lambda_handler.handler(samples, LocalContext(time_budget))
+
+
+def _invoke_function(function_arn: str, region: str | None, samples: Any) -> Any:
+    """Invoke the deployed function through boto3; AWS failures are one line."""
+    import boto3
+
+    from judge.deploy.aws_errors import aws_errors
+
+    with aws_errors():
         client = boto3.session.Session(region_name=region).client("lambda")
         reply = client.invoke(FunctionName=function_arn, Payload=json.dumps(samples).encode())
-        payload = json.loads(reply["Payload"].read() or b"null")
-        if reply.get("FunctionError"):
-            raise click.ClickException(f"the function failed: {json.dumps(payload)[:2000]}")
-        answer = payload
-    else:
-        import os
+        raw = reply["Payload"].read()
+    try:
+        payload = json.loads(raw or b"null")
+    except ValueError:
+        raise JudgeError(
+            f"the function answered with something that is not JSON: {raw[:200]!r}"
+        ) from None
+    if reply.get("FunctionError"):
+        if isinstance(payload, dict) and "errorMessage" in payload:
+            what = f"{payload.get('errorType', 'Error')}: {payload['errorMessage']}"
+        else:
+            what = json.dumps(payload)
+        raise JudgeError(f"the function failed: {' '.join(what.split())[:2000]}")
+    return payload
 
-        from judge import lambda_handler
-        from judge.deadline import LocalContext
 
-        if config_path:
-            os.environ["JUDGE_CONFIG"] = config_path
-        with reported_errors():
-            answer = lambda_handler.handler(samples, LocalContext(time_budget))
-    print_results(answer)
+def _is_reward_list(answer: Any) -> bool:
+    """Whether the table can show it (a remote function may answer anything)."""
+    return isinstance(answer, list) and all(
+        isinstance(item, dict)
+        and isinstance(item.get("aggregate_reward_score"), int | float)
+        and isinstance(item.get("metrics_list"), list)
+        and all(
+            isinstance(m, dict)
+            and {"name", "type"} <= m.keys()
+            and isinstance(m.get("value"), int | float)
+            for m in item["metrics_list"]
+        )
+        for item in answer
+    )

@@ -15,7 +15,13 @@ from judge.cli._app import (
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True)
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
 @click.option(
     "--backend",
     type=click.Choice(["scripted", "llama"]),
@@ -78,12 +84,25 @@ def serve(
                 malformed=share,
             ),
         )
-    server = ConverseServer(model, host, port)
+    try:
+        server = ConverseServer(model, host, port)
+    except OSError as exc:  # port in use, host not on this machine...
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}. "
+            "Fix: pick another --port (0 takes any free one) or --host"
+        ) from None
     say(
         "serving",
         "green",
         f"Converse ({backend}) on {server.url}; "
         f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={server.url}",
+    )
+    say(
+        "note",
+        "green",
+        "no real AWS credentials needed: judge score/calibrate use dummy ones for a loopback "
+        "endpoint; other boto3 code needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set "
+        "to anything",
     )
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -27,7 +27,8 @@ def explain(result: SampleResult) -> dict[str, Any]:
     }
 
 
-def print_results(answer: list[dict[str, Any]]) -> None:
+def print_results(answer: list[dict[str, Any]], *, stderr: bool = False) -> None:
+    """The rewards as a table; on stderr when stdout carries the answer itself (invoke)."""
     table = Table(title="rewards")
     table.add_column("id")
     table.add_column("reward", justify="right")
@@ -42,7 +43,7 @@ def print_results(answer: list[dict[str, Any]]) -> None:
             if m["type"] == "Metric" and m["value"] and m["name"] != "unscored_dimensions"
         ]
         table.add_row(str(item["id"]), f"{item['aggregate_reward_score']:+.3f}", " ".join(parts))
-    Console().print(table)
+    Console(stderr=stderr).print(table)
 
 
 def print_summary(batch: BatchResult, rubrics: list[str]) -> None:

@@ -9,27 +9,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import judge
 from judge.config import RewardConfig, load_config
-from judge.errors import JudgeError
+from judge.errors import JudgeError, SourceError
+
+log = logging.getLogger(__name__)
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# The Lambda runtimes deploy/template.yaml accepts (its Runtime parameter); `judge package`
+# and `judge deploy` offer exactly these. build_package itself takes any version, so that
+# tests can build a zip for the interpreter they run on.
+LAMBDA_PYTHONS = ("3.12", "3.13")
 LAMBDA_ZIP_LIMIT = 50 * 2**20
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible zips: same content, same bytes
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+# Where Lambda unpacks the zip: the file name compiled into the bytecode, so that it does not
+# carry this machine's temporary folder (and two builds give the same bytes).
+_TASK_ROOT = "/var/task"
 
 
 @dataclass(frozen=True)
@@ -93,9 +106,18 @@ def _compile(root: Path, python_version: str) -> bool:
 
     Lambda's /var/task is read-only, so without .pyc files every cold start compiles every
     module again (measured: about 1.5 s of a 1.8 s cold import). ``unchecked-hash`` pycs
-    stay valid whatever the files' timestamps are after unzipping.
+    stay valid whatever the files' timestamps are after unzipping; a fixed hash seed and
+    file name keep them byte-identical from one build to the next.
     """
-    if f"{sys.version_info.major}.{sys.version_info.minor}" != python_version:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if here != python_version:
+        log.warning(
+            "building for Python %s on Python %s: the zip ships no bytecode (it works, but "
+            "each cold start compiles it, about 1 s more); build with python%s to include it",
+            python_version,
+            here,
+            python_version,
+        )
         return False
     done = subprocess.run(
         [
@@ -107,13 +129,44 @@ def _compile(root: Path, python_version: str) -> bool:
             "0",
             "--invalidation-mode",
             "unchecked-hash",
+            "-s",
+            str(root),
+            "-p",
+            _TASK_ROOT,
             str(root),
         ],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     return done.returncode == 0
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (reproducible-builds.org): the build's date, when one is wanted."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        epoch = int(raw)
+    except ValueError:
+        raise JudgeError(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970. "
+            "Fix: export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it"
+        ) from None
+    if epoch < 0:
+        raise JudgeError(f"SOURCE_DATE_EPOCH={epoch} is before 1970. Fix: unset it")
+    return epoch
+
+
+def _zip_time(epoch: int | None) -> tuple[int, int, int, int, int, int]:
+    """The date every zip entry carries: fixed, so the same content gives the same bytes."""
+    if epoch is None:
+        return _ZIP_EPOCH
+    t = time.gmtime(epoch)
+    stamp = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    return min(max(stamp, _ZIP_EPOCH), (2107, 12, 31, 23, 59, 58))
 
 
 def _trim(target: Path) -> None:
@@ -160,16 +213,32 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     return files
 
 
+def content_hashes(config_path: Path, config: RewardConfig) -> dict[str, str]:
+    """Archive name -> sha256 of every project file the zip carries (code and content)."""
+    return {name: _sha256(path) for name, path in _project_files(config_path, config).items()}
+
+
+def evaluator_version(hashes: dict[str, str]) -> str:
+    """The content hash that names which code, rubrics, prompts and maps made a reward."""
+    return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def build_package(
     out: Path, config_path: Path, *, python_version: str = "3.12", arch: str = "x86_64"
 ) -> PackageInfo:
-    """Build the deployment zip at ``out``."""
+    """Build the deployment zip at ``out``.
+
+    Two builds of the same tree give the same bytes: entries are sorted and dated
+    ``SOURCE_DATE_EPOCH`` (else 1980-01-01), and the manifest records a build date only when
+    ``SOURCE_DATE_EPOCH`` gives one.
+    """
     if arch not in PLATFORMS:
         raise JudgeError(f"--arch must be one of {', '.join(PLATFORMS)}")
+    epoch = source_date_epoch()
     config = load_config(config_path)
     files = _project_files(config_path, config)
     hashes = {name: _sha256(path) for name, path in files.items()}
-    version = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
+    version = evaluator_version(hashes)
     with tempfile.TemporaryDirectory(prefix="judge-package-") as tmp:
         deps = Path(tmp)
         _install_dependencies(deps, python_version, arch)
@@ -180,32 +249,108 @@ def build_package(
         }
         manifest: dict[str, object] = {
             "evaluator_version": version,
-            "package_version": metadata.version("rlaif-judge"),
-            "built": datetime.now(UTC).isoformat(timespec="seconds"),
+            "package_version": judge.__version__,
             "python_version": python_version,
             "arch": arch,
             "judge_model": config.judge.model_id,
-            "rubrics": sorted(n for n in hashes if n.endswith(".md")),
+            "rubrics": sorted(config.rubrics),  # what the config scores (deploy checks it)
             "files": hashes,
             "dependencies": dependency_versions,
         }
+        if epoch is not None:
+            manifest["built"] = datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
         for name, path in files.items():
             (deps / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, deps / name)
         manifest["bytecode"] = _compile(deps, python_version)
         out.parent.mkdir(parents=True, exist_ok=True)
+        stamp = _zip_time(epoch)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
             for path in sorted(p for p in deps.rglob("*") if p.is_file()):
-                _add(zf, path.relative_to(deps).as_posix(), path.read_bytes())
-            _add(zf, "manifest.json", json.dumps(manifest, indent=1).encode())
+                _add(zf, path.relative_to(deps).as_posix(), path.read_bytes(), stamp)
+            _add(zf, "manifest.json", json.dumps(manifest, indent=1).encode(), stamp)
     size = out.stat().st_size
     if size > LAMBDA_ZIP_LIMIT:
         raise JudgeError(f"{out} is {size / 2**20:.1f} MB, over Lambda's 50 MB zipped limit")
     return PackageInfo(out, size, version, manifest)
 
 
-def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+def _add(
+    zf: zipfile.ZipFile, name: str, data: bytes, stamp: tuple[int, int, int, int, int, int]
+) -> None:
+    info = zipfile.ZipInfo(name, date_time=stamp)
     info.external_attr = 0o644 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     zf.writestr(info, data)
+
+
+def read_manifest(zip_path: Path) -> dict[str, Any]:
+    """The ``manifest.json`` of a zip from ``judge package``, or a one-line error naming it."""
+    fix = "build it with `judge package --out ZIP`"
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            raw = zf.read("manifest.json")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError(zip_path, f"cannot read it as a zip ({exc})", fix=fix) from None
+    except KeyError:
+        raise SourceError(
+            zip_path, "has no manifest.json, so `judge package` did not build it", fix=fix
+        ) from None
+    try:
+        manifest = json.loads(raw)
+    except ValueError:
+        raise SourceError(zip_path, "its manifest.json is not JSON", fix=fix) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("evaluator_version"), str):
+        raise SourceError(zip_path, "its manifest.json has no evaluator_version", fix=fix)
+    return manifest
+
+
+def check_manifest(
+    zip_path: Path,
+    manifest: dict[str, Any],
+    *,
+    config_path: Path,
+    config: RewardConfig,
+    python_version: str,
+    arch: str,
+) -> None:
+    """Refuse a zip built for another runtime, architecture, judge model or rubric set.
+
+    ``judge deploy`` sets the runtime and architecture from its flags and grants
+    ``bedrock:InvokeModel`` (and draws the dashboard) from the config, while the function
+    runs the zip's own config and wheels: they must agree, or the function fails to import
+    (binary wheels) or is denied its judge model.
+    """
+    expected = {
+        "python_version": python_version,
+        "arch": arch,
+        "judge_model": config.judge.model_id,
+        "rubrics": sorted(config.rubrics),
+    }
+    wheres = {
+        "python_version": "--python-version",
+        "arch": "--arch",
+        "judge_model": f"[judge].model_id in {config_path}",
+        "rubrics": f"[rubrics] in {config_path}",
+    }
+    differences = [
+        f"{field} is {_shown(manifest.get(field))}, {wheres[field]} says {_shown(want)}"
+        for field, want in expected.items()
+        if manifest.get(field) != want
+    ]
+    if differences:
+        raise SourceError(
+            zip_path,
+            "manifest.json does not match this deploy: " + "; ".join(differences),
+            fix=(
+                f"rebuild it with `judge package --out {zip_path} --config {config_path} "
+                f"--arch {arch} --python-version {python_version}`, or deploy without "
+                "--package to build one"
+            ),
+        )
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "missing" if value is None else str(value)

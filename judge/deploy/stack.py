@@ -13,11 +13,16 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
+from judge.deploy.aws_errors import aws_errors, stack_status_problem
 from judge.deploy.dashboard import dashboard_body
 from judge.deploy.iam import invoke_model_arns
 from judge.errors import JudgeError
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
+# The template's MinValue/MaxValue (a test holds them equal): `judge deploy` refuses what
+# CloudFormation would refuse, before anything is built or uploaded.
+MEMORY_MB = (256, 10240)
+TIMEOUT_S = (30, 900)
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,34 @@ def deploy(
     """Upload ``zip_path`` and create (or update) the stack; waits until it is done.
 
     With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics.
+    Every AWS failure becomes a ``JudgeError`` of one line with the fix.
     """
+    with aws_errors(stack=settings.stack):
+        return _deploy(zip_path, evaluator_version, model_id, settings, rubrics, template, poll_s)
+
+
+def _deploy(
+    zip_path: Path,
+    evaluator_version: str,
+    model_id: str,
+    settings: StackSettings,
+    rubrics: list[str] | None,
+    template: Path,
+    poll_s: int,
+) -> Deployment:
     session = boto3.session.Session(region_name=settings.region)
     region = session.region_name or "us-east-1"
-    account = session.client("sts").get_caller_identity()["Account"]
+    account = session.client("sts", region_name=region).get_caller_identity()["Account"]
+    cfn = session.client("cloudformation", region_name=region)
+    # Before anything is uploaded: a stack CloudFormation will not update is the user's to fix.
+    status = _stack_status(cfn, settings.stack)
+    if status is not None:
+        problem = stack_status_problem(settings.stack, status)
+        if problem:
+            raise JudgeError(problem)
     bucket = settings.bucket or f"rlaif-judge-{account}-{region}"
     key = f"rlaif-judge/{evaluator_version}.zip"
-    s3 = session.client("s3")
+    s3 = session.client("s3", region_name=region)
     _ensure_bucket(s3, bucket, region)
     s3.upload_file(str(zip_path), bucket, key)
 
@@ -91,7 +117,6 @@ def deploy(
         "JudgeModelArns": ",".join(arns),
         "DashboardBody": dashboard_body(settings.deployed_name, region, rubrics) if rubrics else "",
     }
-    cfn = session.client("cloudformation")
     args: dict[str, Any] = {
         "StackName": settings.stack,
         "TemplateBody": template.read_text(),
@@ -100,24 +125,55 @@ def deploy(
         "Tags": [{"Key": "rlaif-judge:evaluator-version", "Value": evaluator_version}],
     }
     waiter_config = {"Delay": poll_s, "MaxAttempts": max(1, 1800 // poll_s)}
-    if _stack_exists(cfn, settings.stack):
+    if status is not None and status != "DELETE_COMPLETE":
         try:
             cfn.update_stack(**args)
-            action = "updated"
-            cfn.get_waiter("stack_update_complete").wait(
-                StackName=settings.stack, WaiterConfig=waiter_config
-            )
         except botocore.exceptions.ClientError as exc:
             if "No updates are to be performed" not in str(exc):
                 raise
             action = "unchanged"
+        else:
+            action = "updated"
+            _wait(cfn, "stack_update_complete", settings.stack, waiter_config)
     else:
         cfn.create_stack(**args)
         action = "created"
-        cfn.get_waiter("stack_create_complete").wait(
-            StackName=settings.stack, WaiterConfig=waiter_config
-        )
+        _wait(cfn, "stack_create_complete", settings.stack, waiter_config)
     return Deployment(action, stack_output(cfn, settings.stack, "FunctionArn"), bucket, key, arns)
+
+
+def _wait(cfn: Any, waiter: str, stack: str, config: dict[str, int]) -> None:
+    """Wait for the stack; a failure names the state it ended in and the first cause."""
+    try:
+        cfn.get_waiter(waiter).wait(StackName=stack, WaiterConfig=config)
+    except botocore.exceptions.WaiterError:
+        status = _stack_status(cfn, stack) or "DELETE_COMPLETE"
+        cause = _first_failure(cfn, stack)
+        problem = stack_status_problem(stack, status) or ""
+        fix = (
+            problem.split(". Fix: ", 1)[1]
+            if ". Fix: " in problem
+            else "fix the cause (see the stack events in the console), then deploy again"
+        )
+        where = f" ({cause})" if cause else ""
+        raise JudgeError(f"stack {stack} ended in {status}{where}. Fix: {fix}") from None
+
+
+def _first_failure(cfn: Any, stack: str) -> str | None:
+    """The earliest resource failure of the stack's last operation (what to fix)."""
+    try:
+        events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+    except botocore.exceptions.ClientError:
+        return None
+    failures = [
+        e
+        for e in events
+        if str(e.get("ResourceStatus", "")).endswith("_FAILED") and e.get("ResourceStatusReason")
+    ]
+    if not failures:
+        return None
+    first = failures[-1]  # events come newest first
+    return " ".join(f"{first['LogicalResourceId']}: {first['ResourceStatusReason']}".split())
 
 
 def stack_output(cfn: Any, stack: str, name: str) -> str:
@@ -129,26 +185,31 @@ def stack_output(cfn: Any, stack: str, name: str) -> str:
     raise JudgeError(f"stack {stack} has no output {name}")
 
 
-def _stack_exists(cfn: Any, stack: str) -> bool:
+def _stack_status(cfn: Any, stack: str) -> str | None:
+    """The stack's status, or None if there is no such stack."""
     try:
-        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        return str(cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"])
     except botocore.exceptions.ClientError as exc:
         if "does not exist" in str(exc):
-            return False
+            return None
         raise
-    if status == "ROLLBACK_COMPLETE":  # a failed first create: must be deleted, not updated
-        raise JudgeError(f"stack {stack} is ROLLBACK_COMPLETE; delete it, then deploy again")
-    return True
 
 
 def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
-    except botocore.exceptions.ClientError:
-        kwargs: dict[str, Any] = {"Bucket": bucket}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        s3.create_bucket(**kwargs)
+        return
+    except botocore.exceptions.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise JudgeError(
+                f"S3 bucket {bucket} exists but you cannot use it (HeadBucket: {code}). "
+                "Fix: pass --bucket with a bucket of yours in this region"
+            ) from None
+    kwargs: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
 
 
 def wiring_instructions(function_arn: str) -> str:
