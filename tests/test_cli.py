@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from click.testing import CliRunner
 
 from judge.cli import main
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import REPO, ServeFn
+from tests.conftest import REPO, ServeFn, project_copy
 
 BATCH = REPO / "examples" / "batch.jsonl"
 
@@ -24,9 +23,7 @@ def test_lint_passes_on_repo() -> None:
 
 
 def test_lint_reports_every_broken_file(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "rubrics", tmp_path / "rubrics")
-    shutil.copytree(REPO / "prompts", tmp_path / "prompts")
-    shutil.copy(REPO / "reward.toml", tmp_path / "reward.toml")
+    project_copy(tmp_path)
     tone = tmp_path / "rubrics" / "tone.md"
     tone.write_text(tone.read_text().replace("### 3 - Neutral", "### Neutral"))
     (tmp_path / "rubrics" / "extra.md").write_text("no front matter\n")

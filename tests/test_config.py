@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from judge.config import load_config, parse_config
+from judge.errors import SourceError
 from tests.conftest import REPO, base_config, merge
 
 
@@ -53,7 +54,7 @@ def test_bad_config_names_key(overrides: dict[str, object], key: str, words: str
     raw = merge(base_config(), overrides)
     if overrides.get("rubrics") == {}:
         raw["rubrics"] = {}
-    with pytest.raises(Exception) as err:
+    with pytest.raises(SourceError) as err:
         parse_config(raw, Path("reward.toml"))
     msg = str(err.value)
     assert msg.startswith(f"reward.toml [{key}]"), msg

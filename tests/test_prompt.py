@@ -160,3 +160,13 @@ def test_undefined_variable_is_an_error(tmp_path: Path) -> None:
     rubric = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
     with pytest.raises(SourceError, match="undefined value"):
         PromptRenderer(tmp_path).render(rubric, ITEM, JudgeSettings())
+
+
+@pytest.mark.parametrize("unit", ["<", "< ", "</", "&#", "&lt;", "\\u", "<|", "[", "\n\n", "é"])
+def test_fence_is_linear_on_long_runs(unit: str) -> None:
+    """20,000-character runs against the fence's view and pattern (quadratic: minutes)."""
+    import time
+
+    started = time.perf_counter()
+    fence(unit * 20000 + "response>")
+    assert time.perf_counter() - started < 2.0

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from judge.errors import SourceError
-from judge.rubric import load_rubrics, parse_rubric
+from judge.rubric import load_rubric, load_rubrics, parse_rubric
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -114,3 +114,21 @@ def test_broken_rubric_names_file_line_and_fix(
 def test_missing_rubric_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="rubric file not found"):
         load_rubrics(tmp_path, ["nope"])
+
+
+def test_a_decimal_level_is_an_error(tmp_path: Path) -> None:
+    """'### 3.5' used to be read as level 3 with the label '5'."""
+    source = (REPO / "rubrics" / "tone.md").read_text()
+    path = tmp_path / "tone.md"
+    path.write_text(source.replace("### 3 - Neutral", "### 3.5 - Neutral"))
+    with pytest.raises(SourceError, match="does not start with a score"):
+        load_rubric(path)
+
+
+def test_bom_and_binary_rubrics(tmp_path: Path) -> None:
+    path = tmp_path / "tone.md"
+    path.write_bytes(b"\xef\xbb\xbf" + (REPO / "rubrics" / "tone.md").read_bytes())
+    assert load_rubric(path).name == "tone"  # a UTF-8 BOM no longer hides the front matter
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(SourceError, match="not UTF-8"):
+        load_rubric(path)
