@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from judge.rubric import Rubric
 from judge.text import view
 
 SYSTEM_TEMPLATE = "system.j2"
+COMBINED_TEMPLATE = "system_combined.j2"
 USER_TEMPLATE = "user.j2"
+TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, USER_TEMPLATE)
 TOOL_NAME = "submit_verdict"
 REMOVED = "[tag removed]"
 KNOWN_ROLES = ("system", "user", "assistant", "tool")
@@ -121,6 +124,12 @@ class PromptRenderer:
         self.env.filters["role"] = role_label
         try:
             self.system = self.env.get_template(SYSTEM_TEMPLATE)
+            # Only combined mode needs it; a prompts folder from before it existed still works.
+            self.combined = (
+                self.env.get_template(COMBINED_TEMPLATE)
+                if (directory / COMBINED_TEMPLATE).is_file()
+                else None
+            )
             self.user = self.env.get_template(USER_TEMPLATE)
         except jinja2.TemplateSyntaxError as exc:
             raise SourceError(
@@ -134,9 +143,13 @@ class PromptRenderer:
                 directory / str(exc.name), "template not found", fix=f"create it in {directory}"
             ) from None
         digest = hashlib.sha256()
-        for name in (SYSTEM_TEMPLATE, USER_TEMPLATE):
-            digest.update((directory / name).read_bytes())
+        for name in TEMPLATES:
+            if (directory / name).is_file():
+                digest.update((directory / name).read_bytes())
         self.template_hash = digest.hexdigest()
+        # The system prompt and tool schema depend on the rubrics and settings only: rendered
+        # once each, not per sample (they are also the cacheable prefix of every request).
+        self._static: dict[tuple[tuple[str, ...], str], tuple[str, dict[str, Any]]] = {}
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
@@ -144,25 +157,27 @@ class PromptRenderer:
 
     def render(self, rubric: Rubric, item: JudgeInput, settings: JudgeSettings) -> dict[str, Any]:
         """The Converse request (without ``modelId``) for one rubric and one input."""
+        return self.render_many((rubric,), item, settings)
+
+    def render_many(
+        self, rubrics: Sequence[Rubric], item: JudgeInput, settings: JudgeSettings
+    ) -> dict[str, Any]:
+        """The request judging ``item`` on every one of ``rubrics`` in one call.
+
+        One rubric renders ``system.j2`` and a one-score tool; several render
+        ``system_combined.j2`` and a tool with a reasoning and a score per rubric.
+        """
+        system, tool = self._static_part(tuple(rubrics), settings)
         values = {
             "key": self.key(item),
-            "rubric": rubric,
+            "rubric": rubrics[0],
+            "rubrics": rubrics,
             "conversation": item.conversation,
             "response": item.response,
             "reference": item.reference,
             "verdict_mode": settings.verdict_mode,
-            "tool_name": TOOL_NAME,
         }
-        try:
-            system = self.system.render(values).strip()
-            user = self.user.render(values).strip()
-        except jinja2.UndefinedError as exc:
-            raise SourceError(
-                self.directory,
-                f"template uses an undefined value ({exc.message})",
-                fix="use only key, rubric, conversation, response, reference, "
-                "verdict_mode, tool_name",
-            ) from None
+        user = self._render(self.user, values).strip()
         system_blocks: list[dict[str, Any]] = [{"text": system}]
         if settings.prompt_cache:
             system_blocks.append({"cachePoint": {"type": "default"}})
@@ -171,16 +186,72 @@ class PromptRenderer:
             "messages": [{"role": "user", "content": [{"text": user}]}],
             "inferenceConfig": settings.inference_config(),
             # Lets invocation logs be filtered by rubric.
-            "requestMetadata": {"rubric": rubric.name},
+            "requestMetadata": {"rubric": ",".join(r.name for r in rubrics)},
         }
         if fields := settings.request_fields():
             request["additionalModelRequestFields"] = fields
         if settings.verdict_mode == "tool":
             request["toolConfig"] = {
-                "tools": [{"toolSpec": verdict_tool_spec(rubric)}],
+                "tools": [{"toolSpec": tool}],
                 "toolChoice": {"tool": {"name": TOOL_NAME}},
             }
         return request
+
+    def _static_part(
+        self, rubrics: tuple[Rubric, ...], settings: JudgeSettings
+    ) -> tuple[str, dict[str, Any]]:
+        """The system prompt and the tool spec: sample-free, so rendered once and reused."""
+        cache_key = (tuple(r.content_hash or r.name for r in rubrics), settings.verdict_mode)
+        if (hit := self._static.get(cache_key)) is not None:
+            return hit
+        values = {
+            "rubric": rubrics[0],
+            "rubrics": rubrics,
+            "verdict_mode": settings.verdict_mode,
+            "tool_name": TOOL_NAME,
+        }
+        template = self.system if len(rubrics) == 1 else self.combined
+        if template is None:
+            raise SourceError(
+                self.directory / COMBINED_TEMPLATE,
+                "template not found (combine_rubrics needs it)",
+                fix="copy prompts/system_combined.j2 from the project, "
+                "or set combine_rubrics = false",
+            )
+        system = self._render(template, values).strip()
+        tool = verdict_tool_spec(rubrics[0]) if len(rubrics) == 1 else combined_tool_spec(rubrics)
+        self._static[cache_key] = (system, tool)
+        return system, tool
+
+    def _render(self, template: jinja2.Template, values: dict[str, Any]) -> str:
+        try:
+            return template.render(values)
+        except jinja2.UndefinedError as exc:
+            raise SourceError(
+                self.directory / (template.name or ""),
+                f"template uses an undefined value ({exc.message})",
+                fix="system templates see only rubric, rubrics, verdict_mode and tool_name (they "
+                "are the same for every sample); user.j2 also sees key, conversation, response "
+                "and reference",
+            ) from None
+
+
+def combined_tool_spec(rubrics: Sequence[Rubric]) -> dict[str, Any]:
+    """The forced tool for several rubrics: per rubric, reasoning then its score."""
+    return {
+        "name": TOOL_NAME,
+        "description": "Record the verdict on each quality for the response.",
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {
+                    r.name: verdict_tool_spec(r)["inputSchema"]["json"] for r in rubrics
+                },
+                "required": [r.name for r in rubrics],
+                "additionalProperties": False,
+            }
+        },
+    }
 
 
 def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -74,26 +75,82 @@ def parse_converse_response(
     tool-call JSON, is unscored (that JSON may be the response's, quoted). In text mode only
     the keyed verdict line counts (``parse_text_verdict``); ``judged`` is the judged text.
     """
+    refused, tool_input, text, detail = _answer(response, mode)
+    if refused is not None:
+        return refused
+    if mode == "tool":
+        if tool_input is _MISSING:
+            return Unscored(reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})")
+        return _from_tool_input(tool_input, scores)
+    if not text:
+        return Unscored(reason="unparseable", detail=f"no text answer ({detail})")
+    return parse_text_verdict(text, scores, key, judged)
+
+
+def parse_combined_response(
+    response: dict[str, Any],
+    rubrics: Sequence[tuple[str, list[int]]],
+    *,
+    mode: Literal["tool", "text"] = "tool",
+    key: str = "",
+    judged: str = "",
+) -> dict[str, Outcome]:
+    """One outcome per ``(name, scores)`` rubric from a combined (all-rubrics) answer.
+
+    A rubric missing from the answer is unscored for that rubric only. Text verdict lines
+    carry the rubric's name after the key: ``verdict-KEY-NAME: N``.
+    """
+    refused, tool_input, text, detail = _answer(response, mode)
+    if refused is not None:
+        return {name: refused for name, _ in rubrics}
+    out: dict[str, Outcome] = {}
+    if mode == "tool":
+        if isinstance(tool_input, str):
+            try:
+                tool_input = json.loads(tool_input)
+            except json.JSONDecodeError:
+                tool_input = None
+        for name, scores in rubrics:
+            if tool_input is _MISSING:
+                out[name] = Unscored(
+                    reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})"
+                )
+            elif not isinstance(tool_input, dict) or name not in tool_input:
+                out[name] = Unscored(reason="unparseable", detail=f"no verdict for '{name}'")
+            else:
+                out[name] = _from_tool_input(tool_input[name], scores)
+        return out
+    for name, scores in rubrics:
+        if not text:
+            out[name] = Unscored(reason="unparseable", detail=f"no text answer ({detail})")
+        else:
+            out[name] = parse_text_verdict(text, scores, f"{key}-{name}", judged)
+    return out
+
+
+_MISSING: Any = object()
+
+
+def _answer(
+    response: dict[str, Any], mode: Literal["tool", "text"]
+) -> tuple[Unscored | None, Any, str, str]:
+    """(refusal, forced tool input or _MISSING, the text blocks joined, a detail for errors)."""
     stop = response.get("stopReason")
     if stop in ("guardrail_intervened", "content_filtered"):
-        return Unscored(reason="refused", detail=f"stopReason={stop}")
+        return Unscored(reason="refused", detail=f"stopReason={stop}"), _MISSING, "", ""
     content = (response.get("output") or {}).get("message", {}).get("content") or []
+    tool_input: Any = _MISSING
     texts: list[str] = []
     for block in content:
         if not isinstance(block, dict):
             continue
         tool = block.get("toolUse")
         if mode == "tool" and isinstance(tool, dict) and tool.get("name") == TOOL_NAME:
-            return _from_tool_input(tool.get("input"), scores)
-        if isinstance(block.get("text"), str):
+            if tool_input is _MISSING:
+                tool_input = tool.get("input")
+        elif isinstance(block.get("text"), str):
             texts.append(block["text"])
-    if mode == "tool":
-        return Unscored(
-            reason="unparseable", detail=f"no {TOOL_NAME} tool call (stopReason={stop})"
-        )
-    if not texts:
-        return Unscored(reason="unparseable", detail=f"no text answer (stopReason={stop})")
-    return parse_text_verdict("\n".join(texts), scores, key, judged)
+    return None, tool_input, "\n".join(texts), f"stopReason={stop}"
 
 
 def _from_tool_input(raw: object, scores: list[int]) -> Outcome:
@@ -134,7 +191,7 @@ def parse_text_verdict(text: str, scores: list[int], key: str, judged: str = "")
     Everything runs on the normalised view (full-width digits, zero-width characters), line
     by line with a pattern that has no adjacent quantifiers, so it is linear.
     """
-    label = re.escape(f"verdict-{key}".lower())
+    label = re.escape(_line_core(normalise(f"verdict-{key}")))
     line_pattern = re.compile(label + r" ?[:=] ?\[?([-+]?\d+(?:\.\d+)?)\]?(?: ?/ ?(\d+))?\.?")
     judged_lines = {_line_core(line) for line in normalise(judged).splitlines()} - {""}
     found: re.Match[str] | None = None

@@ -162,6 +162,18 @@ def test_undefined_variable_is_an_error(tmp_path: Path) -> None:
         PromptRenderer(tmp_path).render(rubric, ITEM, JudgeSettings())
 
 
+def test_the_system_prompt_cannot_see_the_sample(tmp_path: Path) -> None:
+    """It is the cacheable prefix of every request: a sample in it would break caching."""
+    for name in ("system.j2", "user.j2"):
+        (tmp_path / name).write_text((REPO / "prompts" / name).read_text())
+    (tmp_path / "system.j2").write_text("Grade {{ response }}")
+    rubric = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
+    with pytest.raises(SourceError, match="same for every sample"):
+        PromptRenderer(tmp_path).render(rubric, ITEM, JudgeSettings())
+    with pytest.raises(SourceError, match="combine_rubrics"):
+        PromptRenderer(tmp_path).render_many([rubric, rubric], ITEM, JudgeSettings())
+
+
 @pytest.mark.parametrize("unit", ["<", "< ", "</", "&#", "&lt;", "\\u", "<|", "[", "\n\n", "é"])
 def test_fence_is_linear_on_long_runs(unit: str) -> None:
     """20,000-character runs against the fence's view and pattern (quadratic: minutes)."""
