@@ -100,6 +100,36 @@ class VerdictCache:
         except ValueError:
             return None  # an entry from an incompatible version: judge again
 
+    def get_many(self, keys: list[str]) -> dict[str, Verdict]:
+        """The cached verdicts among ``keys``, read in one transaction."""
+        if self._cache is None or not keys:
+            return {}
+        found: dict[str, Verdict] = {}
+        try:
+            with self._cache.transact():
+                raw = {key: self._cache.get(key) for key in keys}
+        except (OSError, sqlite3.Error) as exc:
+            self._warn("read", exc)
+            return {}
+        for key, value in raw.items():
+            if isinstance(value, dict):
+                try:
+                    found[key] = Verdict.model_validate(value)
+                except ValueError:
+                    continue  # an entry from an incompatible version: judge again
+        return found
+
+    def put_many(self, verdicts: dict[str, Verdict]) -> None:
+        """Store verdicts in one transaction (one fsync per batch, not per verdict)."""
+        if self._cache is None or not verdicts:
+            return
+        try:
+            with self._cache.transact():
+                for key, verdict in verdicts.items():
+                    self._cache.set(key, verdict.model_dump())
+        except (OSError, sqlite3.Error) as exc:
+            self._warn("write", exc)
+
     def put(self, key: str, verdict: Verdict) -> None:
         """Store a verdict (callers never pass unscored outcomes)."""
         if self._cache is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,13 @@ from judge.deadline import Deadline
 from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
 from judge.rubric import Rubric
-from judge.verdict import Outcome, Unscored, Verdict, parse_converse_response
+from judge.verdict import (
+    Outcome,
+    Unscored,
+    Verdict,
+    parse_combined_response,
+    parse_converse_response,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -22,13 +29,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """A distinct judgement to make: one rubric, one rendered request."""
+    """A distinct judgement to make: one rendered request, judging one rubric or several."""
 
     key: str
-    rubric: Rubric
+    rubrics: tuple[Rubric, ...]
     request: dict[str, Any]
     fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
     judged: str = ""  # the judged response (its lines never count as the judge's verdict)
+
+    @property
+    def combined(self) -> bool:
+        """Whether one call judges several rubrics."""
+        return len(self.rubrics) > 1
+
+    def cache_keys(self) -> dict[str, str]:
+        """The verdict cache key of each rubric's verdict from this request."""
+        if not self.combined:
+            return {self.rubrics[0].name: self.key}
+        return {
+            r.name: hashlib.sha256(f"{self.key}/{r.name}".encode()).hexdigest()
+            for r in self.rubrics
+        }
+
+
+Outcomes = dict[str, Outcome]  # rubric name -> its outcome, for one task
 
 
 @dataclass
@@ -76,45 +100,76 @@ class JudgeCaller:
         self.cache = cache
         self.limit = limit
 
-    def cached(self, task: JudgeTask, stats: CallStats) -> Verdict | None:
-        """The cached verdict for ``task``, if any."""
-        hit = self.cache.get(task.key)
-        if hit is not None:
-            stats.record_hit()
-        return hit
+    def cached(self, tasks: list[JudgeTask], stats: CallStats) -> dict[str, Outcomes]:
+        """The tasks whose every rubric has a cached verdict (one store transaction)."""
+        wanted = [k for t in tasks for k in t.cache_keys().values()]
+        found = self.cache.get_many(wanted)
+        hits: dict[str, Outcomes] = {}
+        for task in tasks:
+            keys = task.cache_keys()
+            if all(k in found for k in keys.values()):
+                hits[task.key] = {name: found[k] for name, k in keys.items()}
+                stats.record_hit()
+        return hits
 
-    def judge(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcome:
-        """Judge once (plus ``parse_retries`` more if the answer cannot be parsed)."""
-        outcome: Outcome = Unscored(reason="deadline", detail="no time left to call the judge")
+    def judge(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcomes:
+        """Judge once (plus ``parse_retries`` more while an answer cannot be parsed).
+
+        A retry keeps the verdicts already had: only rubrics still unparsed can improve.
+        Nothing is cached here; the batch stores its verdicts in one transaction.
+        """
+        names = [r.name for r in task.rubrics]
+        best: Outcomes = dict.fromkeys(
+            names, Unscored(reason="deadline", detail="no time left to call the judge")
+        )
         for _ in range(1 + self.retry.parse_retries):
             if deadline.expired:
-                return outcome
-            outcome = self._call_once(task, deadline, stats)
-            if isinstance(outcome, Verdict):
-                self.cache.put(task.key, outcome)
-                return outcome
-            if not outcome.retryable_parse:
-                return outcome
-        return outcome
+                break
+            for name, outcome in self._call_once(task, deadline, stats).items():
+                if not isinstance(best[name], Verdict):
+                    best[name] = outcome
+            if not any(isinstance(o, Unscored) and o.retryable_parse for o in best.values()):
+                break
+        return best
 
-    def _call_once(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcome:
+    def _call_once(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcomes:
         started = time.monotonic()
+        failed: Unscored | None = None
         try:
             response: dict[str, Any] = call_with_retries(
                 lambda: self._attempt(task, deadline), self.retry, deadline, stats
             )
         except DeadlineReached as exc:
-            return Unscored(reason="deadline", detail=str(exc))
+            failed = Unscored(reason="deadline", detail=str(exc))
         except Exception as exc:
-            return Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
+            failed = Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
+        if failed is not None:
+            return {r.name: failed for r in task.rubrics}
         stats.record_call(time.monotonic() - started, response.get("usage"))
-        return parse_converse_response(
+        mode = self.settings.verdict_mode
+        if not task.combined:
+            rubric = task.rubrics[0]
+            outcome = parse_converse_response(
+                response, rubric.scores, mode=mode, key=task.fence_key, judged=task.judged
+            )
+            return {rubric.name: outcome}
+        return parse_combined_response(
             response,
-            task.rubric.scores,
-            mode=self.settings.verdict_mode,
+            [(r.name, r.scores) for r in task.rubrics],
+            mode=mode,
             key=task.fence_key,
             judged=task.judged,
         )
+
+    def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
+        """Cache the verdicts of ``tasks`` (never unscored outcomes), in one transaction."""
+        items = {
+            key: outcome
+            for task in tasks
+            for name, key in task.cache_keys().items()
+            if isinstance(outcome := outcomes.get(task.key, {}).get(name), Verdict)
+        }
+        self.cache.put_many(items)
 
     def _attempt(self, task: JudgeTask, deadline: Deadline) -> dict[str, Any]:
         """One Converse call, inside the adaptive concurrency limit when there is one."""

@@ -47,6 +47,9 @@ class JudgeSettings(_Strict):
         description="Model-specific fields; unset: Nova gets topK 1 (greedy), others nothing.",
     )
     verdict_mode: Literal["tool", "text"] = "tool"
+    combine_rubrics: bool = Field(
+        False, description="Judge every rubric of a sample in one call (one system prompt)."
+    )
     prompt_cache: bool = False
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)

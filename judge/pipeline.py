@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from queue import Empty, SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
 from judge.calibration.artefact import endpoint_kind, maps_in_force
-from judge.caller import CallStats, JudgeCaller, JudgeTask
+from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config
 from judge.contract import Sample, duplicate_ids, parse_sample
 from judge.deadline import Deadline
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
 
 log = logging.getLogger("judge")
+T = TypeVar("T")
 
 Progress = Callable[[int, int], None]
 
@@ -166,16 +167,27 @@ class Evaluator:
 
     def task(self, rubric: Rubric, item: JudgeInput, draw: int = 0) -> JudgeTask:
         """The judgement of ``item`` on ``rubric`` (``draw`` > 0: a repeated sample)."""
-        request = self.renderer.render(rubric, item, self.config.judge)
+        return self.task_many((rubric,), item, draw)
+
+    def task_many(self, rubrics: tuple[Rubric, ...], item: JudgeInput, draw: int = 0) -> JudgeTask:
+        """One call judging ``item`` on all of ``rubrics`` (one rubric: the usual request)."""
+        request = self.renderer.render_many(rubrics, item, self.config.judge)
         key = cache_key(
             model_id=self.config.judge.model_id,
             endpoint=self.endpoint_url,
             request=request,
-            rubric_hash=rubric.content_hash,
+            rubric_hash="+".join(r.content_hash for r in rubrics),
             template_hash=self.renderer.template_hash,
             draw=draw,
         )
-        return JudgeTask(key, rubric, request, self.renderer.key(item), item.response)
+        return JudgeTask(key, rubrics, request, self.renderer.key(item), item.response)
+
+    def sample_tasks(self, item: JudgeInput) -> dict[str, JudgeTask]:
+        """Each rubric's task for ``item``: one shared task in combined mode."""
+        if self.config.judge.combine_rubrics and len(self.rubrics) > 1:
+            task = self.task_many(tuple(self.rubrics.values()), item)
+            return dict.fromkeys(self.rubrics, task)
+        return {name: self.task(rubric, item) for name, rubric in self.rubrics.items()}
 
     def judge_items(
         self,
@@ -190,7 +202,7 @@ class Evaluator:
         unique = {t.key: t for row in tasks for t in row}
         stats = CallStats()
         outcomes = self._judge_all(list(unique.values()), deadline, stats, progress)
-        return [[outcomes[t.key] for t in row] for row in tasks], stats
+        return [[outcomes[t.key][rubric.name] for t in row] for row in tasks], stats
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
@@ -211,7 +223,7 @@ class Evaluator:
                 if flag is not None:
                     guarded[s.index] = flag
                     continue
-                own = {name: self.task(rubric, s.item) for name, rubric in self.rubrics.items()}
+                own = self.sample_tasks(s.item)
             except JudgeError:
                 raise  # a broken template or config: every sample would fail alike
             except Exception as exc:  # one hostile sample is that sample's problem
@@ -224,11 +236,12 @@ class Evaluator:
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
         results = self._assemble(samples, guarded, keys, outcomes)
+        unique_judgements = sum(len(t.rubrics) for t in tasks.values())
         return BatchResult(
             results,
             stats,
             judgements=len(keys),
-            deduplicated=len(keys) - len(tasks),
+            deduplicated=len(keys) - unique_judgements,
             wall_s=time.monotonic() - started,
         )
 
@@ -245,20 +258,15 @@ class Evaluator:
         deadline: Deadline,
         stats: CallStats,
         progress: Progress | None,
-    ) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        pending: list[JudgeTask] = []
-        for task in tasks:
-            hit = self.caller.cached(task, stats)
-            if hit is not None:
-                outcomes[task.key] = hit
-            else:
-                pending.append(task)
+    ) -> dict[str, Outcomes]:
+        outcomes: dict[str, Outcomes] = self.caller.cached(tasks, stats)
+        pending = [t for t in tasks if t.key not in outcomes]
         total = len(tasks)
         if progress:
             progress(len(outcomes), total)
         if not pending:
             return outcomes
+        by_key = {t.key: t for t in pending}
         futures = _start_daemon_pool(
             [(t.key, partial(self.caller.judge, t, deadline, stats)) for t in pending],
             min(self.config.runtime.concurrency, len(pending)),
@@ -272,7 +280,7 @@ class Evaluator:
                 return_when=FIRST_COMPLETED,
             )
             for fut in done:
-                outcomes[futures[fut]] = _result(fut)
+                outcomes[futures[fut]] = _result(fut, by_key[futures[fut]])
             if progress and done:
                 progress(len(outcomes), total)
         # Calls still running at the deadline are abandoned, not awaited: the batch is
@@ -280,10 +288,10 @@ class Evaluator:
         # for their HTTP reads to time out; queued calls are cancelled.
         for fut in waiting:
             fut.cancel()
-        for key in futures.values():
-            outcomes.setdefault(
-                key, Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
-            )
+        self.caller.store(pending, outcomes)
+        late = Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
+        for task in pending:
+            outcomes.setdefault(task.key, {r.name: late for r in task.rubrics})
         return outcomes
 
     def _assemble(
@@ -291,7 +299,7 @@ class Evaluator:
         samples: list[Sample],
         guarded: dict[int, str],
         keys: dict[tuple[int, str], str],
-        outcomes: dict[str, Outcome],
+        outcomes: dict[str, Outcomes],
     ) -> list[SampleResult]:
         floor = self.config.output.min
         results: list[SampleResult] = []
@@ -306,7 +314,7 @@ class Evaluator:
                 results.append(SampleResult(s.id, floor, guarded=guarded[s.index]))
                 combined.append(floor)
                 continue
-            own = [outcomes[keys[(s.index, name)]] for name in self.rubrics]
+            own = [outcomes[keys[(s.index, name)]][name] for name in self.rubrics]
             dims = [self._dimension(name, o) for name, o in zip(self.rubrics, own, strict=True)]
             if any(isinstance(o, Unscored) and o.reason == "refused" for o in own):
                 refused = self.config.refused_reward()
@@ -337,17 +345,17 @@ class Evaluator:
 
 
 def _start_daemon_pool(
-    jobs: list[tuple[str, Callable[[], Outcome]]], workers: int
-) -> dict[Future[Outcome], str]:
+    jobs: list[tuple[str, Callable[[], T]]], workers: int
+) -> dict[Future[T], str]:
     """Run ``jobs`` on ``workers`` daemon threads; a future per job, keyed to its name.
 
     ThreadPoolExecutor's threads are joined at interpreter exit, so a CLI run against a
     hanging judge would print its answer and then wait out every read timeout.
     """
-    queue: SimpleQueue[tuple[Future[Outcome], Callable[[], Outcome]]] = SimpleQueue()
-    futures: dict[Future[Outcome], str] = {}
+    queue: SimpleQueue[tuple[Future[T], Callable[[], T]]] = SimpleQueue()
+    futures: dict[Future[T], str] = {}
     for name, job in jobs:
-        fut: Future[Outcome] = Future()
+        fut: Future[T] = Future()
         futures[fut] = name
         queue.put((fut, job))
 
@@ -379,9 +387,10 @@ def make_guard(config: RewardConfig) -> Guard:
     return Guard(phrases, settings.extra_patterns, settings.max_chars, settings.echo)
 
 
-def _result(fut: Future[Outcome]) -> Outcome:
+def _result(fut: Future[Outcomes], task: JudgeTask) -> Outcomes:
     try:
         return fut.result()
     except Exception as exc:
         log.exception("judge call crashed")
-        return Unscored(reason="judge_error", detail=f"internal error: {exc!r}"[:300])
+        crashed = Unscored(reason="judge_error", detail=f"internal error: {exc!r}"[:300])
+        return {r.name: crashed for r in task.rubrics}

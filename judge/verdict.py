@@ -124,7 +124,10 @@ def parse_combined_response(
         if not text:
             out[name] = Unscored(reason="unparseable", detail=f"no text answer ({detail})")
         else:
-            out[name] = parse_text_verdict(text, scores, f"{key}-{name}", judged)
+            outcome = parse_text_verdict(text, scores, f"{key}-{name}", judged)
+            if isinstance(outcome, Unscored):
+                outcome = Unscored(reason=outcome.reason, detail=f"'{name}': {outcome.detail}")
+            out[name] = outcome
     return out
 
 

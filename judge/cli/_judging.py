@@ -43,7 +43,11 @@ def lint(config_path: str | None) -> None:
 
 
 @main.command()
-@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option(
+    "--rubric",
+    default=None,
+    help="Rubric name (rubrics/NAME.md); default with combine_rubrics: the combined request.",
+)
 @click.option(
     "--sample",
     "sample_file",
@@ -53,16 +57,23 @@ def lint(config_path: str | None) -> None:
 )
 @click.option("--index", default=0, show_default=True, help="Which sample of a batch file.")
 @config_option
-def render(rubric: str, sample_file: str, index: int, config_path: str | None) -> None:
+def render(rubric: str | None, sample_file: str, index: int, config_path: str | None) -> None:
     """Print exactly what would be sent to the judge (system, messages, tool schema)."""
     from judge.config import load_config
     from judge.contract import parse_sample
     from judge.prompt import PromptRenderer
     from judge.rubric import load_rubrics
+    from judge.secret import load_secret
 
     with reported_errors():
         config = load_config(config_path)
-        rubrics = load_rubrics(config.path("rubrics"), [rubric])
+        if rubric is None and not config.judge.combine_rubrics:
+            raise click.UsageError(
+                "name a rubric with --rubric (or set [judge] combine_rubrics = true): "
+                + ", ".join(config.rubrics)
+            )
+        names = [rubric] if rubric else list(config.rubrics)
+        rubrics = load_rubrics(config.path("rubrics"), names)
         samples = read_batch(Path(sample_file))
         if not 0 <= index < len(samples):
             raise click.BadParameter(
@@ -71,9 +82,9 @@ def render(rubric: str, sample_file: str, index: int, config_path: str | None) -
         sample = parse_sample(index, samples[index])
         if sample.item is None:
             raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
-        request = PromptRenderer(config.path("prompts")).render(
-            rubrics[rubric], sample.item, config.judge
-        )
+        # The Lambda's own secret, so the keys are the ones the judge would see.
+        renderer = PromptRenderer(config.path("prompts"), load_secret(config.cache_dir()))
+        request = renderer.render_many(list(rubrics.values()), sample.item, config.judge)
         click.echo(
             json.dumps({"modelId": config.judge.model_id, **request}, indent=2, ensure_ascii=False)
         )

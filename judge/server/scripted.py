@@ -7,11 +7,12 @@ wire protocol. Faults are drawn per request from a seeded generator.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from judge.server.wire import ConverseFault, text_response, tool_response, usage_for
@@ -155,6 +156,7 @@ class ScriptedJudge:
     seed: int = 0
     answer: str = "auto"  # "auto": tool call when a tool is forced; "text": always prose
     quote: bool = False  # text answers quote the judged response after the verdict line
+    omit: str | None = None  # leave this rubric out of the answer (a judge that skips one)
     refuse: str | None = None  # a response containing this is refused (content_filtered)
     max_in_flight: int | None = None  # a quota: 429 when more calls than this are running
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -201,20 +203,48 @@ class ScriptedJudge:
         judged = read_request(request)
         if self.refuse is not None and self.refuse in judged.response:
             return text_response("", usage_for(request, ""), stop="content_filtered")
-        score = self.score_fn(judged)
-        reasoning = f"The response reads as a {score} on this rubric."
+        rubrics = _rubrics(request)
+        verdicts = {
+            name: self.score_fn(replace(judged, rubric=name, scores=scores))
+            for name, scores in rubrics
+            if name != self.omit
+        }
         tool_config = request.get("toolConfig") or {}
         forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
         if fault == "malformed":
             return _malformed(variant, forced, request)
+        reasons = {n: f"The response reads as a {v} on this rubric." for n, v in verdicts.items()}
         if forced and self.answer == "auto":
-            return tool_response(
-                forced, {"reasoning": reasoning, "score": score}, usage_for(request, reasoning)
-            )
-        text = f"{reasoning}\nverdict-{judged.key}: {score}"
+            if len(rubrics) == 1:
+                name = rubrics[0][0]
+                tool_input: dict[str, Any] = (
+                    {"reasoning": reasons[name], "score": verdicts[name]} if verdicts else {}
+                )
+            else:
+                tool_input = {n: {"reasoning": reasons[n], "score": v} for n, v in verdicts.items()}
+            return tool_response(forced, tool_input, usage_for(request, json.dumps(tool_input)))
+        if len(rubrics) == 1:
+            lines = [f"verdict-{judged.key}: {v}" for v in verdicts.values()]
+        else:
+            lines = [f"verdict-{judged.key}-{n}: {v}" for n, v in verdicts.items()]
+        text = " ".join(reasons.values()) + "\n" + "\n".join(lines)
         if self.quote:  # as judges do: a parser taking the last verdict-like line is fooled
             text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
         return text_response(text, usage_for(request, text))
+
+
+def _rubrics(request: dict[str, Any]) -> list[tuple[str, list[int]]]:
+    """The rubrics a request asks about, with their scales (one, or several when combined)."""
+    names = str((request.get("requestMetadata") or {}).get("rubric") or "rubric").split(",")
+    tools = (request.get("toolConfig") or {}).get("tools") or [{}]
+    props = (
+        tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {}).get("properties", {})
+    )
+    out = []
+    for name in names:
+        own = props.get(name, {}).get("properties", {}) if len(names) > 1 else props
+        out.append((name, list(own.get("score", {}).get("enum") or [1, 2, 3, 4, 5])))
+    return out
 
 
 def _throttle(_: float) -> ConverseFault:
