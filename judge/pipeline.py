@@ -6,10 +6,10 @@ This is the one code path behind the Lambda handler, ``judge score`` and calibra
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -267,27 +267,15 @@ class Evaluator:
         if not pending:
             return outcomes
         by_key = {t.key: t for t in pending}
-        futures = _start_daemon_pool(
-            [(t.key, partial(self.caller.judge, t, deadline, stats)) for t in pending],
-            min(self.config.runtime.concurrency, len(pending)),
-        )
-        waiting = set(futures)
-        while waiting and not deadline.expired:
-            remaining = deadline.remaining()
-            done, waiting = wait(
-                waiting,
-                timeout=None if remaining == float("inf") else remaining,
-                return_when=FIRST_COMPLETED,
-            )
-            for fut in done:
-                outcomes[futures[fut]] = _result(fut, by_key[futures[fut]])
-            if progress and done:
-                progress(len(outcomes), total)
+        jobs = [(t.key, partial(self.caller.judge, t, deadline, stats)) for t in pending]
+        workers = min(self.config.runtime.concurrency, len(pending))
         # Calls still running at the deadline are abandoned, not awaited: the batch is
         # answered now. Their threads are daemons, so a CLI process exits without waiting
-        # for their HTTP reads to time out; queued calls are cancelled.
-        for fut in waiting:
-            fut.cancel()
+        # for their HTTP reads to time out; calls not started yet are dropped.
+        for key, result in _run_on_daemons(jobs, workers, deadline):
+            outcomes[key] = _outcomes(result, by_key[key])
+            if progress:
+                progress(len(outcomes), total)
         self.caller.store(pending, outcomes)
         late = Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
         for task in pending:
@@ -344,37 +332,47 @@ class Evaluator:
         return Dimension(name, None, None, f"{outcome.reason}: {outcome.detail}")
 
 
-def _start_daemon_pool(
-    jobs: list[tuple[str, Callable[[], T]]], workers: int
-) -> dict[Future[T], str]:
-    """Run ``jobs`` on ``workers`` daemon threads; a future per job, keyed to its name.
+def _run_on_daemons(
+    jobs: Sequence[tuple[str, Callable[[], T]]], workers: int, deadline: Deadline
+) -> Iterator[tuple[str, T | Exception]]:
+    """Run ``jobs`` on ``workers`` daemon threads; yield (name, result or error) as each ends.
 
+    Stops yielding at the deadline. One completion queue, so waiting costs O(1) per job
+    (``concurrent.futures.wait`` re-arms every pending future on each call: O(n) per job).
     ThreadPoolExecutor's threads are joined at interpreter exit, so a CLI run against a
-    hanging judge would print its answer and then wait out every read timeout.
+    hanging judge would print its answer and then wait out every read timeout; daemon
+    threads do not hold the process.
     """
-    queue: SimpleQueue[tuple[Future[T], Callable[[], T]]] = SimpleQueue()
-    futures: dict[Future[T], str] = {}
-    for name, job in jobs:
-        fut: Future[T] = Future()
-        futures[fut] = name
-        queue.put((fut, job))
+    todo: SimpleQueue[tuple[str, Callable[[], T]]] = SimpleQueue()
+    done: SimpleQueue[tuple[str, T | Exception]] = SimpleQueue()
+    stop = threading.Event()
+    for job in jobs:
+        todo.put(job)
 
     def work() -> None:
-        while True:
+        while not stop.is_set():
             try:
-                fut, job = queue.get_nowait()
+                name, job = todo.get_nowait()
             except Empty:
                 return
-            if not fut.set_running_or_notify_cancel():
-                continue  # cancelled at the deadline
             try:
-                fut.set_result(job())
-            except BaseException as exc:
-                fut.set_exception(exc)
+                done.put((name, job()))
+            except Exception as exc:
+                done.put((name, exc))
 
     for n in range(workers):
         threading.Thread(target=work, name=f"judge-{n}", daemon=True).start()
-    return futures
+    try:
+        for _ in jobs:
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                return
+            try:
+                yield done.get(timeout=None if math.isinf(remaining) else remaining)
+            except Empty:
+                return
+    finally:
+        stop.set()
 
 
 def make_guard(config: RewardConfig) -> Guard:
@@ -387,10 +385,9 @@ def make_guard(config: RewardConfig) -> Guard:
     return Guard(phrases, settings.extra_patterns, settings.max_chars, settings.echo)
 
 
-def _result(fut: Future[Outcomes], task: JudgeTask) -> Outcomes:
-    try:
-        return fut.result()
-    except Exception as exc:
-        log.exception("judge call crashed")
-        crashed = Unscored(reason="judge_error", detail=f"internal error: {exc!r}"[:300])
-        return {r.name: crashed for r in task.rubrics}
+def _outcomes(result: Outcomes | Exception, task: JudgeTask) -> Outcomes:
+    if not isinstance(result, Exception):
+        return result
+    log.error("judge call crashed: %r", result)
+    crashed = Unscored(reason="judge_error", detail=f"internal error: {result!r}"[:300])
+    return {r.name: crashed for r in task.rubrics}
