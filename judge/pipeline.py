@@ -6,7 +6,6 @@ This is the one code path behind the Lambda handler, ``judge score`` and calibra
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("judge")
 T = TypeVar("T")
+# A judge that accepts connections and never answers is silent until the read timeout (60 s,
+# per retry): the wait says so every this many seconds instead of printing nothing.
+SILENCE_WARNING_S = 20.0
 
 Progress = Callable[[int, int], None]
 
@@ -363,14 +365,21 @@ def _run_on_daemons(
     for n in range(workers):
         threading.Thread(target=work, name=f"judge-{n}", daemon=True).start()
     try:
-        for _ in jobs:
+        left = len(jobs)
+        while left:
             remaining = deadline.remaining()
             if remaining <= 0:
                 return
             try:
-                yield done.get(timeout=None if math.isinf(remaining) else remaining)
+                yield done.get(timeout=min(remaining, SILENCE_WARNING_S))
+                left -= 1
             except Empty:
-                return
+                if deadline.remaining() > 0:  # silence, not the deadline: say so, keep waiting
+                    log.warning(
+                        "no answer from the judge for %.0f s (%d calls waiting)",
+                        SILENCE_WARNING_S,
+                        left,
+                    )
     finally:
         stop.set()
 
