@@ -22,6 +22,7 @@ import jinja2
 
 from judge.config import JudgeSettings
 from judge.errors import SourceError
+from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.text import view
 
@@ -164,8 +165,6 @@ class PromptRenderer:
                 "verdict_mode, tool_name",
             ) from None
         system_blocks: list[dict[str, Any]] = [{"text": system}]
-        if settings.prompt_cache:
-            system_blocks.append({"cachePoint": {"type": "default"}})
         request: dict[str, Any] = {
             "system": system_blocks,
             "messages": [{"role": "user", "content": [{"text": user}]}],
@@ -180,6 +179,8 @@ class PromptRenderer:
                 "tools": [{"toolSpec": verdict_tool_spec(rubric)}],
                 "toolChoice": {"tool": {"name": TOOL_NAME}},
             }
+        if settings.prompt_cache:  # only where the prefix reaches the model's minimum
+            add_cache_point(request, settings.model_id)
         return request
 
 
