@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from judge.bedrock import classify, error_code
 from judge.cache import VerdictCache
 from judge.config import JudgeSettings, RetrySettings
+from judge.cost import TokenCounts
 from judge.deadline import Deadline
 from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
@@ -57,25 +58,34 @@ Outcomes = dict[str, Outcome]  # rubric name -> its outcome, for one task
 
 @dataclass
 class CallStats(RetryStats):
-    """Counters for a batch's judge calls (thread-safe)."""
+    """Counters for a batch's judge calls (thread-safe).
+
+    Tokens are kept per model id as well as in total, so a batch's cost can be priced per
+    model (``judge.cost``).
+    """
 
     calls: int = 0
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    tokens: dict[str, TokenCounts] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
     _stats_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def record_call(self, seconds: float, usage: dict[str, Any] | None) -> None:
-        """Count one completed Converse call (after its retries)."""
+    def record_call(self, seconds: float, usage: dict[str, Any] | None, model_id: str = "") -> None:
+        """Count one completed Converse call (after its retries) to ``model_id``."""
         with self._stats_lock:
             self.calls += 1
             self.latencies_s.append(seconds)
             if usage:
-                self.input_tokens += int(usage.get("inputTokens", 0))
-                self.output_tokens += int(usage.get("outputTokens", 0))
-                self.cache_read_tokens += int(usage.get("cacheReadInputTokens", 0))
+                counts = self.tokens.setdefault(model_id, TokenCounts())
+                counts.add(usage)
+                self.input_tokens += int(usage.get("inputTokens", 0) or 0)
+                self.output_tokens += int(usage.get("outputTokens", 0) or 0)
+                self.cache_read_tokens += int(usage.get("cacheReadInputTokens", 0) or 0)
+                self.cache_write_tokens += int(usage.get("cacheWriteInputTokens", 0) or 0)
 
     def record_hit(self) -> None:
         """Count one verdict served from the cache."""
@@ -145,7 +155,7 @@ class JudgeCaller:
             failed = Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
         if failed is not None:
             return {r.name: failed for r in task.rubrics}
-        stats.record_call(time.monotonic() - started, response.get("usage"))
+        stats.record_call(time.monotonic() - started, response.get("usage"), self.settings.model_id)
         mode = self.settings.verdict_mode
         if not task.combined:
             rubric = task.rubrics[0]

@@ -166,6 +166,19 @@ class RuntimeSettings(_Strict):
     cache_size_limit_mb: int = Field(256, ge=1)  # Lambda's /tmp is 512 MB by default
 
 
+class ModelPrice(_Strict):
+    """One model's price in USD per 1,000 tokens (``[pricing."MODEL_ID"]``).
+
+    A cache price left out is unknown, not free: a batch that read or wrote the cache then
+    has an unknown cost.
+    """
+
+    input: float = Field(ge=0.0, allow_inf_nan=False)
+    output: float = Field(ge=0.0, allow_inf_nan=False)
+    cache_read: float | None = Field(None, ge=0.0, allow_inf_nan=False)
+    cache_write: float | None = Field(None, ge=0.0, allow_inf_nan=False)
+
+
 class Paths(_Strict):
     """Where rubrics, prompts and calibration artefacts live (relative to the config file)."""
 
@@ -186,6 +199,8 @@ class RewardConfig(_Strict):
     guard: GuardSettings = GuardSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     paths: Paths = Paths()
+    # Overrides judge/data/prices.toml, keyed by model id or inference profile.
+    pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -256,7 +271,8 @@ def parse_config(raw: dict[str, Any], path: Path) -> RewardConfig:
     try:
         return RewardConfig.model_validate({**raw, "base_dir": path.resolve().parent})
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # A typo is both an unknown key and a missing one: name the typo.
+        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             parent = _model_at(err["loc"][:-1])

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class JudgeError(Exception):
@@ -66,3 +70,15 @@ def read_text(path: Path | str, kind: str) -> str:
             p, f"the {kind} is binary (it contains NUL bytes)", fix=f"point at a {kind} text file"
         )
     return text
+
+
+def data_file_error(path: Path, exc: ValidationError, fix: str) -> SourceError:
+    """A bundled data table that fails validation, as a SourceError naming the key.
+
+    An unknown key is reported before the missing one it was probably meant to be.
+    """
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    place = ".".join(str(p) for p in err["loc"])
+    problem = f"unknown key '{place}'" if err["type"] == "extra_forbidden" else err["msg"]
+    return SourceError(path, problem, place=place, fix=fix)

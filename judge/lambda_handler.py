@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from judge.contract import response_item, samples_of
+from judge.cost import price_table
 from judge.deadline import Deadline, LambdaContext
 from judge.observe import record
 from judge.pipeline import BatchResult, Evaluator
@@ -58,7 +59,7 @@ def handler(event: object, context: LambdaContext | None = None) -> list[dict[st
     evaluator = get_evaluator()
     deadline = Deadline.from_context(context, evaluator.config.runtime.deadline_margin_ms)
     answer, batch = run_event(evaluator, event, deadline)
-    record(batch, list(evaluator.rubrics))
+    record(batch, list(evaluator.rubrics), price_table(evaluator.config.pricing))
     return answer
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import IO, cast
@@ -20,6 +21,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from judge.config import ModelPrice
+from judge.cost import price_table, total_cost
 from judge.pipeline import BatchResult
 
 SERVICE = "rlaif-judge"
@@ -62,9 +65,16 @@ def evaluator_version() -> str:
         return "unpackaged"
 
 
-def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
-    """Log one invocation and emit its EMF metrics; returns the figures (for tests/CLI)."""
+def record(
+    batch: BatchResult, rubrics: list[str], prices: Mapping[str, ModelPrice] | None = None
+) -> dict[str, float]:
+    """Log one invocation and emit its EMF metrics; returns the figures (for tests/CLI).
+
+    ``prices`` (default: the bundled table) turn the batch's tokens into ``JudgeCostUSD``;
+    when a model has no price the metric is left out (unknown), never sent as 0.
+    """
     results, s = batch.results, batch.stats
+    cost = total_cost(s.tokens, price_table() if prices is None else prices)
     flags = batch.counts()
     rewards = [r.reward for r in results]
     lookups = s.cache_hits + s.calls
@@ -84,7 +94,13 @@ def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
         "JudgeLatencyMean": statistics.fmean(s.latencies_s) * 1000 if s.latencies_s else 0.0,
         "JudgeLatencyMax": max(s.latencies_s, default=0.0) * 1000,
         "BatchDuration": batch.wall_s * 1000,
+        "JudgeInputTokens": s.input_tokens,
+        "JudgeOutputTokens": s.output_tokens,
+        "JudgeCacheReadTokens": s.cache_read_tokens,
+        "JudgeCacheWriteTokens": s.cache_write_tokens,
     }
+    if cost is not None:
+        figures["JudgeCostUSD"] = cost
     for name in rubrics:
         values = batch.scores(name)
         if values:
@@ -104,6 +120,10 @@ def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
         "JudgeCalls",
         "Retries",
         "Throttles",
+        "JudgeInputTokens",
+        "JudgeOutputTokens",
+        "JudgeCacheReadTokens",
+        "JudgeCacheWriteTokens",
     }
     for name, value in figures.items():
         unit = units.get(name, MetricUnit.Count if name in counts else MetricUnit.NoUnit)
@@ -118,6 +138,8 @@ def record(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
             "evaluator_version": evaluator_version(),
             "tokens_in": s.input_tokens,
             "tokens_out": s.output_tokens,
+            "cost_usd": cost,  # None: a model in the batch has no price (see [pricing])
+            "models": sorted(s.tokens),
             "deduplicated": batch.deduplicated,
             **figures,
         },

@@ -23,6 +23,7 @@ import jinja2
 
 from judge.config import JudgeSettings
 from judge.errors import SourceError
+from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.text import view
 
@@ -179,8 +180,6 @@ class PromptRenderer:
         }
         user = self._render(self.user, values).strip()
         system_blocks: list[dict[str, Any]] = [{"text": system}]
-        if settings.prompt_cache:
-            system_blocks.append({"cachePoint": {"type": "default"}})
         request: dict[str, Any] = {
             "system": system_blocks,
             "messages": [{"role": "user", "content": [{"text": user}]}],
@@ -195,6 +194,8 @@ class PromptRenderer:
                 "tools": [{"toolSpec": tool}],
                 "toolChoice": {"tool": {"name": TOOL_NAME}},
             }
+        if settings.prompt_cache:  # only where the prefix reaches the model's minimum
+            add_cache_point(request, settings.model_id)
         return request
 
     def _static_part(

@@ -50,7 +50,7 @@ def test_render_prints_the_exact_request() -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    request = json.loads(result.output)
+    request = json.loads(result.stdout)  # stdout is the request alone; notes go to stderr
     assert request["modelId"] == "us.amazon.nova-pro-v1:0"
     assert request["toolConfig"]["toolChoice"] == {"tool": {"name": "submit_verdict"}}
     user = request["messages"][0]["content"][0]["text"]

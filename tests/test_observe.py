@@ -31,6 +31,11 @@ EXPECTED = {
     "ScoreMean_helpfulness",
     "ScoreMean_tone",
     "ScoreMean_brand_voice",
+    "JudgeInputTokens",
+    "JudgeOutputTokens",
+    "JudgeCacheReadTokens",
+    "JudgeCacheWriteTokens",
+    "JudgeCostUSD",
 }
 
 

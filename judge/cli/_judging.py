@@ -58,10 +58,14 @@ def lint(config_path: str | None) -> None:
 @click.option("--index", default=0, show_default=True, help="Which sample of a batch file.")
 @config_option
 def render(rubric: str | None, sample_file: str, index: int, config_path: str | None) -> None:
-    """Print exactly what would be sent to the judge (system, messages, tool schema)."""
+    """Print exactly what would be sent to the judge (system, messages, tool schema).
+
+    Whether its static prefix is cacheable goes to stderr, so stdout stays the request.
+    """
     from judge.config import load_config
     from judge.contract import parse_sample
     from judge.prompt import PromptRenderer
+    from judge.prompt_cache import decide
     from judge.rubric import load_rubrics
     from judge.secret import load_secret
 
@@ -88,6 +92,14 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         click.echo(
             json.dumps({"modelId": config.judge.model_id, **request}, indent=2, ensure_ascii=False)
         )
+        decision = decide(request, config.judge.model_id)
+        if not config.judge.prompt_cache:
+            action = "prompt_cache is off in [judge]"
+        elif decision.cacheable:
+            action = "cachePoint added after the system prompt"
+        else:
+            action = "no cachePoint added"
+        say("cache", "cyan", f"{decision.describe()}; {action}")
 
 
 @main.command()
@@ -123,6 +135,7 @@ def score(
     concurrency: int | None,
 ) -> None:
     """Score a JSON or JSONL batch of RFT samples through the handler's code path."""
+    from judge.cost import price_table
     from judge.deadline import Deadline
     from judge.lambda_handler import run_event
 
@@ -140,7 +153,7 @@ def score(
             for r in batch.results:
                 fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
     print_results(answer)
-    print_summary(batch, list(evaluator.rubrics))
+    print_summary(batch, list(evaluator.rubrics), price_table(evaluator.config.pricing))
     unscored_gate(batch, max_unscored)
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from judge.config import ModelPrice
+from judge.cost import per_thousand, price_for, price_table, total_cost
 from judge.pipeline import BatchResult, SampleResult
 
 
@@ -46,7 +50,10 @@ def print_results(answer: list[dict[str, Any]], *, stderr: bool = False) -> None
     Console(stderr=stderr).print(table)
 
 
-def print_summary(batch: BatchResult, rubrics: list[str]) -> None:
+def print_summary(
+    batch: BatchResult, rubrics: list[str], prices: Mapping[str, ModelPrice] | None = None
+) -> None:
+    """The batch summary; ``prices`` (default: the bundled table) price its tokens."""
     rewards = [r.reward for r in batch.results]
     s = batch.stats
     table = Table(title="summary", show_header=False)
@@ -83,9 +90,38 @@ def print_summary(batch: BatchResult, rubrics: list[str]) -> None:
         f"{batch.judgements} / {batch.deduplicated} / {s.cache_hits} / {s.calls}",
     )
     table.add_row("retries / throttles", f"{s.retries} / {s.throttles}")
-    table.add_row("tokens in / out", f"{s.input_tokens} / {s.output_tokens}")
+    for label, row in token_rows(batch, price_table() if prices is None else prices):
+        table.add_row(label, escape(row))  # "[pricing]" is not rich markup
     table.add_row("wall time", f"{batch.wall_s:.2f} s")
     Console().print(table)
+
+
+def token_rows(batch: BatchResult, prices: Mapping[str, ModelPrice]) -> list[tuple[str, str]]:
+    """Tokens and estimated cost, for the batch and per 1,000 rewards."""
+    s, n = batch.stats, len(batch.results)
+    tokens = (s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens)
+    label = "tokens in / out / cache read / cache write"
+    rows = [(label, " / ".join(str(t) for t in tokens))]
+    if n:
+        rows.append(
+            (f"{label}, per 1,000 rewards", " / ".join(f"{t * 1000 / n:.0f}" for t in tokens))
+        )
+    cost = total_cost(s.tokens, prices)
+    if cost is None:
+        unpriced = [m or "(no model id)" for m in s.tokens if price_for(m, prices) is None]
+        missing = ", ".join(unpriced) or "a cache price"
+        rows.append(
+            ("estimated cost (USD)", f"unknown: no price for {missing} (add it under [pricing])")
+        )
+    else:
+        per = per_thousand(cost, n)
+        rows.append(
+            (
+                "estimated cost (USD), batch / per 1,000 rewards",
+                f"{cost:.6f} / " + ("-" if per is None else f"{per:.4f}"),
+            )
+        )
+    return rows
 
 
 def with_interval(metrics: dict[str, Any], name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 from judge.observe import NAMESPACE, SERVICE
@@ -10,10 +11,14 @@ from judge.observe import NAMESPACE, SERVICE
 MAX_BODY = 4096  # a CloudFormation parameter value
 
 
-def _metric(name: str, function: str, stat: str, label: str | None = None) -> list[Any]:
+def _metric(
+    name: str, function: str, stat: str, label: str | None = None, right: bool = False
+) -> list[Any]:
     extra: dict[str, Any] = {"stat": stat}
     if label:
         extra["label"] = label
+    if right:  # a second y axis: dollars beside token counts
+        extra["yAxis"] = "right"
     return [NAMESPACE, name, "function", function, "service", SERVICE, extra]
 
 
@@ -29,13 +34,30 @@ def _widget(title: str, metrics: list[list[Any]], region: str, x: int, y: int) -
             "region": region,
             "view": "timeSeries",
             "period": 60,
-            "metrics": metrics,
+            "metrics": _compact(metrics),
         },
     }
 
 
+def _compact(metrics: list[list[Any]]) -> list[list[Any]]:
+    """Metrics with CloudWatch's "." shorthand for a value repeated from the metric above.
+
+    The body travels as a CloudFormation parameter (at most 4,096 bytes), and every metric
+    of a widget repeats the namespace and both dimensions.
+    """
+    out = metrics[:1]
+    for prev, metric in pairwise(metrics):
+        out.append(
+            [
+                "." if 0 < i < len(metric) - 1 and i != 1 and v == prev[i] else v
+                for i, v in enumerate(metric)
+            ]
+        )
+    return out
+
+
 def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
-    """The dashboard JSON: rewards, per-rubric scores, flags, judge latency and throttling."""
+    """The dashboard JSON: rewards, per-rubric scores, flags, latency, throttling, tokens, cost."""
     widgets = [
         _widget(
             "Reward (mean, min, max per batch)",
@@ -85,6 +107,19 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
         ),
         _widget(
             "Cache hit rate (%)", [_metric("CacheHitRate", function, "Average")], region, 12, 12
+        ),
+        _widget(
+            "Judge tokens (left) and estimated cost in USD (right)",
+            [
+                *(
+                    _metric(f"Judge{kind}Tokens", function, "Sum")
+                    for kind in ("Input", "Output", "CacheRead", "CacheWrite")
+                ),
+                _metric("JudgeCostUSD", function, "Sum", right=True),
+            ],
+            region,
+            0,
+            18,
         ),
     ]
     body = json.dumps({"widgets": widgets}, separators=(",", ":"))

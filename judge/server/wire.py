@@ -6,14 +6,19 @@ Errors follow Bedrock's REST-JSON shape: the HTTP status, an ``x-amzn-ErrorType`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import unquote
+
+from judge.prompt_cache import block_tokens, estimate_tokens, family_for, prefix_blocks
 
 log = logging.getLogger("judge.server")
 
@@ -134,9 +139,13 @@ def text_response(text: str, usage: dict[str, int], stop: str = "end_turn") -> d
 
 
 def usage_for(request: dict[str, Any], output_text: str) -> dict[str, int]:
-    """Approximate token usage (4 characters a token), in Bedrock's shape."""
-    chars = len(json.dumps(request.get("system", []))) + len(json.dumps(request["messages"]))
-    inp, out = chars // 4, max(1, len(output_text) // 4)
+    """Estimated token usage (4 characters a token), in Bedrock's shape.
+
+    Input counts every block a model reads: tool schemas, system prompt and messages. The
+    server then splits off what its prompt cache read or wrote (``PromptCacheEmulator``).
+    """
+    inp = sum(block_tokens(b) for b in prefix_blocks(request, tools=True))
+    out = max(1, estimate_tokens(output_text))
     return {
         "inputTokens": inp,
         "outputTokens": out,
@@ -144,6 +153,71 @@ def usage_for(request: dict[str, Any], output_text: str) -> dict[str, int]:
         "cacheReadInputTokens": 0,
         "cacheWriteInputTokens": 0,
     }
+
+
+class PromptCacheEmulator:
+    """Bedrock's prompt cache as ``usage`` reports it: a prefix is written, then read.
+
+    A request's prefix up to each ``cachePoint`` (in Bedrock's order: tools, system,
+    messages; tools only for families whose cached prefix holds them) is a checkpoint when
+    it adds at least the family's minimum tokens (``judge.prompt_cache``) and stays under
+    its maximum; below that Bedrock caches nothing and says nothing, and so does this. The
+    longest checkpoint seen before (same model, same prefix bytes, within ``ttl_s``, which
+    each hit renews) is read; the rest up to the last checkpoint is written. As on Bedrock,
+    ``inputTokens`` is then only the uncached rest. Models not in the table never cache.
+    Thread-safe: concurrent first requests write once, the others read.
+    """
+
+    def __init__(self, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._expiry: dict[bytes, float] = {}
+
+    def account(self, model_id: str, request: dict[str, Any], response: dict[str, Any]) -> None:
+        """Rewrite ``response["usage"]`` for what the cache read and wrote."""
+        usage = response.get("usage")
+        checkpoints = self._checkpoints(model_id, request)
+        if not isinstance(usage, dict) or not checkpoints:
+            return
+        now = self._clock()
+        with self._lock:
+            read = 0
+            for digest, tokens in checkpoints:
+                if self._expiry.get(digest, 0.0) > now:
+                    read = tokens
+            for digest, _ in checkpoints:
+                self._expiry[digest] = now + self.ttl_s
+            if len(self._expiry) > 10_000:  # a long-running `judge serve`: drop expired ones
+                self._expiry = {d: t for d, t in self._expiry.items() if t > now}
+        write = checkpoints[-1][1] - read
+        total = int(usage.get("inputTokens", 0))
+        usage["cacheReadInputTokens"] = min(read, total)
+        usage["cacheWriteInputTokens"] = min(write, total - usage["cacheReadInputTokens"])
+        usage["inputTokens"] = (
+            total - usage["cacheReadInputTokens"] - usage["cacheWriteInputTokens"]
+        )
+
+    def _checkpoints(self, model_id: str, request: dict[str, Any]) -> list[tuple[bytes, int]]:
+        """(prefix digest, prefix tokens) at each cachePoint Bedrock would honour."""
+        family = family_for(model_id)
+        if family is None or not any(
+            isinstance(b, dict) and "cachePoint" in b for b in prefix_blocks(request, tools=True)
+        ):
+            return []  # the common case, kept cheap: the benchmark's server shares its CPU
+        digest = hashlib.sha256(model_id.encode("utf-8"))
+        out: list[tuple[bytes, int]] = []
+        tokens = last = 0
+        for block in prefix_blocks(request, tools=family.tools_in_prefix):
+            if isinstance(block, dict) and "cachePoint" in block:
+                enough = tokens - last >= family.minimum_tokens
+                if enough and (family.maximum_tokens is None or tokens <= family.maximum_tokens):
+                    out.append((digest.copy().digest(), tokens))
+                    last = tokens
+                continue
+            digest.update(json.dumps(block, sort_keys=False).encode("utf-8"))
+            tokens += block_tokens(block)
+        return out
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -168,6 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.backend.converse(
                 model_id, validate_request(request), self.server.stopping
             )
+            self.server.prompt_cache.account(model_id, request, response)
             self._send(200, response, request_id)
         except ConverseFault as fault:
             self._send(fault.status, {"message": fault.message}, request_id, fault.error_type)
@@ -203,17 +278,27 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], backend: Backend) -> None:
+    def __init__(
+        self, address: tuple[str, int], backend: Backend, prompt_cache: PromptCacheEmulator
+    ) -> None:
         super().__init__(address, _Handler)
         self.backend = backend
+        self.prompt_cache = prompt_cache
         self.stopping = threading.Event()
 
 
 class ConverseServer:
     """Run a backend behind the Converse API on ``host:port`` (port 0 picks a free one)."""
 
-    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), backend)
+    def __init__(
+        self,
+        backend: Backend,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prompt_cache: PromptCacheEmulator | None = None,
+    ) -> None:
+        self.prompt_cache = prompt_cache or PromptCacheEmulator()
+        self._server = _Server((host, port), backend, self.prompt_cache)
         self._thread: threading.Thread | None = None
 
     @property
