@@ -91,6 +91,65 @@ def _raw_cpu(samples: list[dict[str, Any]], concurrency: int) -> dict[str, float
     return {"calls": len(requests), "cpu_s": cpu, "wall_s": wall}
 
 
+CONFIGS = (
+    ("separate", {"combine_rubrics": False, "prompt_cache": False}),
+    ("separate + cache", {"combine_rubrics": False, "prompt_cache": True}),
+    ("combined", {"combine_rubrics": True, "prompt_cache": False}),
+    ("combined + cache", {"combine_rubrics": True, "prompt_cache": True}),
+)
+
+
+def _cost_run(samples: list[dict[str, Any]], concurrency: int, judge: dict[str, Any]) -> Any:
+    """One configuration over the batch with a fresh verdict cache (every call is made)."""
+    from judge.deadline import Deadline
+    from judge.lambda_handler import run_event
+
+    os.environ["JUDGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-cost-")
+    evaluator = _evaluator(concurrency, **judge)
+    answer, batch = run_event(evaluator, samples, Deadline.never())
+    evaluator.close()
+    return answer, batch
+
+
+def _cost_table(samples: list[dict[str, Any]], concurrency: int) -> None:
+    from judge.cost import per_thousand, price_table, total_cost, total_tokens
+
+    prices = price_table()
+    print(
+        f"\nCost per 1,000 rewards: {len(samples)} samples x 3 rubrics; tokens as the local "
+        "server counts them (4 characters a token), prices from judge/data/prices.toml"
+    )
+    print(
+        f"{'mode':<18}{'calls':>7}{'input':>10}{'cache read':>12}{'cache write':>13}"
+        f"{'output':>9}{'USD':>9}"
+    )
+    answers = {}
+    for name, judge in CONFIGS:
+        answer, batch = _cost_run(samples, concurrency, judge)
+        answers[name] = answer
+        stats = batch.stats
+        tokens = total_tokens(stats.tokens)
+        usd = total_cost(stats.tokens, prices)
+        n = len(samples)
+
+        def k(value: float, n: int = n) -> float:
+            return per_thousand(value, n) or 0.0
+
+        print(
+            f"{name:<18}{k(stats.calls):>7.0f}{k(tokens.input):>10.0f}{k(tokens.cache_read):>12.0f}"
+            f"{k(tokens.cache_write):>13.0f}{k(tokens.output):>9.0f}"
+            f"{'unknown' if usd is None else f'{k(usd):.3f}':>9}"
+        )
+    same = sum(
+        a["aggregate_reward_score"] == b["aggregate_reward_score"]
+        for a, b in zip(answers["separate"], answers["combined"], strict=True)
+    )
+    print(
+        f"combined vs separate on the scripted judge: {same}/{len(samples)} identical rewards "
+        "(a plumbing check: this judge scores each rubric independently by construction)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=128)
@@ -108,11 +167,16 @@ def main() -> None:
         samples = _batch(args.samples, "cpu")
         handler = _handler_cpu(samples, args.concurrency)
         raw = _raw_cpu(samples, args.concurrency)
+        print_cpu(args.samples, handler, raw)
+        _cost_table(_batch(args.samples, "cost"), args.concurrency)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
-    print(f"CPU floor: {args.samples} samples, zero-latency server, {os.cpu_count()} cores")
+
+def print_cpu(samples: int, handler: dict[str, float], raw: dict[str, float]) -> None:
+    """The CPU-floor table."""
+    print(f"CPU floor: {samples} samples, zero-latency server, {os.cpu_count()} cores")
     print(f"{'client':<14}{'calls':>7}{'calls/s':>9}{'CPU ms/call':>13}")
     per_call = {}
     for name, r in (("handler", handler), ("raw boto3", raw)):
