@@ -199,8 +199,14 @@ class Evaluator:
         deadline: Deadline,
         progress: Progress | None = None,
     ) -> tuple[list[list[Outcome]], CallStats]:
-        """Raw outcomes for each item, ``draws`` times each (calibration's entry point)."""
-        tasks = [[self.task(rubric, item, d) for d in range(draws)] for item in items]
+        """Raw outcomes for each item, ``draws`` times each (calibration's entry point).
+
+        In combined mode the anchors are judged as the Lambda judges samples: in one call
+        with every rubric of the config (so the map fits the verdicts it will be applied to).
+        """
+        combined = self.config.judge.combine_rubrics and rubric.name in self.rubrics
+        group = tuple(self.rubrics.values()) if combined else (rubric,)
+        tasks = [[self.task_many(group, item, d) for d in range(draws)] for item in items]
         unique = {t.key: t for row in tasks for t in row}
         stats = CallStats()
         outcomes = self._judge_all(list(unique.values()), deadline, stats, progress)

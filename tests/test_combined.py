@@ -102,3 +102,20 @@ def test_render_shows_the_combined_request(tmp_path: Any) -> None:
     plain = project_copy(tmp_path / "plain")
     missing = CliRunner().invoke(main, [*args[:-1], str(plain)])
     assert missing.exit_code == 2 and "--rubric" in missing.output
+
+
+def test_calibration_judges_anchors_as_the_lambda_does(serve: ServeFn) -> None:
+    """Combined mode: anchors are judged in the combined call, and the map is tied to it."""
+    from judge.calibration.artefact import inference_fingerprint
+    from judge.prompt import JudgeInput, Turn
+
+    judge = serve(ScriptedJudge(score_fn=per_rubric))
+    evaluator = make_evaluator(judge={"combine_rubrics": True})
+    item = JudgeInput((Turn("user", "Can I return it?"),), "Yes, within 60 days.")
+    outcomes, _ = evaluator.judge_items(evaluator.rubrics["tone"], [item], 1, Deadline.never())
+    assert judge.requests[0]["requestMetadata"]["rubric"] == "helpfulness,tone,brand_voice"
+    assert outcomes[0][0].score == per_rubric(  # type: ignore[union-attr]
+        Judged(item.response, "", "", [1, 2, 3, 4, 5], "tone")
+    )
+    separate = make_evaluator().config.judge
+    assert inference_fingerprint(evaluator.config.judge) != inference_fingerprint(separate)

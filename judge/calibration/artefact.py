@@ -55,11 +55,14 @@ class Artefact(BaseModel):
 
 def inference_fingerprint(settings: JudgeSettings) -> dict[str, Any]:
     """The inference settings a map depends on."""
-    return {
+    fingerprint: dict[str, Any] = {
         "inferenceConfig": settings.inference_config(),
         "additionalModelRequestFields": settings.request_fields(),
         "verdict_mode": settings.verdict_mode,
     }
+    if settings.combine_rubrics:  # verdicts from a combined call are another judge's
+        fingerprint["combine_rubrics"] = True
+    return fingerprint
 
 
 def endpoint_kind(url: str) -> str:
