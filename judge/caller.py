@@ -37,11 +37,7 @@ class JudgeTask:
     request: dict[str, Any]
     fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
     judged: str = ""  # the judged response (its lines never count as the judge's verdict)
-
-    @property
-    def combined(self) -> bool:
-        """Whether one call judges several rubrics."""
-        return len(self.rubrics) > 1
+    combined: bool = False  # one answer per rubric (several rubrics, or a checklist)
 
     def cache_keys(self) -> dict[str, str]:
         """The verdict cache key of each rubric's verdict from this request."""

@@ -25,6 +25,7 @@ from pydantic import (
 from judge.errors import SourceError, read_text
 
 CONFIG_ENV = "JUDGE_CONFIG"
+SAMPLE_RUBRIC = "sample_rubric"  # the dimension a sample's own rubric scores
 CACHE_ENV = "JUDGE_CACHE_DIR"
 DEFAULT_CONFIG = "reward.toml"
 
@@ -155,6 +156,34 @@ class GuardSettings(_Strict):
         return patterns
 
 
+class SampleRubricSettings(_Strict):
+    """Rubrics that travel with the sample (``metadata.rubric``, else top-level ``rubric``).
+
+    A checklist (``[{"criterion": ..., "weight": w}]``, negative weight = pitfall) is judged
+    ``explicit``ly (one call; met / not met per criterion; the score is the weighted share of
+    positive criteria met, minus pitfalls hit) or ``implicit``ly (the judge sees every
+    criterion and gives one score on ``implicit_scale``). Markdown in the rubric format is
+    judged like a file rubric. ``partial``: criteria the judge left unanswered are dropped
+    from the sum (``drop``) or make the dimension unscored (``fail``). ``only``: a sample
+    with its own rubric is judged on it alone, not on ``[rubrics]``.
+    """
+
+    enabled: bool = True
+    mode: Literal["explicit", "implicit"] = "explicit"
+    weight: float = Field(1.0, gt=0, allow_inf_nan=False)
+    only: bool = False
+    partial: Literal["drop", "fail"] = "drop"
+    implicit_scale: tuple[int, int] = (1, 10)
+    max_criteria: int = Field(50, ge=1, le=200)
+
+    @field_validator("implicit_scale")
+    @classmethod
+    def _scale(cls, scale: tuple[int, int]) -> tuple[int, int]:
+        if not scale[0] < scale[1] or scale[1] - scale[0] > 20:
+            raise ValueError("implicit_scale must be [min, max] with min < max, at most 21 levels")
+        return scale
+
+
 class RuntimeSettings(_Strict):
     """Concurrency, deadline and cache."""
 
@@ -197,6 +226,7 @@ class RewardConfig(_Strict):
     output: OutputRange = OutputRange()
     unscored: UnscoredPolicy = UnscoredPolicy()
     guard: GuardSettings = GuardSettings()
+    sample_rubric: SampleRubricSettings = SampleRubricSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     paths: Paths = Paths()
     # Overrides judge/data/prices.toml, keyed by model id or inference profile.
@@ -206,7 +236,7 @@ class RewardConfig(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> RewardConfig:
         for gate in self.gates:
-            if gate.rubric not in self.rubrics:
+            if gate.rubric not in self.rubrics and gate.rubric != SAMPLE_RUBRIC:
                 raise ValueError(f"gate names rubric {gate.rubric!r}, which is not in [rubrics]")
             if (
                 isinstance(gate.reward, float)
@@ -219,6 +249,12 @@ class RewardConfig(_Strict):
         if isinstance(refused, float) and not self.output.min <= refused <= self.output.max:
             raise ValueError("unscored.refused must lie inside the output range")
         return self
+
+    def weight(self, dimension: str) -> float:
+        """A dimension's weight: from ``[rubrics]``, or ``[sample_rubric]`` for a sample's own."""
+        if dimension == SAMPLE_RUBRIC:
+            return self.sample_rubric.weight
+        return self.rubrics[dimension].weight
 
     def refused_reward(self) -> float:
         """The reward for a sample the judge refused to score."""

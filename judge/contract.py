@@ -32,6 +32,8 @@ class Sample:
     id: Any
     item: JudgeInput | None
     problem: str | None = None
+    # The sample's own rubric, unparsed: (where it was, its value); see judge.checklist.
+    rubric_data: tuple[str, object] | None = None
 
     @property
     def group(self) -> str:
@@ -159,7 +161,22 @@ def _parse(index: int, raw: object, sample_id: Any) -> Sample:
         index,
         sample_id,
         JudgeInput(conversation, turns[last].text, _reference_text(reference)),
+        rubric_data=sample_rubric_data(raw),
     )
+
+
+def sample_rubric_data(raw: dict[str, Any]) -> tuple[str, object] | None:
+    """Where a sample's own rubric is, and its raw value; ``metadata.rubric`` wins.
+
+    Nova RFT passes extra dataset fields under ``metadata``; a top-level ``rubric`` is read
+    when there is none there.
+    """
+    metadata = raw.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("rubric") is not None:
+        return "metadata.rubric", metadata["rubric"]
+    if raw.get("rubric") is not None:
+        return "rubric", raw["rubric"]
+    return None
 
 
 # Content made only of non-text blocks: distinct from "" (an empty answer, which is floored).

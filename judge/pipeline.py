@@ -19,13 +19,20 @@ from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
 from judge.calibration.artefact import endpoint_kind, maps_in_force
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
-from judge.config import RewardConfig, load_config
+from judge.checklist import (
+    SampleRubric,
+    criterion_rubrics,
+    implicit_rubric,
+    parse_sample_rubric,
+)
+from judge.config import SAMPLE_RUBRIC, RewardConfig, load_config
 from judge.contract import Sample, duplicate_ids, parse_sample
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
-from judge.prompt import JudgeInput, PromptRenderer
+from judge.plan import ChecklistResult, Plan, reference_view
+from judge.prompt import JudgeInput, Kind, PromptRenderer
 from judge.reward import Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
@@ -56,6 +63,7 @@ class SampleResult:
     gate: str | None = None
     refused: bool = False
     stale_calibration: int = 0
+    checklist: ChecklistResult | None = None
 
     def metrics(self) -> list[tuple[str, float, str]]:
         """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
@@ -73,6 +81,7 @@ class SampleResult:
             ("malformed", float(self.malformed is not None), "Metric"),
             ("gated", float(self.gate is not None), "Metric"),
             ("refused", float(self.refused), "Metric"),
+            *(self.checklist.metrics() if self.checklist else []),
             ("calibration_stale", float(self.stale_calibration), "Metric"),
         ]
         return out
@@ -171,9 +180,16 @@ class Evaluator:
         """The judgement of ``item`` on ``rubric`` (``draw`` > 0: a repeated sample)."""
         return self.task_many((rubric,), item, draw)
 
-    def task_many(self, rubrics: tuple[Rubric, ...], item: JudgeInput, draw: int = 0) -> JudgeTask:
+    def task_many(
+        self,
+        rubrics: tuple[Rubric, ...],
+        item: JudgeInput,
+        draw: int = 0,
+        kind: Kind | None = None,
+    ) -> JudgeTask:
         """One call judging ``item`` on all of ``rubrics`` (one rubric: the usual request)."""
-        request = self.renderer.render_many(rubrics, item, self.config.judge)
+        kind = kind or ("single" if len(rubrics) == 1 else "combined")
+        request = self.renderer.render_many(rubrics, item, self.config.judge, kind)
         key = cache_key(
             model_id=self.config.judge.model_id,
             endpoint=self.endpoint_url,
@@ -182,14 +198,50 @@ class Evaluator:
             template_hash=self.renderer.template_hash,
             draw=draw,
         )
-        return JudgeTask(key, rubrics, request, self.renderer.key(item), item.response)
+        return JudgeTask(
+            key, rubrics, request, self.renderer.key(item), item.response, kind != "single"
+        )
 
     def sample_tasks(self, item: JudgeInput) -> dict[str, JudgeTask]:
-        """Each rubric's task for ``item``: one shared task in combined mode."""
-        if self.config.judge.combine_rubrics and len(self.rubrics) > 1:
-            task = self.task_many(tuple(self.rubrics.values()), item)
-            return dict.fromkeys(self.rubrics, task)
-        return {name: self.task(rubric, item) for name, rubric in self.rubrics.items()}
+        """Each fixed rubric's task for ``item`` (no sample rubric; see ``plan``)."""
+        return self.plan(item).tasks
+
+    def plan(self, item: JudgeInput, own: SampleRubric | None = None) -> Plan:
+        """What judging ``item`` takes: its tasks, and outcomes known without a call.
+
+        Fixed rubrics share one task in combined mode. A rubric that requires the reference
+        answer is unscored without one (never judged blind), and one that ignores it is
+        judged without it. The sample's own rubric (``own``) adds the ``sample_rubric``
+        dimension: a checklist judged explicitly is one more call with one 0/1 answer per
+        criterion; implicit checklists and markdown rubrics are judged like a file rubric.
+        """
+        plan = Plan()
+        fixed = {} if (own is not None and self.config.sample_rubric.only) else self.rubrics
+        judged: list[Rubric] = []
+        for name, rubric in fixed.items():
+            plan.dimensions.append(name)
+            if rubric.reference == "required" and item.reference is None:
+                plan.preset[name] = Unscored(
+                    reason="reference_missing", detail="the rubric requires a reference answer"
+                )
+            else:
+                judged.append(rubric)
+        if self.config.judge.combine_rubrics and len(judged) > 1:
+            task = self.task_many(tuple(judged), reference_view(judged, item))
+            plan.tasks.update(dict.fromkeys((r.name for r in judged), task))
+        else:
+            plan.tasks.update({r.name: self.task(r, reference_view([r], item)) for r in judged})
+        if own is not None:
+            plan.dimensions.append(SAMPLE_RUBRIC)
+            if own.rubric is None and self.config.sample_rubric.mode == "explicit":
+                plan.criteria = own.criteria
+                task = self.task_many(criterion_rubrics(own), item, kind="checklist")
+                plan.tasks.update(dict.fromkeys((r.name for r in task.rubrics), task))
+            else:
+                scale = self.config.sample_rubric.implicit_scale
+                plan.own_rubric = own.rubric or implicit_rubric(own, scale)
+                plan.tasks[SAMPLE_RUBRIC] = self.task(plan.own_rubric, item)
+        return plan
 
     def judge_items(
         self,
@@ -222,28 +274,34 @@ class Evaluator:
             log.warning("duplicate sample ids in the batch: %s", ", ".join(map(str, dupes[:10])))
         guarded: dict[int, str] = {}
         tasks: dict[str, JudgeTask] = {}
-        keys: dict[tuple[int, str], str] = {}
+        plans: dict[int, Plan] = {}
         for i, s in enumerate(samples):
             if s.item is None:
+                continue
+            try:
+                own = self._own_rubric(s)
+            except ValueError as exc:  # bad rubric data: this sample's problem, precisely
+                samples[i] = replace(s, item=None, problem=f"bad rubric: {exc}"[:500])
                 continue
             try:
                 flag = self._guard(s.item)
                 if flag is not None:
                     guarded[s.index] = flag
                     continue
-                own = self.sample_tasks(s.item)
+                plan = self.plan(s.item, own)
             except JudgeError:
                 raise  # a broken template or config: every sample would fail alike
             except Exception as exc:  # one hostile sample is that sample's problem
                 log.exception("sample %d could not be prepared", s.index)
                 samples[i] = replace(s, item=None, problem=f"cannot be judged ({exc!r})"[:200])
                 continue
-            for name, task in own.items():
+            plans[s.index] = plan
+            for task in plan.tasks.values():
                 tasks.setdefault(task.key, task)
-                keys[(s.index, name)] = task.key
+        keys = {(i, name): t.key for i, p in plans.items() for name, t in p.tasks.items()}
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
-        results = self._assemble(samples, guarded, keys, outcomes)
+        results = self._assemble(samples, guarded, plans, outcomes)
         unique_judgements = sum(len(t.rubrics) for t in tasks.values())
         return BatchResult(
             results,
@@ -252,6 +310,13 @@ class Evaluator:
             deduplicated=len(keys) - unique_judgements,
             wall_s=time.monotonic() - started,
         )
+
+    def _own_rubric(self, sample: Sample) -> SampleRubric | None:
+        """The sample's own rubric, parsed (``ValueError``: bad rubric data)."""
+        if not self.config.sample_rubric.enabled or sample.rubric_data is None:
+            return None
+        place, value = sample.rubric_data
+        return parse_sample_rubric(place, value, self.config.sample_rubric)
 
     def _guard(self, item: JudgeInput) -> str | None:
         """The guard's flag for ``item`` (None when the guard is off or lets it through)."""
@@ -294,7 +359,7 @@ class Evaluator:
         self,
         samples: list[Sample],
         guarded: dict[int, str],
-        keys: dict[tuple[int, str], str],
+        plans: dict[int, Plan],
         outcomes: dict[str, Outcomes],
     ) -> list[SampleResult]:
         floor = self.config.output.min
@@ -310,9 +375,11 @@ class Evaluator:
                 results.append(SampleResult(s.id, floor, guarded=guarded[s.index]))
                 combined.append(floor)
                 continue
-            own = [outcomes[keys[(s.index, name)]][name] for name in self.rubrics]
-            dims = [self._dimension(name, o) for name, o in zip(self.rubrics, own, strict=True)]
-            if any(isinstance(o, Unscored) and o.reason == "refused" for o in own):
+            plan = plans[s.index]
+            own = plan.outcomes(outcomes)
+            dims = [self._plan_dimension(plan, name, own) for name in plan.dimensions]
+            checklist = plan.checklist(own, self.config.sample_rubric.partial)
+            if any(isinstance(o, Unscored) and o.reason == "refused" for o in own.values()):
                 refused = self.config.refused_reward()
                 results.append(SampleResult(s.id, refused, dims, refused=True))
                 combined.append(refused)
@@ -325,6 +392,7 @@ class Evaluator:
                     dims,
                     unscored=c.reward is None,
                     gate=c.gate,
+                    checklist=checklist,
                 )
             )
             combined.append(c.reward)
@@ -334,9 +402,17 @@ class Evaluator:
             result.stale_calibration = len(self.stale_calibration)
         return results
 
-    def _dimension(self, name: str, outcome: Outcome) -> Dimension:
-        if isinstance(outcome, Verdict):
-            return Dimension(name, self.to_unit(self.rubrics[name], outcome.score), outcome.score)
+    def _plan_dimension(self, plan: Plan, name: str, own: dict[str, Outcome]) -> Dimension:
+        """One dimension's normalised score (a checklist's is computed from its criteria)."""
+        if name == SAMPLE_RUBRIC and plan.criteria:
+            result = plan.checklist(own, self.config.sample_rubric.partial)
+            assert result is not None
+            return Dimension(name, result.score.score, None, result.score.reason or None)
+        outcome = own[name]
+        rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
+        if isinstance(outcome, Verdict) and rubric is not None:
+            return Dimension(name, self.to_unit(rubric, outcome.score), outcome.score)
+        assert isinstance(outcome, Unscored)
         return Dimension(name, None, None, f"{outcome.reason}: {outcome.detail}")
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 
@@ -29,8 +29,11 @@ from judge.text import view
 
 SYSTEM_TEMPLATE = "system.j2"
 COMBINED_TEMPLATE = "system_combined.j2"
+CHECKLIST_TEMPLATE = "checklist.j2"
 USER_TEMPLATE = "user.j2"
-TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, USER_TEMPLATE)
+TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, USER_TEMPLATE)
+# Which system template a request uses: one rubric, several, or a sample's checklist.
+Kind = Literal["single", "combined", "checklist"]
 TOOL_NAME = "submit_verdict"
 REMOVED = "[tag removed]"
 KNOWN_ROLES = ("system", "user", "assistant", "tool")
@@ -125,12 +128,13 @@ class PromptRenderer:
         self.env.filters["role"] = role_label
         try:
             self.system = self.env.get_template(SYSTEM_TEMPLATE)
-            # Only combined mode needs it; a prompts folder from before it existed still works.
-            self.combined = (
-                self.env.get_template(COMBINED_TEMPLATE)
-                if (directory / COMBINED_TEMPLATE).is_file()
-                else None
-            )
+            # Only combined mode and checklists need these; a prompts folder from before they
+            # existed still works for everything else.
+            self.optional = {
+                name: self.env.get_template(name)
+                for name in (COMBINED_TEMPLATE, CHECKLIST_TEMPLATE)
+                if (directory / name).is_file()
+            }
             self.user = self.env.get_template(USER_TEMPLATE)
         except jinja2.TemplateSyntaxError as exc:
             raise SourceError(
@@ -150,7 +154,7 @@ class PromptRenderer:
         self.template_hash = digest.hexdigest()
         # The system prompt and tool schema depend on the rubrics and settings only: rendered
         # once each, not per sample (they are also the cacheable prefix of every request).
-        self._static: dict[tuple[tuple[str, ...], str], tuple[str, dict[str, Any]]] = {}
+        self._static: dict[tuple[tuple[str, ...], str, str], tuple[str, dict[str, Any]]] = {}
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
@@ -161,18 +165,27 @@ class PromptRenderer:
         return self.render_many((rubric,), item, settings)
 
     def render_many(
-        self, rubrics: Sequence[Rubric], item: JudgeInput, settings: JudgeSettings
+        self,
+        rubrics: Sequence[Rubric],
+        item: JudgeInput,
+        settings: JudgeSettings,
+        kind: Kind | None = None,
     ) -> dict[str, Any]:
         """The request judging ``item`` on every one of ``rubrics`` in one call.
 
         One rubric renders ``system.j2`` and a one-score tool; several render
-        ``system_combined.j2`` and a tool with a reasoning and a score per rubric.
+        ``system_combined.j2`` and a tool with a reasoning and a score per rubric; a
+        checklist (``kind="checklist"``, one 0/1 pseudo-rubric per criterion) renders
+        ``checklist.j2`` and the per-rubric tool.
         """
-        system, tool = self._static_part(tuple(rubrics), settings)
+        kind = kind or ("single" if len(rubrics) == 1 else "combined")
+        system, tool = self._static_part(tuple(rubrics), settings, kind)
         values = {
             "key": self.key(item),
             "rubric": rubrics[0],
             "rubrics": rubrics,
+            "combined": kind != "single",
+            "checklist": kind == "checklist",
             "conversation": item.conversation,
             "response": item.response,
             "reference": item.reference,
@@ -199,10 +212,10 @@ class PromptRenderer:
         return request
 
     def _static_part(
-        self, rubrics: tuple[Rubric, ...], settings: JudgeSettings
+        self, rubrics: tuple[Rubric, ...], settings: JudgeSettings, kind: Kind
     ) -> tuple[str, dict[str, Any]]:
         """The system prompt and the tool spec: sample-free, so rendered once and reused."""
-        cache_key = (tuple(r.content_hash or r.name for r in rubrics), settings.verdict_mode)
+        cache_key = (tuple(r.content_hash or r.name for r in rubrics), settings.verdict_mode, kind)
         if (hit := self._static.get(cache_key)) is not None:
             return hit
         values = {
@@ -211,16 +224,20 @@ class PromptRenderer:
             "verdict_mode": settings.verdict_mode,
             "tool_name": TOOL_NAME,
         }
-        template = self.system if len(rubrics) == 1 else self.combined
-        if template is None:
-            raise SourceError(
-                self.directory / COMBINED_TEMPLATE,
-                "template not found (combine_rubrics needs it)",
-                fix="copy prompts/system_combined.j2 from the project, "
-                "or set combine_rubrics = false",
-            )
+        if kind == "single":
+            template = self.system
+        else:
+            name = CHECKLIST_TEMPLATE if kind == "checklist" else COMBINED_TEMPLATE
+            needed_by = "checklists" if kind == "checklist" else "combine_rubrics"
+            if name not in self.optional:
+                raise SourceError(
+                    self.directory / name,
+                    f"template not found ({needed_by} need it)",
+                    fix=f"copy prompts/{name} from the project",
+                )
+            template = self.optional[name]
         system = self._render(template, values).strip()
-        tool = verdict_tool_spec(rubrics[0]) if len(rubrics) == 1 else combined_tool_spec(rubrics)
+        tool = verdict_tool_spec(rubrics[0]) if kind == "single" else combined_tool_spec(rubrics)
         self._static[cache_key] = (system, tool)
         return system, tool
 

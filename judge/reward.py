@@ -60,7 +60,7 @@ def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
         if dim is not None and dim.normalized is not None and dim.normalized < gate.below:
             value = config.output.min if gate.reward == "floor" else float(gate.reward)
             return Combined(value, gate=gate.rubric)
-    weights = {d.rubric: config.rubrics[d.rubric].weight for d in scored}
+    weights = {d.rubric: config.weight(d.rubric) for d in scored}
     total = sum(weights.values())
     unit = sum(weights[d.rubric] * (d.normalized or 0.0) for d in scored) / total
     return Combined(to_output(unit, config))

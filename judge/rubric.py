@@ -26,6 +26,7 @@ _FIELD = re.compile(
 )
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED_SECTIONS = ("Definition", "Scale", "Examples")
+REFERENCE_USES = ("required", "optional", "ignore")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Rubric:
     examples: tuple[Example, ...]
     sections: tuple[Section, ...] = field(default=())
     content_hash: str = ""
+    # Whether the judge needs the dataset's reference answer: "required" leaves the rubric
+    # unscored without one (never judged blind), "ignore" keeps it out of the prompt.
+    reference: str = "optional"
 
     @property
     def scores(self) -> list[int]:
@@ -104,9 +108,15 @@ def load_rubrics(directory: Path, names: list[str] | None = None) -> dict[str, R
     return out
 
 
-def parse_rubric(text: str, path: Path) -> Rubric:
-    """Parse rubric ``text``; ``path`` is used for messages and to check the name."""
+def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric:
+    """Parse rubric ``text``; ``path`` is used for messages and to check the name.
+
+    ``name_as`` names a rubric that has no file (a sample's own), whatever its front matter.
+    """
     meta, body_start = _front_matter(text, path)
+    if name_as is not None:
+        meta = {**meta, "name": name_as}
+        path = path.with_name(f"{name_as}.md")
     name = meta.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise SourceError(
@@ -135,6 +145,15 @@ def parse_rubric(text: str, path: Path) -> Rubric:
             fix="write 'title: Some Title'",
         )
 
+    reference = meta.get("reference", "optional")
+    if reference not in REFERENCE_USES:
+        raise SourceError(
+            path,
+            f"front matter 'reference' is {reference!r}",
+            line=1,
+            place="front matter",
+            fix="write 'reference: required', 'optional' or 'ignore'",
+        )
     sections = _sections(text.splitlines()[body_start:], body_start, path)
     by_title = {s.title.lower(): s for s in sections}
     for required in _REQUIRED_SECTIONS:
@@ -172,6 +191,7 @@ def parse_rubric(text: str, path: Path) -> Rubric:
         examples=examples,
         sections=extra,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        reference=reference,
     )
 
 

@@ -25,6 +25,7 @@ UnscoredReason = Literal[
     "refused",  # guardrail or content filter stopped the judge
     "judge_error",  # the call failed for good (non-retryable, or retries exhausted)
     "deadline",  # the Lambda deadline came before a verdict
+    "reference_missing",  # the rubric requires a reference answer and the sample has none
 ]
 
 
