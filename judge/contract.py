@@ -34,6 +34,10 @@ class Sample:
     problem: str | None = None
     # The sample's own rubric, unparsed: (where it was, its value); see judge.checklist.
     rubric_data: tuple[str, object] | None = None
+    # Why the response cannot be judged as text (only image or tool blocks): floored and
+    # flagged, never the kinder unscored value, or a policy would learn to answer with a
+    # bare tool call.
+    unsupported: str | None = None
 
     @property
     def group(self) -> str:
@@ -90,8 +94,8 @@ def read_event_file(path: Path) -> object:
         except json.JSONDecodeError as exc:
             log.warning("%s:%d: not JSON (%s); scored as malformed", path, number, exc.msg)
             out.append(line)
-        except RecursionError:
-            log.warning("%s:%d: JSON nested too deeply; scored as malformed", path, number)
+        except (RecursionError, ValueError):
+            log.warning("%s:%d: JSON that cannot be read; scored as malformed", path, number)
             out.append(line)
     if not out:
         raise SourceError(path, "the event file is empty", fix="write a JSON list of samples")
@@ -109,11 +113,17 @@ def parse_sample(index: int, raw: object) -> Sample:
 
 def _echoable(sample_id: Any) -> Any:
     """The id as it can be echoed in valid JSON (NaN, inf, deep nesting become a string)."""
+    if isinstance(sample_id, str):
+        return clean(sample_id)
     try:
         json.dumps(sample_id, allow_nan=False)
         return sample_id
     except (ValueError, TypeError, RecursionError):
-        return str(sample_id)[:200] if not isinstance(sample_id, (list, dict)) else "unreadable-id"
+        pass
+    try:
+        return clean(str(sample_id))[:200]
+    except (ValueError, RecursionError):  # an int beyond str()'s digit limit, a deep list
+        return "unreadable-id"
 
 
 def _parse(index: int, raw: object, sample_id: Any) -> Sample:
@@ -140,13 +150,11 @@ def _parse(index: int, raw: object, sample_id: Any) -> Sample:
     last = max((i for i, t in enumerate(turns) if t.role in ASSISTANT_ROLES), default=None)
     if last is None:
         return Sample(index, sample_id, None, "no assistant turn to judge")
+    unsupported = None
     if turns[last].text is _NO_TEXT:
-        return Sample(
-            index,
-            sample_id,
-            None,
+        unsupported = (
             f"messages[{last}] (the response) has only non-text blocks (images, tool use): "
-            "nothing a text judge can read",
+            "nothing a text judge can read"
         )
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
     reference = raw.get("reference_answer", (metadata or {}).get("reference_answer"))
@@ -160,8 +168,13 @@ def _parse(index: int, raw: object, sample_id: Any) -> Sample:
     return Sample(
         index,
         sample_id,
-        JudgeInput(conversation, turns[last].text, _reference_text(reference)),
+        JudgeInput(
+            conversation,
+            "" if unsupported else turns[last].text,
+            _reference_text(reference),
+        ),
         rubric_data=sample_rubric_data(raw),
+        unsupported=unsupported,
     )
 
 

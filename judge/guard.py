@@ -30,11 +30,37 @@ from judge.errors import SourceError, read_text
 from judge.text import normalise
 
 LEXICON = "guard_lexicon.toml"
-# Markup a model ignores when reading an answer: tags (``<think>``), LaTeX commands
-# (``\boxed``). Both patterns are bounded and start with a literal.
-_TAG = re.compile(r"<[^<>]{0,64}>")
-_LATEX = re.compile(r"\\[a-z]{1,32}")
-# ASCII symbols that are markup or decoration, not content, when they stand alone.
+# Markup a model skips when reading an answer, matched on the normalised view. Only wrappers
+# are removed: reasoning/answer tags in any bracket style (<think>, [THINK], ◁think▷,
+# 【思考】), code-fence info strings, and LaTeX *formatting* commands with their layout
+# arguments. Other tags and commands are kept, so "<br>" and "\pi" are content. Every
+# pattern starts with a literal and has only bounded runs.
+_WRAPPER_NAMES = (
+    r"(?:think|thinking|thought|thoughts|reasoning|reflection|reflect|answer|final_answer|final"
+    r"|output|solution|scratchpad|analysis|result|response|explanation|reason|思考|答案|回答)"
+)
+_WRAPPER = re.compile(
+    r"[<\[【◁][ \t/]{0,4}" + _WRAPPER_NAMES + r"[^<>\[\]【】◁▷\n]{0,40}[>\]】▷]"
+    # any other HTML-like tag (a letter first, so "<x, y>" and "<0|1>" are not tags),
+    # comments, CDATA, processing instructions and chat-style tokens
+    r"|<[ \t]{0,4}/?[ \t]{0,4}[a-z][\w:-]{0,20}(?:[ \t][^<>]{0,60})?[ \t]{0,4}/?>"
+    r"|<!--[^<>]{0,60}-->|<!\[cdata\[[^<>]{0,60}\]\]>|<\?[^<>]{0,60}\?>|<\|[^<>|]{0,40}\|>"
+)
+# A lone ordinary tag can be the answer ("<br>", "<!DOCTYPE html>"); a lone wrapper cannot.
+_ONE_TAG = re.compile(r"\s{0,4}<[ \t]{0,4}(?:[a-z]|!doctype)[^<>]{0,80}>\s{0,4}")
+_WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _WRAPPER_NAMES)
+_FENCE_INFO = re.compile(r"(?:```|~~~)[a-z0-9_+.#-]{0,20}")
+_LATEX = re.compile(
+    r"\\(?:begin|end)\{[a-z*]{0,20}\}"
+    r"|\\(?:hspace|vspace|hphantom|vphantom|phantom|rule)\*?\{[^{}]{0,20}\}"
+    r"|\\(?:boxed|text[a-z]{0,4}|math[a-z]{0,4}|mbox|fbox|quad|qquad|left|right|displaystyle"
+    r"|textstyle|underline|overline|hline|newline|noindent|centering|bf|it|rm|tt|large|small"
+    r"|huge|emph|color|colorbox|dots|ldots|cdots|vdots|square|blank|placeholder|cdot)"
+    r"(?![a-z])"
+)
+# Symbols that stand in for an answer or decorate one, not content: question marks, empty
+# boxes, ellipses, bullets, pointers, "therefore", and the box-drawing and block ranges.
+_PLACEHOLDERS = frozenset("❓❔❗❕□☐■▢▣⬜⬛◻◼◽◾▪▫⋯⋮⋰⋱∙⋅∘∴∵∎→←↑↓⇒⇐⇨➔➜➡👇👆👉👈✎✏〓")
 _ASCII_DECORATION = frozenset("<>|~^`$")
 # Custom patterns (user regexes) run only on answers this short: they look for a
 # degenerate whole answer, and bounding the input bounds any regex's backtracking.
@@ -46,13 +72,19 @@ def is_content(ch: str) -> bool:
     category = unicodedata.category(ch)
     if category[0] in "LN":
         return True
+    if ch in _PLACEHOLDERS or 0x2500 <= ord(ch) <= 0x259F:
+        return False
     return category in ("Sm", "So", "Sc") and ch not in _ASCII_DECORATION
+
+
+def strip_markup(view: str) -> str:
+    """The normalised view without wrapper tags, code-fence info and LaTeX formatting."""
+    return _LATEX.sub(" ", _FENCE_INFO.sub(" ", _WRAPPER.sub(" ", view)))
 
 
 def core(text: str) -> str:
     """The content characters of the normalised view, markup removed."""
-    stripped = _LATEX.sub(" ", _TAG.sub(" ", normalise(text)))
-    return "".join(ch for ch in stripped if is_content(ch))
+    return "".join(ch for ch in strip_markup(normalise(text)) if is_content(ch))
 
 
 @dataclass(frozen=True)
@@ -62,6 +94,7 @@ class Phrase:
     core: str
     text: str
     language: str
+    filler: bool = False  # covered, but alone never makes an answer degenerate
 
 
 @cache
@@ -92,7 +125,16 @@ def _parse_lexicon(text: str, path: Path) -> tuple[Phrase, ...]:
                 fix='write phrases = ["...", ...]',
             )
         code = str(entry.get("code", f"#{i}"))
+        fillers = entry.get("fillers", [])
+        if not isinstance(fillers, list) or not all(isinstance(p, str) for p in fillers):
+            raise SourceError(
+                path,
+                "'fillers' is not a list of strings",
+                place=f"language[{i}]",
+                fix='write fillers = ["...", ...]',
+            )
         out += [Phrase(core(p), p, code) for p in phrases if core(p)]
+        out += [Phrase(core(p), p, code, filler=True) for p in fillers if core(p)]
     return tuple(out)
 
 
@@ -107,10 +149,11 @@ class Guard:
         echo: bool = True,
     ) -> None:
         phrases = bundled_phrases() if phrases is None else phrases
-        # Longest first per first character: the scan takes the longest phrase that fits.
+        # By their first two characters (one for one-character phrases), so each position
+        # tries only the few phrases that can start there.
         index: dict[str, list[Phrase]] = defaultdict(list)
         for phrase in sorted(set(phrases), key=lambda p: -len(p.core)):
-            index[phrase.core[0]].append(phrase)
+            index[phrase.core[:2]].append(phrase)
         self.index = dict(index)
         self.extra = [re.compile(p, re.IGNORECASE) for p in extra_patterns or []]
         self.max_chars = max_chars
@@ -123,67 +166,98 @@ class Guard:
         """
         if len(response) > self.max_chars:
             return f"too_long: {len(response)} characters (limit {self.max_chars})"
-        if not normalise(response).strip():
+        view = normalise(response)
+        if not view.strip():
             return "empty: only whitespace or invisible characters"
-        text = core(response)
+        unmarked = strip_markup(view)
+        text = "".join(ch for ch in unmarked if is_content(ch))
+        if not text and _ONE_TAG.fullmatch(view) and not _WRAPPER_TAG.search(view):
+            return None  # "<br>", "<!DOCTYPE html>": a tag can be the answer
         if not text:
-            markup = _TAG.search(response) or "\\" in response
-            if markup:
+            if len(unmarked.split()) < len(view.split()) or unmarked != view:
                 return "empty_markup: only tags, LaTeX commands or boxes with nothing inside"
-            return "no_content: only punctuation or spacing"
-        hit = self._covered(text, core(prompt) if prompt and self.echo else "")
+            return "no_content: only punctuation, spacing or placeholder symbols"
+        asked = core(prompt) if prompt else ""
+        echo = asked if self.echo and prompt and len(prompt.split()) >= ECHO_MIN_WORDS else ""
+        hit = self._covered(text, echo, view.rstrip().endswith(("...", "…")))
+        if hit is not None and hit.startswith("opener") and text in asked:
+            return None  # the prompt asks about this very word ("What does '答案' mean?")
         if hit is not None:
             return hit
         if len(response) <= CUSTOM_PATTERN_MAX_CHARS:
-            stripped = normalise(response).strip()
+            stripped = view.strip()
             for pattern in self.extra:
                 if pattern.fullmatch(stripped) or pattern.fullmatch(response.strip()):
                     return f"custom_pattern: {pattern.pattern}"
         return None
 
-    def _covered(self, text: str, prompt: str) -> str | None:
+    def _covered(self, text: str, prompt: str, cut_off: bool) -> str | None:
         """The rule if phrases and the echoed prompt cover ``text``, else None.
 
-        An echo may carry a label or two ("Q: ... A:"): up to ``_ECHO_SLACK`` characters no
-        phrase covers. A response that is a long start of the prompt is a truncated echo.
+        A left-to-right search over the positions phrases can reach (so "solutions" does not
+        hide "solution" + "solution..."), stopping as soon as no position ahead is reachable.
+        Fillers ("so", "ok", "嗯") are covered but alone never floor an answer: "OK" is
+        judged, "OK, answer:" is not. An echo may carry a one- or two-letter label ("Q: ...
+        A:"), never digits or a word. A response that stops with an ellipsis after a long
+        start of the prompt is a truncated echo.
         """
-        first: Phrase | None = None
-        echoed = False
-        uncovered = 0
-        i = 0
-        while i < len(text):
-            if prompt and text.startswith(prompt, i):
-                echoed = True
-                i += len(prompt)
+        # Bounded work per sample: a response whose first SCAN_LIMIT content characters are
+        # all content-free is degenerate, whatever follows (nobody pads a real answer so).
+        if len(text) > SCAN_LIMIT:
+            text, prompt, cut_off = text[:SCAN_LIMIT], "", False
+        n = len(text)
+        # position -> (letters of slack used, echoed, first content-free phrase met)
+        states: dict[int, tuple[int, bool, Phrase | None]] = {0: (0, False, None)}
+        furthest = 0
+        for i in range(n):
+            if i > furthest:
+                return None  # content that nothing covers
+            state = states.get(i)
+            if state is None:
                 continue
-            if prompt and _truncated_echo(text[i:], prompt):
-                echoed = True
-                break
-            for phrase in self.index.get(text[i], ()):
+            slack, echoed, first = state
+            moves: list[tuple[int, tuple[int, bool, Phrase | None]]] = []
+            if prompt and text.startswith(prompt, i):
+                moves.append((i + len(prompt), (slack, True, first)))
+            if prompt and cut_off and _truncated_echo(text, i, prompt):
+                moves.append((n, (slack, True, first)))
+            candidates = (*self.index.get(text[i : i + 2], ()), *self.index.get(text[i], ()))
+            for phrase in candidates:
                 if text.startswith(phrase.core, i):
-                    first = first or phrase
-                    i += len(phrase.core)
-                    break
-            else:
-                uncovered += 1
-                if uncovered > (_ECHO_SLACK if prompt else 0):
-                    return None  # content that no phrase covers
-                i += 1
+                    met = first if (first or phrase.filler) else phrase
+                    moves.append((i + len(phrase.core), (slack, echoed, met)))
+            if prompt and text[i].isalpha() and slack < _ECHO_SLACK:
+                moves.append((i + 1, (slack + 1, echoed, first)))
+            for j, new in moves:
+                old = states.get(j)
+                if old is None or _better(new, old):
+                    states[j] = new
+                furthest = max(furthest, j)
+        final = states.get(n)
+        if final is None:
+            return None
+        slack, echoed, first = final
         if echoed:
             return "echo: the response repeats the prompt"
-        if uncovered or first is None:
+        if slack or first is None:
             return None
         return f"opener: only content-free phrases ({first.language}: {first.text!r})"
 
 
+def _better(new: tuple[int, bool, Phrase | None], old: tuple[int, bool, Phrase | None]) -> bool:
+    """Prefer less slack, then an echo, then a content-free phrase met."""
+    return (new[0], not new[1], new[2] is None) < (old[0], not old[1], old[2] is None)
+
+
 _ECHO_SLACK = 2
+SCAN_LIMIT = 4000
+ECHO_MIN_WORDS = 4  # a greeting answered with the same greeting is a reply, not an echo
 _TRUNCATED_ECHO_MIN = 20
 
 
-def _truncated_echo(rest: str, prompt: str) -> bool:
-    """``rest`` is a long opening part of the prompt (at least 20 characters and half)."""
-    return (
-        len(rest) >= max(_TRUNCATED_ECHO_MIN, len(prompt) // 2)
-        and len(rest) < len(prompt)
-        and prompt.startswith(rest)
+def _truncated_echo(text: str, i: int, prompt: str) -> bool:
+    """``text[i:]`` is a long opening part of the prompt (20 characters and half of it)."""
+    rest = len(text) - i
+    return max(_TRUNCATED_ECHO_MIN, len(prompt) // 2) <= rest < len(prompt) and prompt.startswith(
+        text[i:]
     )

@@ -284,7 +284,7 @@ class Evaluator:
                 samples[i] = replace(s, item=None, problem=f"bad rubric: {exc}"[:500])
                 continue
             try:
-                flag = self._guard(s.item)
+                flag = f"unsupported: {s.unsupported}" if s.unsupported else self._guard(s.item)
                 if flag is not None:
                     guarded[s.index] = flag
                     continue

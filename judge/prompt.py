@@ -41,16 +41,32 @@ KNOWN_ROLES = ("system", "user", "assistant", "tool")
 # What a judge model may read as structure, matched on the normalised view (lower case,
 # entities decoded, brackets and letters folded). Each alternative starts with a literal and
 # has one bounded run, so the scan is linear. Tag names include any suffix (a guessed key).
+_NAMES = (
+    r"(?:conversation|response|reference|example|verdict|system|user|assistant|human"
+    r"|instruction|im_start|im_end|turn|start_of_turn|end_of_turn|eos|bos)"
+)
 _STRUCTURE = re.compile(
-    r"<[\s/]{0,8}(?:conversation|response|reference[\s_-]?answer|example|verdict|system"
-    r"|user|assistant|human|instruction|im_start|im_end|turn|start_of_turn|end_of_turn)"
-    r"(?:[^<>]{0,80}>)?"
-    r"|<\|[^<>|]{1,40}\|>"  # <|im_end|>, <|eot_id|>, <|start_header_id|>
+    # <tag ...>, </tag>, < / tag >, </ai_response>, in any spelling the view folds. Each
+    # alternative starts with a literal, and each unbounded run stops at the next "<".
+    r"<[\s/\\]*[\w-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
+    # chat-template tokens, closed or not: <|im_end|>, <|eot_id>, <|endoftext
+    r"|<\|[^<>\n]{0,40}"
+    # closing tags in other brackets: [/response], 【/response】, «/response»
+    r"|[\[【«〔〖][\s/]{0,8}/[\s/]{0,8}[\w-]{0,20}?"
+    + _NAMES
+    + r"[^\]】»〕〗<>\n]{0,40}[\]】»〕〗]?"
     r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
+    r"|\[\s{0,3}end\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:response|conversation|turn)\s{0,3}\]"
     r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
     r"|</?s>"  # sentence-piece BOS/EOS
-    r"|(?<=\n\n)(?:human|assistant)\s?:"  # the legacy "\n\nHuman:" turn format
+    r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
+    # a turn label after a blank line or at the very start: "\n\nHuman:", "\n\n**User:**"
+    r"|(?:^|\n[ \t]{0,8}\r?\n)[ \t\r\n]{0,8}[>*_#]{0,4}(?:human|assistant|system|user)"
+    r"[*_]{0,4}[ \t]{0,3}:"
 )
+# Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); some models read them.
+# Judged text loses them all, before anything else.
+_TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
 
 
 def structure_spans(text: str) -> list[tuple[int, int]]:
@@ -61,10 +77,8 @@ def structure_spans(text: str) -> list[tuple[int, int]]:
 
 def fence(text: object) -> str:
     """Judged text with every tag-like span removed (a jinja2 filter)."""
-    raw = str(text)
+    raw = _TAG_CHARACTERS.sub("", str(text))
     spans = structure_spans(raw)
-    if not spans:
-        return raw
     out: list[str] = []
     pos = 0
     for a, b in spans:

@@ -37,10 +37,13 @@ _ANGLES = {
     **dict.fromkeys("〉⟩❭❯❱⟫》≻⧽⦊⦒〉﹥＞›˃ᐳ⋗", ">"),
     **dict.fromkeys("⁄∕⧸／", "/"),
 }
-# Default-ignorable code points that are not in category Cf (UAX #44): a model skips them.
+# Default-ignorable code points that are not in category Cf (UAX #44), and characters that
+# render as nothing or as a placeholder box (tatweel, object replacement, replacement
+# character, null notehead): a model skips them, so they carry no content.
 _IGNORABLE = frozenset(
     [
         *(0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0, 0x2800),
+        *(0x0640, 0xFFFC, 0xFFFD, 0x1D159),
         *range(0x180B, 0x1810),
         *range(0xFE00, 0xFE10),
         *range(0xE0100, 0xE01F0),
@@ -48,10 +51,10 @@ _IGNORABLE = frozenset(
 )
 
 _ESCAPE = re.compile(
-    r"&#[xX]([0-9a-fA-F]{1,8});?"  # &#x3c;
-    r"|&#([0-9]{1,10});?"  # &#60;
+    r"&#[xX]0{0,32}([0-9a-fA-F]{1,8});?"  # &#x3c; &#x00000003c;
+    r"|&#0{0,32}([0-9]{1,10});?"  # &#60; &#0000060;
     r"|&([a-zA-Z][a-zA-Z0-9]{1,31};?)"  # &lt; &lt
-    r"|\\[uU]\{?([0-9a-fA-F]{4,8})\}?"  # \u003c \U0000003c \u{3c}
+    r"|\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\[uU]\{0{0,32}([0-9a-fA-F]{1,8})\}"
     r"|\\[xX]([0-9a-fA-F]{2})"  # \x3c
     r"|\\([/<>\\\"'])"  # <\/response>
     r"|%(3[cCeE]|2[fF])"  # %3C/response%3E
@@ -74,7 +77,8 @@ class View:
 
 
 def _decode_escape(m: re.Match[str]) -> str | None:
-    hex_ref, dec_ref, name, uni, byte, char, pct = m.groups()
+    hex_ref, dec_ref, name, uni4, uni8, uni_braced, byte, char, pct = m.groups()
+    uni = uni4 or uni8 or uni_braced
     if name is not None:
         value = html.entities.html5.get(name) or html.entities.html5.get(name.rstrip(";") + ";")
         return value
@@ -137,11 +141,15 @@ def fold_char(ch: str) -> str:
     """What one character reads as: case-folded, decomposed, unmarked, de-confused."""
     code = ord(ch)
     if 0xD800 <= code <= 0xDFFF:
-        return "\ufffd"  # a lone surrogate (valid JSON, invalid text)
+        return ""  # a lone surrogate (valid JSON, invalid text) reads as nothing
     if ch in _ANGLES:
         return _ANGLES[ch]
+    if 0x1F1E6 <= code <= 0x1F1FF:  # regional indicator letters (🇦 🇳 🇸...) read as a-z
+        return chr(code - 0x1F1E6 + ord("a"))
     out = []
     for part in unicodedata.normalize("NFKD", ch):
+        if 0x30A1 <= ord(part) <= 0x30F6:  # katakana reads as its hiragana (コタエ = こたえ)
+            part = chr(ord(part) - 0x60)
         if part in _ANGLES:
             out.append(_ANGLES[part])
             continue
@@ -149,9 +157,25 @@ def fold_char(ch: str) -> str:
         if category in ("Mn", "Me", "Cf") or ord(part) in _IGNORABLE:
             continue
         if not part.isascii():
-            part = _unconfuse(_small_capital(part))
+            part = _same_kind(part, _unconfuse(_small_capital(part)))
         out.append(part.casefold())
     return "".join(out)
+
+
+def _kind(ch: str) -> str:
+    """Letter or digit (L/N), or anything else: whether a character can carry content."""
+    return "content" if unicodedata.category(ch)[0] in "LN" else "other"
+
+
+def _same_kind(original: str, folded: str) -> str:
+    """The confusable fold, unless it changes whether the character is a letter or digit.
+
+    Folding is for matching spellings; it must not decide what is content: a Persian zero is
+    confusable with ".", and a double vertical line with "ll".
+    """
+    if folded == original or not folded:
+        return folded or original
+    return folded if all(_kind(c) == _kind(original) for c in folded) else original
 
 
 def _unconfuse(ch: str) -> str:

@@ -190,37 +190,38 @@ def parse_text_verdict(text: str, scores: list[int], key: str, judged: str = "")
 
     Only a line carrying this request's key counts, and the policy cannot know the key, so
     a verdict written into the response cannot be taken for the judge's, wherever the judge
-    quotes it. Belt and braces: quoted lines (``>`` blocks, code fences) and lines that also
-    occur in the judged response never count. The last keyed line wins (a judge may revise).
+    quotes it. Belt and braces: ``>`` quote lines and lines that also occur in the judged
+    response never count. Code fences do not hide lines (an unclosed fence quoted from the
+    response would hide the judge's own verdict), and only a newline ends a line (U+2028 in a
+    quote must not split the judge's sentence). Several keyed lines: the lowest score wins.
     Everything runs on the normalised view (full-width digits, zero-width characters), line
     by line with a pattern that has no adjacent quantifiers, so it is linear.
     """
     label = re.escape(_line_core(normalise(f"verdict-{key}")))
     line_pattern = re.compile(label + r" ?[:=] ?\[?([-+]?\d+(?:\.\d+)?)\]?(?: ?/ ?(\d+))?\.?")
-    judged_lines = {_line_core(line) for line in normalise(judged).splitlines()} - {""}
-    found: re.Match[str] | None = None
-    in_fence = False
-    for line in normalise(text).splitlines():
+    judged_lines = {_line_core(line) for line in normalise(judged).split("\n")} - {""}
+    found: list[re.Match[str]] = []
+    for line in normalise(text).split("\n"):
         stripped = line.strip()
-        if stripped.startswith("```"):
-            in_fence = not in_fence
-            continue
-        if in_fence or stripped.startswith(">"):
+        if stripped.startswith(">"):
             continue
         core = _line_core(stripped)
         if core in judged_lines:
             continue
         match = line_pattern.fullmatch(core)
         if match is not None:
-            found = match
-    if found is None:
+            found.append(match)
+    if not found:
         snippet = " ".join(text.split())[:120]
         return Unscored(reason="unparseable", detail=f"no keyed verdict line in text: {snippet!r}")
-    value = float(found.group(1))
-    if found.group(2) is not None and int(found.group(2)) != scores[-1]:
+    # Keyed lines that disagree: the lowest wins. A judge talked into appending a "corrected"
+    # line by the response must not raise the score that way.
+    lowest = min(found, key=lambda m: float(m.group(1)))
+    value = float(lowest.group(1))
+    if lowest.group(2) is not None and int(lowest.group(2)) != scores[-1]:
         return Unscored(
             reason="out_of_range",
-            detail=f"verdict {found.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
+            detail=f"verdict {lowest.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
         )
     reasoning = re.split("verdict-", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
     return _check_range(value, reasoning, scores)

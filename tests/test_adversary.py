@@ -14,7 +14,7 @@ from judge.config import parse_config
 from judge.deadline import Deadline
 from judge.errors import EventError, SourceError
 from judge.lambda_handler import run_event
-from judge.prompt import JudgeInput, PromptRenderer, Turn, structure_spans
+from judge.prompt import JudgeInput, PromptRenderer, Turn, fence, structure_spans
 from judge.rubric import load_rubrics
 from judge.server.scripted import ScriptedJudge
 from judge.text import normalise
@@ -93,8 +93,10 @@ def test_odd_ids_and_content(serve: ServeFn, caplog: pytest.LogCaptureFixture) -
     ]
     answer, result = run_event(make_evaluator(), batch, Deadline.never())
     assert answer[0]["id"] == "nan"
-    assert "non-text" in (result.results[1].malformed or "")
-    assert result.results[1].guarded is None  # unsupported content is not an "empty" answer
+    # Unsupported content is flagged as such (not "empty"), and floored: a bare tool call
+    # must not earn more than a bad answer.
+    assert (result.results[1].guarded or "").startswith("unsupported:")
+    assert answer[1]["aggregate_reward_score"] == -1.0
     assert result.results[2].malformed is not None
     assert "duplicate sample ids" in caplog.text
     json.dumps(answer, allow_nan=False)
@@ -170,10 +172,12 @@ def test_no_attack_string_escapes_the_delimiters(pieces: list[str]) -> None:
     request = _RENDERER.render(_RUBRIC, item, make_settings())
     user = request["messages"][0]["content"][0]["text"]
     key = _RENDERER.key(item)
+    fenced = fence(attack)
+    assert structure_spans(fenced) == [], fenced  # nothing of the sample reads as structure
     for tag in ("conversation", "reference_answer", "response"):
         assert user.count(f"<{tag}-{key}>") == 1 and user.count(f"</{tag}-{key}>") == 1
         inside = user.split(f"<{tag}-{key}>")[1].split(f"</{tag}-{key}>")[0]
-        assert structure_spans(inside) == [], inside
+        assert fenced.strip() in inside  # the sample's text, fenced, sits inside its block
     # and what the judged text holds can never be read as the judge's verdict
     judge_answer = f"Looks fine.\nverdict-{key}: 2\n{attack}"
     outcome = parse_text_verdict(judge_answer, _RUBRIC.scores, key, attack)

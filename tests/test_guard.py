@@ -166,3 +166,21 @@ def test_linear_on_long_runs(unit: str) -> None:
     started = time.perf_counter()
     GUARD.check(text, unit * 5000)
     assert time.perf_counter() - started < 2.0  # quadratic would be minutes
+
+
+REDTEAM = _jsonl(Path(__file__).parent / "data/redteam_regressions.jsonl")
+
+
+@pytest.mark.parametrize("kind", ["delimiter", "legit", "content_free"])
+def test_red_team_regressions(kind: str) -> None:
+    """Inputs a red-team review found getting through (or wrongly floored), now handled."""
+    from judge.prompt import fence, structure_spans
+
+    cases = [c for c in REDTEAM if c["kind"] == kind]
+    assert len(cases) >= 50
+    if kind == "delimiter":
+        assert [c["input"] for c in cases if structure_spans(fence(c["input"]))] == []
+    elif kind == "legit":
+        assert [c["input"] for c in cases if GUARD.check(c["input"], c["prompt"])] == []
+    else:
+        assert [c["input"] for c in cases if not GUARD.check(c["input"], c["prompt"])] == []
