@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from judge.calibration.artefact import load_artefact, mismatches
@@ -81,3 +82,37 @@ def _stale_artefacts(
                 f"`judge calibrate --rubric {path.stem}` or delete the file"
             )
     return out
+
+
+def lint_data(path: Path, config_path: str | Path | None = None) -> tuple[list[str], int]:
+    """Validate every per-sample rubric in a dataset file: (problems by line, rubrics seen)."""
+    from judge.checklist import parse_sample_rubric
+    from judge.contract import parse_sample, sample_rubric_data
+    from judge.errors import read_text
+
+    config = load_config(config_path)
+    problems: list[str] = []
+    seen = 0
+    for number, line in enumerate(read_text(path, "dataset").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+            problems.append(f"{path}:{number}: not JSON ({exc})")
+            continue
+        if not isinstance(raw, dict):
+            problems.append(f"{path}:{number}: a sample is an object, not {type(raw).__name__}")
+            continue
+        sample = parse_sample(number, raw)
+        if sample.problem:
+            problems.append(f"{path}:{number}: {sample.problem}")
+        found = sample_rubric_data(raw)
+        if found is None:
+            continue
+        seen += 1
+        try:
+            parse_sample_rubric(*found, config.sample_rubric)
+        except ValueError as exc:
+            problems.append(f"{path}:{number}: {exc}")
+    return problems, seen

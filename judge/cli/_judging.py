@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -24,16 +24,30 @@ from judge.cli._app import (
 from judge.cli._tables import explain, print_results, print_summary, with_interval
 
 if TYPE_CHECKING:
+    from judge.config import RewardConfig
+    from judge.contract import Sample
     from judge.pipeline import BatchResult
 
 
 @main.command()
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Also validate every per-sample rubric in this dataset (JSONL).",
+)
 @config_option
-def lint(config_path: str | None) -> None:
-    """Check the config, every rubric and the prompt templates."""
-    from judge.lint import lint_project
+def lint(data_file: str | None, config_path: str | None) -> None:
+    """Check the config, every rubric and the prompt templates (and a dataset's rubrics)."""
+    from judge.lint import lint_data, lint_project
 
     problems, checked = lint_project(config_path)
+    if data_file and not problems:
+        with reported_errors():
+            bad, seen = lint_data(Path(data_file), config_path)
+        problems += bad
+        checked.append(f"{seen} per-sample rubrics in {data_file}, {len(bad)} problems")
     for name in checked:
         say("ok", "green", name)
     for problem in problems:
@@ -46,7 +60,8 @@ def lint(config_path: str | None) -> None:
 @click.option(
     "--rubric",
     default=None,
-    help="Rubric name (rubrics/NAME.md); default with combine_rubrics: the combined request.",
+    help="Rubric name (rubrics/NAME.md), or sample_rubric for the sample's own; default with "
+    "combine_rubrics: the combined request.",
 )
 @click.option(
     "--sample",
@@ -62,7 +77,7 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
 
     Whether its static prefix is cacheable goes to stderr, so stdout stays the request.
     """
-    from judge.config import load_config
+    from judge.config import SAMPLE_RUBRIC, load_config
     from judge.contract import parse_sample
     from judge.prompt import PromptRenderer
     from judge.prompt_cache import decide
@@ -76,8 +91,6 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
                 "name a rubric with --rubric (or set [judge] combine_rubrics = true): "
                 + ", ".join(config.rubrics)
             )
-        names = [rubric] if rubric else list(config.rubrics)
-        rubrics = load_rubrics(config.path("rubrics"), names)
         samples = read_batch(Path(sample_file))
         if not 0 <= index < len(samples):
             raise click.BadParameter(
@@ -86,9 +99,14 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         sample = parse_sample(index, samples[index])
         if sample.item is None:
             raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
-        # The Lambda's own secret, so the keys are the ones the judge would see.
-        renderer = PromptRenderer(config.path("prompts"), load_secret(config.cache_dir()))
-        request = renderer.render_many(list(rubrics.values()), sample.item, config.judge)
+        if rubric == SAMPLE_RUBRIC:
+            request = _sample_rubric_request(config, sample)
+        else:
+            names = [rubric] if rubric else list(config.rubrics)
+            rubrics = load_rubrics(config.path("rubrics"), names)
+            # The Lambda's own secret, so the keys are the ones the judge would see.
+            renderer = PromptRenderer(config.path("prompts"), load_secret(config.cache_dir()))
+            request = renderer.render_many(list(rubrics.values()), sample.item, config.judge)
         click.echo(
             json.dumps({"modelId": config.judge.model_id, **request}, indent=2, ensure_ascii=False)
         )
@@ -100,6 +118,26 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         else:
             action = "no cachePoint added"
         say("cache", "cyan", f"{decision.describe()}; {action}")
+
+
+def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, Any]:
+    """The request judging a sample on its own rubric, as the pipeline plans it."""
+    from judge.checklist import parse_sample_rubric
+    from judge.pipeline import Evaluator
+
+    if sample.rubric_data is None or sample.item is None:
+        raise click.ClickException(f"sample {sample.index} has no rubric of its own")
+    try:
+        own = parse_sample_rubric(*sample.rubric_data, config.sample_rubric)
+    except ValueError as exc:
+        raise click.ClickException(f"sample {sample.index}: {exc}") from None
+    evaluator = Evaluator.from_settings(config)
+    try:
+        plan = evaluator.plan(sample.item, own)
+    finally:
+        evaluator.close()
+    task = next(t for name, t in plan.tasks.items() if name not in config.rubrics)
+    return task.request
 
 
 @main.command()

@@ -28,6 +28,8 @@ def explain(result: SampleResult) -> dict[str, Any]:
         "guarded": result.guarded,
         "malformed": result.malformed,
         "gate": result.gate,
+        "refused": result.refused,
+        **({"criteria": result.checklist.details()} if result.checklist else {}),
     }
 
 
