@@ -48,6 +48,7 @@ demo: $(BIN)/.local
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_batch.py
 	$(BIN)/python bench/bench_cost.py
+	$(BIN)/python bench/bench_checklist.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
