@@ -7,7 +7,6 @@ that shows $0 for a model nobody priced would hide the bill.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from judge.config import ModelPrice
-from judge.errors import SourceError, data_file_error
+from judge.errors import parse_data_table
 
 PRICES = "prices.toml"
 
@@ -71,17 +70,13 @@ def bundled_prices() -> dict[str, ModelPrice]:
 
 def parse_prices(text: str, path: Path) -> dict[str, ModelPrice]:
     """Validate a price table in the bundled format; errors name the file, the key and the fix."""
-    try:
-        table = _PriceFile.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise SourceError(path, f"not valid TOML ({exc})", fix="correct the TOML syntax") from None
-    except ValidationError as exc:
-        raise data_file_error(
-            path,
-            exc,
-            'each [model."ID"] has input, output and source, optionally cache_read and '
-            "cache_write (USD per 1,000 tokens, not negative), and nothing else",
-        ) from None
+    table = parse_data_table(
+        text,
+        path,
+        _PriceFile,
+        'each [model."ID"] has input, output and source, optionally cache_read and '
+        "cache_write (USD per 1,000 tokens, not negative), and nothing else",
+    )
     return {
         model: ModelPrice(**price.model_dump(exclude={"source"}))
         for model, price in table.model.items()

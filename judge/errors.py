@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound="BaseModel")
 
 
 class JudgeError(Exception):
@@ -82,3 +85,15 @@ def data_file_error(path: Path, exc: ValidationError, fix: str) -> SourceError:
     place = ".".join(str(p) for p in err["loc"])
     problem = f"unknown key '{place}'" if err["type"] == "extra_forbidden" else err["msg"]
     return SourceError(path, problem, place=place, fix=fix)
+
+
+def parse_data_table(text: str, path: Path, model: type[M], fix: str) -> M:
+    """A bundled (or user) TOML data table validated by ``model``; a SourceError otherwise."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(path, f"not valid TOML ({exc})", fix="correct the TOML syntax") from None
+    except ValidationError as exc:
+        raise data_file_error(path, exc, fix) from None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -23,9 +22,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from judge.errors import SourceError, data_file_error
+from judge.errors import parse_data_table
 
 TABLE = "prompt_cache.toml"
 CHARS_PER_TOKEN = 4
@@ -80,17 +79,13 @@ def _families() -> tuple[tuple[str, CacheFamily], ...]:
 
 def parse_table(text: str, path: Path) -> tuple[tuple[str, CacheFamily], ...]:
     """Validate a table in the bundled format; errors name the file, the key and the fix."""
-    try:
-        table = _Table.model_validate(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise SourceError(path, f"not valid TOML ({exc})", fix="correct the TOML syntax") from None
-    except ValidationError as exc:
-        raise data_file_error(
-            path,
-            exc,
-            "each [[family]] has name, models, minimum_tokens and tools_in_prefix "
-            "(maximum_tokens and note are optional), and nothing else",
-        ) from None
+    table = parse_data_table(
+        text,
+        path,
+        _Table,
+        "each [[family]] has name, models, minimum_tokens and tools_in_prefix "
+        "(maximum_tokens and note are optional), and nothing else",
+    )
     pairs = [
         (
             pattern,

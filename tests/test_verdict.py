@@ -125,13 +125,18 @@ def _text(*texts: str) -> dict[str, Any]:
     ],
 )
 def test_text_mode_responses(response: dict[str, Any], expected: int | str) -> None:
-    outcome = parse_converse_response(response, SCALE, mode="text", key=K)
+    _check(parse_converse_response(response, SCALE, mode="text", key=K), expected)
+
+
+def _check(outcome: Verdict | Unscored, expected: int | str) -> None:
+    """A verdict with the expected score, or an unscored outcome with the expected reason."""
     if isinstance(expected, int):
         assert isinstance(outcome, Verdict), outcome
         assert outcome.score == expected
     else:
         assert isinstance(outcome, Unscored), outcome
         assert outcome.reason == expected
+        assert outcome.detail
 
 
 @pytest.mark.parametrize(
@@ -160,11 +165,4 @@ def test_text_mode_responses(response: dict[str, Any], expected: int | str) -> N
     ],
 )
 def test_converse_responses(response: dict[str, Any], expected: int | str) -> None:
-    outcome = parse_converse_response(response, SCALE, mode="tool", key=K)
-    if isinstance(expected, int):
-        assert isinstance(outcome, Verdict), outcome
-        assert outcome.score == expected
-    else:
-        assert isinstance(outcome, Unscored), outcome
-        assert outcome.reason == expected
-        assert outcome.detail
+    _check(parse_converse_response(response, SCALE, mode="tool", key=K), expected)
