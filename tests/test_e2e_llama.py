@@ -59,7 +59,12 @@ def test_handler_path_scores_with_the_real_model(
     llama_url: str, monkeypatch: pytest.MonkeyPatch, aws_env: object
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", llama_url)
-    evaluator = make_evaluator(rubrics={"tone": {"weight": 1}}, runtime={"concurrency": 2})
+    # A 135M model on 2 shared cores: allow for a slow read rather than retrying it.
+    evaluator = make_evaluator(
+        rubrics={"tone": {"weight": 1}},
+        runtime={"concurrency": 2},
+        judge={"read_timeout_s": 300},
+    )
     answer, batch = run_event(
         evaluator,
         [
