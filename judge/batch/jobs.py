@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,8 +209,8 @@ def submit_calibration(
 def submit_retry(job: str, target: Target, *, config_path: str | Path | None = None) -> Submitted:
     """Submit again only the judgements ``job``'s last collect left without a verdict."""
     started = time.monotonic()
-    directory = mf.jobs_dir(None, target.jobs_dir)
-    parent = mf.load(job, directory)
+    parent, directory = mf.find(job, mf.jobs_dir(target.jobs_dir))
+    target = replace(target, jobs_dir=directory)  # the retry lives beside the job it retries
     retry_file = directory / parent.job_name / mf.RETRY
     if not retry_file.is_file():
         raise JudgeError(
@@ -314,8 +314,7 @@ def _submit(
         },
         **extra,
     )
-    directory = mf.jobs_dir(config, target.jobs_dir)
-    path = mf.save(manifest, directory)
+    path = mf.save(manifest, mf.jobs_dir(target.jobs_dir))
     return Submitted(
         manifest,
         path,
@@ -553,8 +552,7 @@ def replay(job: str, *, jobs_dir: str | Path | None = None) -> Replay:
     Checks that the config, rubrics, templates, data and endpoint are those the job was
     submitted with: otherwise its verdicts belong to other requests.
     """
-    directory = mf.jobs_dir(None, jobs_dir)
-    manifest = mf.load(job, directory)
+    manifest, directory = mf.find(job, mf.jobs_dir(jobs_dir))
     jobs = mf.chain(manifest, directory)
     root = jobs[0]
     config = load_config(manifest.config_path)

@@ -1,11 +1,11 @@
 """The local record of a batch job: what was submitted, with what, and where it went.
 
-``<jobs dir>/<job name>/manifest.json`` (the jobs dir is ``$JUDGE_BATCH_DIR``, else
-``.judge-batch`` beside the config). It maps every record id to its cache key and rubrics,
-and holds the hashes of the config, rubrics, templates and data, so ``collect`` can refuse
-to pair a job's verdicts with inputs that changed since. ``collect`` writes ``retry.jsonl``
-beside it: the judgements still without a verdict, which ``submit --retry-failed`` sends
-again.
+``<jobs dir>/<job name>/manifest.json`` (the jobs dir is ``--jobs-dir``, else
+``$JUDGE_BATCH_DIR``, else ``.judge-batch`` in the working directory). It maps every
+record id to its cache key and rubrics, and holds the hashes of the config, rubrics,
+templates and data, so ``collect`` can refuse to pair a job's verdicts with inputs that
+changed since. ``collect`` writes ``retry.jsonl`` beside it: the judgements still without
+a verdict, which ``submit --retry-failed`` sends again.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.batch.records import Quotas
-from judge.config import RewardConfig
 from judge.errors import JudgeError
 
 MANIFEST_FORMAT = 1
@@ -106,14 +105,13 @@ class Manifest(_Model):
         return jobs_dir / self.job_name / MANIFEST
 
 
-def jobs_dir(config: RewardConfig | None = None, explicit: str | Path | None = None) -> Path:
-    """``--jobs-dir``, else ``$JUDGE_BATCH_DIR``, else ``.judge-batch`` beside the config."""
+def jobs_dir(explicit: str | Path | None = None) -> Path:
+    """``--jobs-dir``, else ``$JUDGE_BATCH_DIR``, else ``.judge-batch`` in the working dir."""
     if explicit:
         return Path(explicit)
     if env := os.environ.get(JOBS_ENV):
         return Path(env)
-    base = config.base_dir if config is not None else Path(".")
-    return (base / ".judge-batch").resolve()
+    return Path(".judge-batch").resolve()
 
 
 def save(manifest: Manifest, directory: Path) -> Path:
@@ -128,6 +126,11 @@ def save(manifest: Manifest, directory: Path) -> Path:
 
 def load(job: str, directory: Path) -> Manifest:
     """The manifest of ``job``: a job name, a job ARN, or a manifest file path."""
+    return find(job, directory)[0]
+
+
+def find(job: str, directory: Path) -> tuple[Manifest, Path]:
+    """``job``'s manifest and the jobs dir that holds it (and the jobs it retries)."""
     candidates: list[Path] = []
     as_path = Path(job)
     if as_path.is_file():
@@ -139,7 +142,8 @@ def load(job: str, directory: Path) -> Manifest:
     for path in candidates:
         if path.is_file():
             try:
-                return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+                found = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+                return found, path.resolve().parent.parent
             except ValidationError as exc:
                 first = str(exc).splitlines()[0]
                 raise JudgeError(f"{path}: not a batch job manifest ({first})") from None
