@@ -69,7 +69,8 @@ def local(monkeypatch: pytest.MonkeyPatch, aws_env: Path, tmp_path: Path) -> Ite
     _moto_reset(s3_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_url)
     judge = ScriptedJudge()
-    server = BatchServer(judge).start()
+    server = BatchServer(judge)
+    server.start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", server.url)
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
     jobs = tmp_path / "jobs"
@@ -135,7 +136,9 @@ def test_scoring_2000_records_matches_on_demand(
     assert "2000 records in 3 file(s)" in submitted.output
     job = _job_name(submitted)
     manifest = json.loads((local.jobs / job / "manifest.json").read_text())
-    assert len(manifest["records"]) == 2000 and manifest["judge_overrides"]["verdict_mode"] == "text"
+    assert (
+        len(manifest["records"]) == 2000 and manifest["judge_overrides"]["verdict_mode"] == "text"
+    )
     assert len({r["key"] for r in manifest["records"].values()}) == 2000
 
     # What went to S3 is the Converse body the on-demand path sends, without tool use.
@@ -150,7 +153,8 @@ def test_scoring_2000_records_matches_on_demand(
     status = _wait(job)
     assert "2000 of 2000 records processed" in status.output
     outputs = sorted(
-        o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"runs/{job}/output/")["Contents"]
+        o["Key"]
+        for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"runs/{job}/output/")["Contents"]
     )
     assert [k.rsplit("/", 1)[-1] for k in outputs] == [
         "manifest.json.out", "part-00000.jsonl.out", "part-00001.jsonl.out", "part-00002.jsonl.out",
@@ -233,10 +237,7 @@ def test_calibration_job_matches_on_demand_calibration(
     assert collected.exit_code == 0, collected.output
     assert (local.jobs / job / "retry.jsonl").read_text() == ""  # every judgement was held
     calls = len(local.judge.requests)
-    # `judge calibrate --from-batch` is the same run, from the cache this time.
-    again = _cli("calibrate", "--from-batch", job, "--out", str(tmp_path / "again"), "--json")
-    assert again.exit_code == 0, again.output
-    assert len(local.judge.requests) == calls
+    # collect ran `judge calibrate --from-batch JOB`; options that contradict the job fail.
     clash = _cli("calibrate", "--from-batch", job, "--seed", "3")
     assert clash.exit_code == 2 and "seed = 0" in clash.output
 
@@ -256,7 +257,6 @@ def test_calibration_job_matches_on_demand_calibration(
 
     expected = artefact(on_demand / "tone.json")
     assert artefact(out / "tone.json") == expected
-    assert artefact(tmp_path / "again" / "tone.json") == expected
     assert expected["inference"]["verdict_mode"] == "text" and expected["endpoint"] == "custom"
     assert expected["metrics"]["probes"]  # the bias probes came from the job too
     report = (out / "reports" / "tone" / "report.md").read_text()
@@ -322,8 +322,13 @@ def test_collect_refuses_changed_inputs_and_waits_for_the_job(
 def test_control_plane_speaks_the_bedrock_wire_protocol(local: StandIns) -> None:
     """Create/Get/List/Stop through boto3's own `bedrock` client; tool use is refused."""
     s3 = boto3.client("s3")
-    body = {"messages": [{"role": "user", "content": [{"text": "<response-0123456789abcdef>\nHi\n"}]}]}
-    tool = {**body, "toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]}}
+    body = {
+        "messages": [{"role": "user", "content": [{"text": "<response-0123456789abcdef>\nHi\n"}]}]
+    }
+    tool = {
+        **body,
+        "toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]},
+    }
     lines = [{"recordId": f"R{i:010d}", "modelInput": tool if i == 0 else body} for i in range(40)]
     s3.put_object(
         Bucket=BUCKET, Key="raw/in/a.jsonl", Body="\n".join(json.dumps(x) for x in lines).encode()
@@ -389,7 +394,9 @@ def test_service_role_is_least_privilege() -> None:
     trust = trust_policy("111122223333", "us-east-1")["Statement"][0]
     assert trust["Principal"] == {"Service": "bedrock.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
-    policy = permissions_policy("bkt", "runs", "us.amazon.nova-pro-v1:0", "us-east-1", "111122223333")
+    policy = permissions_policy(
+        "bkt", "runs", "us.amazon.nova-pro-v1:0", "us-east-1", "111122223333"
+    )
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ReadJobInputs"]["Action"] == "s3:GetObject"
     assert by_sid["ReadJobInputs"]["Resource"] == "arn:aws:s3:::bkt/runs/*/input/*"
