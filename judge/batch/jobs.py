@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -82,15 +83,27 @@ def _options(env: str) -> dict[str, Any]:
 
 def control_client(region: str) -> Any:
     """The ``bedrock`` control-plane client (honours ``AWS_ENDPOINT_URL_BEDROCK``)."""
-    session = boto3.session.Session()
-    return session.client("bedrock", region_name=region, **_options("AWS_ENDPOINT_URL_BEDROCK"))
+    return _cached_client("bedrock", region, _environment("AWS_ENDPOINT_URL_BEDROCK"))
 
 
 def s3_client(region: str) -> Any:
     """The S3 client (honours ``AWS_ENDPOINT_URL_S3``)."""
-    return boto3.session.Session().client(
-        "s3", region_name=region, **_options("AWS_ENDPOINT_URL_S3")
-    )
+    return _cached_client("s3", region, _environment("AWS_ENDPOINT_URL_S3"))
+
+
+def _environment(env: str) -> tuple[str, ...]:
+    """What a client depends on: a client is reused only while none of it changes."""
+    names = (env, "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_CONFIG_FILE")
+    return (env, *(os.environ.get(n, "") for n in names))
+
+
+@lru_cache(maxsize=16)
+def _cached_client(service: str, region: str, environment: tuple[str, ...]) -> Any:
+    """Making a client reads its service model (~0.2 s for bedrock): once per setting."""
+    session = boto3.session.Session()
+    if service == "bedrock":
+        return session.client("bedrock", region_name=region, **_options(environment[0]))
+    return session.client("s3", region_name=region, **_options(environment[0]))
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -391,6 +404,7 @@ class JobOutputs:
     output_tokens: int = 0
     records: int = 0
     errors: int = 0
+    judgements: int = 0  # verdicts asked for by the records that have an output
     notes: list[str] = field(default_factory=list)
 
 
@@ -438,6 +452,7 @@ def _index(line: dict[str, Any], manifest: mf.Manifest, out: JobOutputs) -> None
         out.errors += 1
         out.entries[info.key] = {"job": manifest.job_name, "error": line["error"]}
     else:
+        out.judgements += len(info.rubrics)
         out.entries[info.key] = {"job": manifest.job_name, "modelOutput": line.get("modelOutput")}
 
 

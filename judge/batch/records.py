@@ -131,24 +131,25 @@ def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
     """The judgements ``judge score`` would make on ``samples``, in input order."""
     dry, recorder = _recording(evaluator, placeholder=False)
     dry.evaluate(samples, Deadline.never())
+    # Which samples each judgement is about: a task's delimiter key is an HMAC of the item
+    # it judges, so the samples are found without rendering anything again.
     owners: dict[str, list[str]] = {}
     order: dict[str, int] = {}
-    for i, raw in enumerate(samples):  # which samples each judgement is about
+    wanted = {t.fence_key for t in recorder.tasks.values()}
+    for i, raw in enumerate(samples):
         s = parse_sample(i, raw)
         if s.item is None:
             continue
-        try:
-            own = evaluator.sample_tasks(s.item)
-        except Exception:  # the dry run met it too and left it unjudged
-            continue
-        for task in own.values():
-            if task.key in recorder.tasks:
-                order.setdefault(task.key, i)
-                ids = owners.setdefault(task.key, [])
-                if len(ids) < 5 and str(s.id) not in ids:
-                    ids.append(str(s.id))
-    ranked = sorted(recorder.tasks.values(), key=lambda t: (order.get(t.key, len(samples)), t.key))
-    return [Planned.of(t, "sample " + ", ".join(owners.get(t.key, ["?"]))) for t in ranked]
+        fence = evaluator.renderer.key(s.item)
+        if fence in wanted:
+            order.setdefault(fence, i)
+            ids = owners.setdefault(fence, [])
+            if len(ids) < 5 and str(s.id) not in ids:
+                ids.append(str(s.id))
+    ranked = sorted(
+        recorder.tasks.values(), key=lambda t: (order.get(t.fence_key, len(samples)), t.key)
+    )
+    return [Planned.of(t, "sample " + ", ".join(owners.get(t.fence_key, ["?"]))) for t in ranked]
 
 
 def calibration_tasks(

@@ -326,6 +326,7 @@ def collect(
             config_path=None,
             from_batch=str(manifest.path(directory)),
         )
+        _report_retry(manifest, directory / manifest.job_name / mf.RETRY)
         return
     _collect_score(manifest, directory, out, details, max_unscored)
 
@@ -355,12 +356,13 @@ def _collect_score(
         print_results(answer)
     evaluator = replayed.evaluator
     print_summary(result, list(evaluator.rubrics), price_table(evaluator.config.pricing))
-    _report(replayed, sum(len(r.dimensions) for r in result.results))
+    _report(replayed)
+    _report_retry(replayed.manifest, replayed.caller.retry_file)
     unscored_gate(result, max_unscored)
 
 
-def _report(replayed: Replay, judgements: int) -> None:
-    """The job's records, tokens and price, and what is left to retry."""
+def _report(replayed: Replay) -> None:
+    """The job's records, tokens and price."""
     from judge.batch.pricing import compare
 
     outputs = replayed.outputs
@@ -377,19 +379,22 @@ def _report(replayed: Replay, judgements: int) -> None:
         replayed.manifest.model_id,
         outputs.input_tokens,
         outputs.output_tokens,
-        outputs.records - outputs.errors,
+        outputs.judgements,
         replayed.evaluator.config.pricing,
     )
-    if comparison is not None and judgements:
+    if comparison is not None:
         say("cost", "cyan", comparison.describe())
-    left = len(replayed.caller.unscored)
+
+
+def _report_retry(manifest: Manifest, retry_file: Path) -> None:
+    """What is left without a verdict, and how to retry it."""
+    left = len(retry_file.read_text("utf-8").splitlines()) if retry_file.is_file() else 0
     if left:
         say(
             "retry",
             "yellow",
-            f"{left} judgement(s) without a verdict (listed in {replayed.caller.retry_file}): "
-            f"judge batch submit --retry-failed {replayed.manifest.job_name} --bucket ... "
-            "--role-arn ...",
+            f"{left} judgement(s) without a verdict (listed in {retry_file}): judge batch "
+            f"submit --retry-failed {manifest.job_name} --bucket ... --role-arn ...",
         )
 
 
@@ -428,6 +433,7 @@ def calibration_from_batch(ctx: click.Context, job: str) -> CalibrationReplay:
                 f"batch job {replayed.manifest.job_name} was submitted with {name} = {value!r}, "
                 f"not {given!r}: leave the option out (the job's value applies)"
             )
+    _report(replayed)
     return CalibrationReplay(replayed.evaluator, run.rubric, run.anchors, run.options(), replayed)
 
 
