@@ -467,8 +467,10 @@ def _progress(job: dict[str, Any]) -> str:
 class ReplayCaller(JudgeCaller):
     """Answers judgements from a batch job's output records, through the verdict parser.
 
-    Never calls Converse. Unscored outcomes (other than refusals, which asking again does
-    not change) are written to ``retry_file`` as they are met, with the request, for
+    Never calls Converse. Each record answered counts as a judge call with its ``usage``
+    (the job's tokens, priced at batch prices by ``collect``). Unscored outcomes (other
+    than refusals, which asking again does not change) are written to ``retry_file`` as
+    they are met, with the request, for
     ``submit --retry-failed``.
     """
 
@@ -502,7 +504,10 @@ class ReplayCaller(JudgeCaller):
             )
             outcomes = {r.name: failed for r in task.rubrics}
         else:
-            outcomes = self._parse(task, entry.get("modelOutput"))
+            output = entry.get("modelOutput")
+            usage = output.get("usage") if isinstance(output, dict) else None
+            stats.record_call(0.0, usage, self.settings.model_id)  # a call Bedrock made
+            outcomes = self._parse(task, output)
         reasons = [
             f"{o.reason}: {o.detail}"
             for o in outcomes.values()

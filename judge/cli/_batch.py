@@ -230,7 +230,7 @@ def status(
         manifest = mf.load(job, mf.jobs_dir(jobs_dir))
         if wait:
             reply = jobs.wait(
-                manifest, poll_s=poll_s, timeout_s=timeout_s, on_poll=lambda j: _line(manifest, j)
+                manifest, poll_s=poll_s, timeout_s=timeout_s, on_poll=_changes(manifest)
             )
         else:
             reply = jobs.describe(manifest)
@@ -239,6 +239,19 @@ def status(
         click.echo(json.dumps(reply, indent=1, default=str))
     if reply.get("status") == "Failed":
         raise SystemExit(4)
+
+
+def _changes(manifest: Manifest) -> Callable[[dict[str, Any]], None]:
+    """A poll callback that prints the job's line when its status or counts change."""
+    seen: list[tuple[Any, ...]] = []
+
+    def on_poll(job: dict[str, Any]) -> None:
+        state = (job.get("status"), job.get("processedRecordCount"), job.get("message"))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            _line(manifest, job)
+
+    return on_poll
 
 
 def _line(manifest: Manifest, job: dict[str, Any]) -> None:
@@ -301,7 +314,7 @@ def collect(
     with reported_errors():
         manifest, directory = mf.find(job, mf.jobs_dir(jobs_dir))
         if wait:
-            jobs.wait(manifest, poll_s=poll_s, on_poll=lambda j: _line(manifest, j))
+            jobs.wait(manifest, poll_s=poll_s, on_poll=_changes(manifest))
         root = mf.chain(manifest, directory)[0]
     if manifest.kind == "calibrate":
         from judge.cli._judging import calibrate
@@ -337,7 +350,6 @@ def _collect_score(
     from judge.batch import jobs
     from judge.cli._judging import unscored_gate
     from judge.cli._tables import explain, print_results, print_summary
-    from judge.cost import price_table
 
     with reported_errors():
         replayed = jobs.replay(str(manifest.path(directory)), jobs_dir=directory)
@@ -354,8 +366,10 @@ def _collect_score(
                 fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
     if len(answer) <= 50:
         print_results(answer)
-    evaluator = replayed.evaluator
-    print_summary(result, list(evaluator.rubrics), price_table(evaluator.config.pricing))
+    from judge.batch.pricing import batch_prices
+
+    # Judge calls here are the job's records answered in this run: priced at batch prices.
+    print_summary(result, list(replayed.evaluator.rubrics), batch_prices().prices)
     _report(replayed)
     _report_retry(replayed.manifest, replayed.caller.retry_file)
     unscored_gate(result, max_unscored)
