@@ -309,11 +309,18 @@ def test_collect_refuses_changed_inputs_and_waits_for_the_job(
         "--config", str(local.config), "--min-records", "1",
     )  # fmt: skip
     assert submitted.exit_code == 0, submitted.output
+    assert "15 records" in submitted.output  # 6 samples x 3 rubrics, less the guarded one
     job = _job_name(submitted)
     early = _cli("batch", "collect", job)
     assert early.exit_code == 2 and "collect it once it is Completed" in early.output
     local.judge.latency_s = 0.0
     _wait(job)
+    assert _cli("batch", "collect", job).exit_code == 0
+    again = _cli(
+        "batch", "submit", str(data), "--bucket", f"s3://{BUCKET}/x", "--role-arn", ROLE,
+        "--config", str(local.config), "--min-records", "1",
+    )  # fmt: skip
+    assert again.exit_code == 2 and "0 record(s) to judge" in again.output  # all cached
     data.write_text(data.read_text().replace("tent", "kayak", 1))
     changed = _cli("batch", "collect", job)
     assert changed.exit_code == 2 and "changed since batch job" in changed.output
@@ -411,3 +418,37 @@ def test_service_role_is_least_privilege() -> None:
     )  # fmt: skip
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["permissions_policy"] == policy
+
+
+def test_combined_mode_and_refusals_match_on_demand(
+    local: StandIns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One call per sample (parse_combined_response); a refusal is final, not retried."""
+    local.config.write_text(
+        local.config.read_text().replace("[judge]", "[judge]\ncombine_rubrics = true", 1)
+    )
+    local.judge.refuse = "Whatever"
+    data = REPO / "examples" / "batch.jsonl"
+    submitted = _cli(
+        "batch", "submit", str(data), "--bucket", f"s3://{BUCKET}", "--role-arn", ROLE,
+        "--config", str(local.config), "--min-records", "1",
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    assert "5 records" in submitted.output  # one per judged sample
+    job = _job_name(submitted)
+    _wait(job)
+    rewards = tmp_path / "rewards.json"
+    collected = _cli("batch", "collect", job, "--out", str(rewards))
+    assert collected.exit_code == 0, collected.output
+    assert (local.jobs / job / "retry.jsonl").read_text() == ""  # the refusal stays refused
+
+    from judge.batch.records import batch_config
+
+    monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / "on-demand-cache"))
+    evaluator = Evaluator.from_settings(batch_config(load_config(local.config)))
+    answer, batch = run_event(
+        evaluator, [json.loads(x) for x in data.read_text().splitlines()], Deadline.never()
+    )
+    evaluator.close()
+    assert batch.counts()["refused"] == 1
+    assert json.loads(rewards.read_text()) == answer
