@@ -43,9 +43,9 @@ the AWS pages, read 2026-11-26):
   field in any line where there was an error", ``{"errorCode": 400, "errorMessage": "bad
   request"}``; and ``manifest.json.out`` with ``totalRecordCount``,
   ``processedRecordCount``, ``successRecordCount``, ``errorRecordCount``,
-  ``inputTokenCount``, ``outputTokenCount``. Bedrock writes them under the output URI in a
-  folder named after the job id; ``collect`` reads every ``*.out`` under the job's own
-  output prefix, so it does not depend on that folder name.
+  ``inputTokenCount``, ``outputTokenCount``. The stored pages do not say which sub-folder
+  of the output URI they land in (commonly one named after the job id); ``collect`` reads
+  every ``*.out`` under the job's own output prefix, so the folder name does not matter.
 - Control plane (botocore ``bedrock`` service model, REST-JSON): ``POST
   /model-invocation-job`` (Create), ``GET /model-invocation-job/{jobIdentifier}`` (Get,
   which also returns the four record counts), ``GET /model-invocation-jobs`` (List), ``POST
@@ -58,6 +58,6 @@ the AWS pages, read 2026-11-26):
   ``model-invocation-job/*``) conditions; it reads the input and writes the output in S3
   and invokes the model. ``judge.batch.iam`` scopes it to the job prefix and the one model.
 - Price: aws.amazon.com/bedrock/pricing offers batch for select models below on-demand;
-  AWS's ML blog puts it at a 50% discount. ``judge/data/batch_prices.toml`` (dated) holds
-  the figures used for the comparison.
+  AWS's ML blog (read in a mirrored copy) puts it at a 50% discount.
+  ``judge/data/batch_prices.toml`` (dated) holds the figures used for the comparison.
 """
