@@ -221,13 +221,13 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
 
 
 @main.command()
-@click.option("--rubric", required=True, help="Rubric name (rubrics/NAME.md).")
+@click.option("--rubric", default=None, help="Rubric name (rubrics/NAME.md). Required.")
 @click.option(
     "--anchors",
     "anchors_file",
-    required=True,
+    default=None,
     type=click.Path(exists=True, dir_okay=False),
-    help="Anchor set (JSONL).",
+    help="Anchor set (JSONL). Required.",
 )
 @click.option(
     "--holdout",
@@ -289,11 +289,21 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     help="Exit 4, writing nothing, if a larger fraction of anchor judgements is unscored "
     "(all unscored always exits 4).",
 )
+@click.option(
+    "--from-batch",
+    "from_batch",
+    metavar="JOB",
+    default=None,
+    help="Take the verdicts from `judge batch` job JOB instead of calling the judge; the "
+    "job's rubric, anchors and options apply.",
+)
 @concurrency_option
 @config_option
+@click.pass_context
 def calibrate(
-    rubric: str,
-    anchors_file: str,
+    ctx: click.Context,
+    rubric: str | None,
+    anchors_file: str | None,
     holdout: float,
     seed: int,
     out: str | None,
@@ -304,6 +314,7 @@ def calibrate(
     as_json: bool,
     min_spearman: float | None,
     max_unscored: float,
+    from_batch: str | None,
     config_path: str | None,
     concurrency: int | None,
 ) -> None:
@@ -323,7 +334,19 @@ def calibrate(
         ) from None
 
     with reported_errors():
-        evaluator = cli_evaluator(config_path, concurrency)
+        if from_batch is not None:  # verdicts from a collected batch job (judge.batch)
+            from judge.cli._batch import calibration_from_batch
+
+            batch = calibration_from_batch(ctx, from_batch)
+            evaluator, rubric, anchors_file = batch.evaluator, batch.rubric, batch.anchors
+            options = batch.options
+            holdout, seed, draws = options["holdout"], options["seed"], options["draws"]
+            human_scale, max_items = options["human_scale"], options["max_items"]
+            probe_items = options["probe_items"]
+        elif rubric is None or anchors_file is None:
+            raise click.UsageError("Missing option '--rubric' or '--anchors'.")
+        else:
+            evaluator = cli_evaluator(config_path, concurrency)
         target = Path(out) if out else evaluator.config.path("calibration")
         try:
             with progress_bar("judging anchors") as progress:

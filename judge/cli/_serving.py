@@ -46,6 +46,12 @@ from judge.cli._app import (
     help="scripted: probability of a throttle/5xx/408/424/malformed fault per call.",
 )
 @click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="Also serve the Bedrock batch inference control plane (model invocation jobs, "
+    "run by this backend against S3 at AWS_ENDPOINT_URL_S3): AWS_ENDPOINT_URL_BEDROCK.",
+)
 def serve(
     host: str,
     port: int,
@@ -55,6 +61,7 @@ def serve(
     latency_ms: int,
     fault_rate: float,
     seed: int,
+    batch: bool,
 ) -> None:
     """Serve the Converse API on HOST:PORT for boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
     from judge.server import Backend, ConverseServer
@@ -85,7 +92,12 @@ def serve(
             ),
         )
     try:
-        server = ConverseServer(model, host, port)
+        if batch:
+            from judge.server.control import BatchServer
+
+            server: ConverseServer = BatchServer(model, host, port)
+        else:
+            server = ConverseServer(model, host, port)
     except OSError as exc:  # port in use, host not on this machine...
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}. "
@@ -97,6 +109,13 @@ def serve(
         f"Converse ({backend}) on {server.url}; "
         f"export AWS_ENDPOINT_URL_BEDROCK_RUNTIME={server.url}",
     )
+    if batch:
+        say(
+            "serving",
+            "green",
+            f"batch control plane on {server.url}; export AWS_ENDPOINT_URL_BEDROCK={server.url} "
+            "(and AWS_ENDPOINT_URL_S3 at an S3, e.g. moto_server)",
+        )
     say(
         "note",
         "green",

@@ -1,0 +1,498 @@
+"""``judge batch submit | status | collect | stop | role-policy``: Bedrock batch inference."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from judge.cli._app import config_option, main, progress_bar, reported_errors, say
+
+if TYPE_CHECKING:
+    from judge.batch.jobs import Replay, Submitted
+    from judge.batch.manifest import Manifest
+    from judge.pipeline import Evaluator
+
+F = TypeVar("F", bound=Callable[..., Any])
+MB = 1_000_000
+
+jobs_dir_option = click.option(
+    "--jobs-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where job manifests live (default: $JUDGE_BATCH_DIR, else .judge-batch beside the "
+    "config).",
+)
+
+
+def quota_options(func: F) -> F:
+    """The batch quotas, to set from your account's Service Quotas."""
+    options = [
+        click.option(
+            "--min-records",
+            type=click.IntRange(1),
+            default=100,
+            show_default=True,
+            help="Quota 'Minimum number of records per batch inference job'.",
+        ),
+        click.option(
+            "--max-records-per-file",
+            type=click.IntRange(1),
+            default=50_000,
+            show_default=True,
+            help="Quota 'Records per input file per batch inference job'.",
+        ),
+        click.option(
+            "--max-records-per-job",
+            type=click.IntRange(1),
+            default=50_000,
+            show_default=True,
+            help="Quota 'Records per batch inference job'.",
+        ),
+        click.option(
+            "--max-file-mb",
+            type=click.FloatRange(min=0.001),
+            default=1000.0,
+            show_default=True,
+            help="Quota 'Batch inference input file size', in MB.",
+        ),
+        click.option(
+            "--max-job-mb",
+            type=click.FloatRange(min=0.001),
+            default=5000.0,
+            show_default=True,
+            help="Quota 'Batch inference job size', in MB.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.group()
+def batch() -> None:
+    """Score or calibrate whole datasets offline through Bedrock batch inference.
+
+    submit renders every judgement exactly as the Lambda would and creates a model
+    invocation job; status follows it; collect turns its outputs into exactly what
+    `judge score` / `judge calibrate` would have produced from the same verdicts.
+    """
+
+
+@batch.command()
+@click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--bucket",
+    "bucket_uri",
+    required=True,
+    help="s3://BUCKET[/PREFIX]: inputs go to PREFIX/<job>/input/, outputs to .../output/.",
+)
+@click.option(
+    "--role-arn",
+    required=True,
+    help="The service role Bedrock assumes (`judge batch role-policy` prints its policies).",
+)
+@click.option(
+    "--rubric",
+    "rubrics",
+    multiple=True,
+    help="Scoring: only these rubrics (repeatable; default all). Calibration: the rubric.",
+)
+@click.option(
+    "--anchors",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Submit a calibration run on this anchor set instead of scoring DATA.",
+)
+@click.option("--holdout", default=0.3, show_default=True, type=click.FloatRange(0.05, 0.9))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--samples", "draws", default=1, show_default=True, type=click.IntRange(1, 10))
+@click.option("--human-scale", type=(float, float), default=None)
+@click.option("--max-items", type=click.IntRange(8), default=None)
+@click.option("--probes", "probe_items", type=click.IntRange(0), default=20, show_default=True)
+@click.option(
+    "--retry-failed",
+    "retry",
+    metavar="JOB",
+    default=None,
+    help="Submit again only the judgements collected job JOB left unscored.",
+)
+@quota_options
+@jobs_dir_option
+@config_option
+def submit(
+    data: str | None,
+    bucket_uri: str,
+    role_arn: str,
+    rubrics: tuple[str, ...],
+    anchors: str | None,
+    holdout: float,
+    seed: int,
+    draws: int,
+    human_scale: tuple[float, float] | None,
+    max_items: int | None,
+    probe_items: int,
+    retry: str | None,
+    min_records: int,
+    max_records_per_file: int,
+    max_records_per_job: int,
+    max_file_mb: float,
+    max_job_mb: float,
+    jobs_dir: str | None,
+    config_path: str | None,
+) -> None:
+    """Render DATA (or --anchors, or --retry-failed JOB) as batch records and start a job.
+
+    Verdicts already in the cache are not submitted again. Batch inference does not support
+    tool use, so the job judges with keyed text verdicts (verdict_mode = "text").
+    """
+    from judge.batch.jobs import Target, submit_calibration, submit_retry, submit_score
+    from judge.batch.records import Quotas
+
+    if sum(x is not None for x in (data, anchors, retry)) != 1:
+        raise click.UsageError("give exactly one of DATA, --anchors FILE or --retry-failed JOB")
+    if anchors is not None and len(rubrics) != 1:
+        raise click.UsageError("a calibration job needs exactly one --rubric")
+    target = Target(
+        bucket_uri,
+        role_arn,
+        Quotas(
+            min_records=min_records,
+            max_records_per_file=max_records_per_file,
+            max_records_per_job=max_records_per_job,
+            max_file_bytes=int(max_file_mb * MB),
+            max_job_bytes=int(max_job_mb * MB),
+        ),
+        jobs_dir,
+    )
+    with reported_errors():
+        done: Submitted
+        if retry is not None:
+            done = submit_retry(retry, target)
+        elif anchors is not None:
+            options = {
+                "holdout": holdout,
+                "seed": seed,
+                "draws": draws,
+                "human_scale": human_scale,
+                "max_items": max_items,
+                "probe_items": probe_items,
+            }
+            done = submit_calibration(
+                rubrics[0], Path(anchors), options, target, config_path=config_path
+            )
+        else:
+            assert data is not None
+            done = submit_score(Path(data), target, config_path=config_path, rubrics=rubrics)
+    m = done.manifest
+    say(
+        "submitted",
+        "green",
+        f"{m.job_name}: {done.records} records in {done.files} file(s), {done.bytes:,} bytes, "
+        f"to {m.input_uri} ({done.records / max(done.seconds, 1e-9):,.0f} records/s)",
+    )
+    say("job", "cyan", m.job_arn)
+    say("manifest", "cyan", str(done.manifest_path))
+    say(
+        "note",
+        "yellow",
+        'batch inference does not support tool use: the job judges with verdict_mode = "text" '
+        "(keyed verdict lines); its verdicts serve text-mode runs",
+    )
+    say("next", "cyan", f"judge batch status {m.job_name} --wait; judge batch collect {m.job_name}")
+
+
+@batch.command()
+@click.argument("job")
+@click.option("--wait", is_flag=True, help="Poll until the job has finished.")
+@click.option("--poll", "poll_s", default=30.0, show_default=True, help="Seconds between polls.")
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Give up after this.")
+@click.option("--json", "as_json", is_flag=True, help="Print GetModelInvocationJob's answer.")
+@jobs_dir_option
+def status(
+    job: str,
+    wait: bool,
+    poll_s: float,
+    timeout_s: float | None,
+    as_json: bool,
+    jobs_dir: str | None,
+) -> None:
+    """Progress of JOB (a job name, ARN or manifest path): records processed/succeeded/failed."""
+    from judge.batch import jobs
+    from judge.batch import manifest as mf
+
+    with reported_errors():
+        manifest = mf.load(job, mf.jobs_dir(jobs_dir))
+        if wait:
+            reply = jobs.wait(
+                manifest, poll_s=poll_s, timeout_s=timeout_s, on_poll=_changes(manifest)
+            )
+        else:
+            reply = jobs.describe(manifest)
+            _line(manifest, reply)
+    if as_json:
+        click.echo(json.dumps(reply, indent=1, default=str))
+    if reply.get("status") == "Failed":
+        raise SystemExit(4)
+
+
+def _changes(manifest: Manifest) -> Callable[[dict[str, Any]], None]:
+    """A poll callback that prints the job's line when its status or counts change."""
+    seen: list[tuple[Any, ...]] = []
+
+    def on_poll(job: dict[str, Any]) -> None:
+        state = (job.get("status"), job.get("processedRecordCount"), job.get("message"))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            _line(manifest, job)
+
+    return on_poll
+
+
+def _line(manifest: Manifest, job: dict[str, Any]) -> None:
+    counts = ""
+    if job.get("totalRecordCount") is not None:
+        counts = (
+            f": {job.get('processedRecordCount', 0)} of {job['totalRecordCount']} records "
+            f"processed, {job.get('successRecordCount', 0)} succeeded, "
+            f"{job.get('errorRecordCount', 0)} failed"
+        )
+    message = f" ({job['message']})" if job.get("message") else ""
+    style = {"Completed": "green", "Failed": "red"}.get(str(job.get("status")), "cyan")
+    say(str(job.get("status")), style, f"{manifest.job_name}{counts}{message}")
+
+
+@batch.command()
+@click.argument("job")
+@click.option(
+    "--out",
+    type=click.Path(),
+    default=None,
+    help="Scoring: the Lambda's answer (JSON), as `judge score --out`. Calibration: the "
+    "output dir, as `judge calibrate --out`.",
+)
+@click.option(
+    "--details",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Scoring: per-sample explanations (JSONL), as `judge score --details`.",
+)
+@click.option("--max-unscored", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True)
+@click.option("--min-spearman", type=float, default=None, help="Calibration: as in calibrate.")
+@click.option("--json", "as_json", is_flag=True, help="Calibration: print the metrics as JSON.")
+@click.option("--wait", is_flag=True, help="Wait for the job to finish first.")
+@click.option("--poll", "poll_s", default=30.0, show_default=True)
+@jobs_dir_option
+@click.pass_context
+def collect(
+    ctx: click.Context,
+    job: str,
+    out: str | None,
+    details: str | None,
+    max_unscored: float,
+    min_spearman: float | None,
+    as_json: bool,
+    wait: bool,
+    poll_s: float,
+    jobs_dir: str | None,
+) -> None:
+    """Download JOB's outputs and produce what `judge score` / `judge calibrate` would have.
+
+    Every record's answer goes through the judge's own verdict parser; the verdicts fill
+    the cache; record-level errors and unparseable answers are unscored with their reasons
+    (never cached) and listed for `judge batch submit --retry-failed JOB`. Running it
+    again gives the same result.
+    """
+    from judge.batch import jobs
+    from judge.batch import manifest as mf
+
+    with reported_errors():
+        manifest, directory = mf.find(job, mf.jobs_dir(jobs_dir))
+        if wait:
+            jobs.wait(manifest, poll_s=poll_s, on_poll=_changes(manifest))
+        root = mf.chain(manifest, directory)[0]
+    if manifest.kind == "calibrate":
+        from judge.cli._judging import calibrate
+
+        run = root.calibration
+        assert run is not None
+        ctx.invoke(
+            calibrate,
+            rubric=run.rubric,
+            anchors_file=run.anchors,
+            holdout=run.holdout,
+            seed=run.seed,
+            out=out,
+            draws=run.draws,
+            human_scale=run.human_scale,
+            max_items=run.max_items,
+            probe_items=run.probe_items,
+            as_json=as_json,
+            min_spearman=min_spearman,
+            max_unscored=max_unscored,
+            concurrency=None,
+            config_path=None,
+            from_batch=str(manifest.path(directory)),
+        )
+        _report_retry(manifest, directory / manifest.job_name / mf.RETRY)
+        return
+    _collect_score(manifest, directory, out, details, max_unscored)
+
+
+def _collect_score(
+    manifest: Manifest, directory: Path, out: str | None, details: str | None, max_unscored: float
+) -> None:
+    from judge.batch import jobs
+    from judge.cli._judging import unscored_gate
+    from judge.cli._tables import explain, print_results, print_summary
+
+    with reported_errors():
+        replayed = jobs.replay(str(manifest.path(directory)), jobs_dir=directory)
+        try:
+            with progress_bar("collecting") as progress:
+                answer, result = jobs.collect_score(replayed, progress)
+        finally:
+            replayed.evaluator.close()
+    if out:
+        Path(out).write_text(json.dumps(answer, indent=1, allow_nan=False) + "\n")
+    if details:
+        with open(details, "w", encoding="utf-8") as fh:
+            for r in result.results:
+                fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
+    if len(answer) <= 50:
+        print_results(answer)
+    from judge.batch.pricing import batch_prices
+
+    # Judge calls here are the job's records answered in this run: priced at batch prices.
+    print_summary(result, list(replayed.evaluator.rubrics), batch_prices().prices)
+    _report(replayed)
+    _report_retry(replayed.manifest, replayed.caller.retry_file)
+    unscored_gate(result, max_unscored)
+
+
+def _report(replayed: Replay) -> None:
+    """The job's records, tokens and price."""
+    from judge.batch.pricing import compare
+
+    outputs = replayed.outputs
+    say(
+        "batch",
+        "cyan",
+        f"{outputs.records} output records from {', '.join(outputs.jobs)} "
+        f"({outputs.errors} record errors); tokens {outputs.input_tokens:,} in / "
+        f"{outputs.output_tokens:,} out",
+    )
+    for note in outputs.notes:
+        say("note", "yellow", note)
+    comparison = compare(
+        replayed.manifest.model_id,
+        outputs.input_tokens,
+        outputs.output_tokens,
+        outputs.judgements,
+        replayed.evaluator.config.pricing,
+    )
+    if comparison is not None:
+        say("cost", "cyan", comparison.describe())
+
+
+def _report_retry(manifest: Manifest, retry_file: Path) -> None:
+    """What is left without a verdict, and how to retry it."""
+    left = len(retry_file.read_text("utf-8").splitlines()) if retry_file.is_file() else 0
+    if left:
+        say(
+            "retry",
+            "yellow",
+            f"{left} judgement(s) without a verdict (listed in {retry_file}): judge batch "
+            f"submit --retry-failed {manifest.job_name} --bucket ... --role-arn ...",
+        )
+
+
+@dataclass
+class CalibrationReplay:
+    """What ``judge calibrate --from-batch JOB`` runs with."""
+
+    evaluator: Evaluator
+    rubric: str
+    anchors: str
+    options: dict[str, Any]
+    replayed: Replay
+
+
+def calibration_from_batch(ctx: click.Context, job: str) -> CalibrationReplay:
+    """The replaying evaluator and the job's calibration settings, for ``judge calibrate``.
+
+    Options given on the command line must match the job's: otherwise the run would ask
+    for judgements the job does not hold.
+    """
+    from judge.batch import jobs
+
+    replayed = jobs.replay(job)
+    run = replayed.root.calibration
+    if run is None:
+        replayed.evaluator.close()
+        raise click.UsageError(f"batch job {replayed.manifest.job_name} is not a calibration job")
+    wanted = {"rubric": run.rubric, "anchors_file": run.anchors, **run.options()}
+    for name, value in wanted.items():
+        given = ctx.params.get(name)
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE and not _same(
+            given, value
+        ):
+            replayed.evaluator.close()
+            raise click.UsageError(
+                f"batch job {replayed.manifest.job_name} was submitted with {name} = {value!r}, "
+                f"not {given!r}: leave the option out (the job's value applies)"
+            )
+    _report(replayed)
+    return CalibrationReplay(replayed.evaluator, run.rubric, run.anchors, run.options(), replayed)
+
+
+def _same(given: object, value: object) -> bool:
+    if isinstance(value, str) and isinstance(given, str):
+        return Path(given).resolve() == Path(value).resolve() or given == value
+    if isinstance(value, tuple | list) and isinstance(given, tuple | list):
+        return list(value) == list(given)
+    return given == value
+
+
+@batch.command()
+@click.argument("job")
+@jobs_dir_option
+def stop(job: str, jobs_dir: str | None) -> None:
+    """Stop JOB (StopModelInvocationJob); what it processed can still be collected."""
+    from judge.batch import jobs
+    from judge.batch import manifest as mf
+
+    with reported_errors():
+        manifest = mf.load(job, mf.jobs_dir(jobs_dir))
+        jobs.stop(manifest)
+    say("stopping", "yellow", manifest.job_name)
+
+
+@batch.command("role-policy")
+@click.option("--bucket", "bucket_uri", required=True, help="s3://BUCKET[/PREFIX] as in submit.")
+@click.option("--account", required=True, help="The AWS account id that runs the jobs.")
+@click.option("--region", default=None, help="Default: the config's or the session's region.")
+@config_option
+def role_policy(bucket_uri: str, account: str, region: str | None, config_path: str | None) -> None:
+    """Print the service role's trust and permissions policies (least privilege)."""
+    from judge.batch.iam import permissions_policy, trust_policy
+    from judge.batch.jobs import split_s3
+    from judge.bedrock import DEFAULT_REGION
+    from judge.config import load_config
+
+    with reported_errors():
+        config = load_config(config_path)
+        bucket, prefix = split_s3(bucket_uri)
+        where = region or config.judge.region or DEFAULT_REGION
+        policies = {
+            "trust_policy": trust_policy(account, where),
+            "permissions_policy": permissions_policy(
+                bucket, prefix, config.judge.model_id, where, account
+            ),
+        }
+    click.echo(json.dumps(policies, indent=1))
