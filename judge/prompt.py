@@ -36,6 +36,7 @@ TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, USER_TEMPLA
 Kind = Literal["single", "combined", "checklist"]
 TOOL_NAME = "submit_verdict"
 REMOVED = "[tag removed]"
+_STATIC_CACHE_SIZE = 256
 KNOWN_ROLES = ("system", "user", "assistant", "tool")
 
 # What a judge model may read as structure, matched on the normalised view (lower case,
@@ -232,6 +233,8 @@ class PromptRenderer:
         cache_key = (tuple(r.content_hash or r.name for r in rubrics), settings.verdict_mode, kind)
         if (hit := self._static.get(cache_key)) is not None:
             return hit
+        if len(self._static) >= _STATIC_CACHE_SIZE:  # per-sample rubrics are all different
+            self._static.clear()
         values = {
             "rubric": rubrics[0],
             "rubrics": rubrics,

@@ -26,7 +26,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # Characters a model reads as angle brackets that confusables.txt does not map to ASCII
@@ -136,7 +136,7 @@ def _confusables() -> dict[str, str]:
     return table
 
 
-@cache
+@lru_cache(maxsize=1 << 16)  # bounded: a warm Lambda sees every code point a policy tries
 def fold_char(ch: str) -> str:
     """What one character reads as: case-folded, decomposed, unmarked, de-confused."""
     code = ord(ch)
