@@ -25,6 +25,19 @@ concurrency_option = click.option(
     default=None,
     help="Parallel judge calls (default: [runtime].concurrency). Use 1 for a local model.",
 )
+
+
+def max_unscored_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--max-unscored FRACTION``: the CI gate on unscored judgements (score, calibrate)."""
+    return click.option(
+        "--max-unscored",
+        type=click.FloatRange(0.0, 1.0),
+        default=1.0,
+        show_default=True,
+        help=help_text,
+    )
+
+
 config_option = click.option(
     "--config",
     "config_path",

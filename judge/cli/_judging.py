@@ -16,6 +16,7 @@ from judge.cli._app import (
     concurrency_option,
     config_option,
     main,
+    max_unscored_option,
     progress_bar,
     read_batch,
     reported_errors,
@@ -154,13 +155,7 @@ def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, An
     default=None,
     help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
 )
-@click.option(
-    "--max-unscored",
-    type=click.FloatRange(0.0, 1.0),
-    default=1.0,
-    show_default=True,
-    help="Exit 4 if more than this fraction of judgements is unscored (a CI gate).",
-)
+@max_unscored_option("Exit 4 if more than this fraction of judgements is unscored (a CI gate).")
 @concurrency_option
 @config_option
 def score(
@@ -281,13 +276,9 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     help="Exit 3 if calibrated held-out Spearman is below this (CI gate); the map is then "
     "not written where the Lambda reads it.",
 )
-@click.option(
-    "--max-unscored",
-    type=click.FloatRange(0.0, 1.0),
-    default=1.0,
-    show_default=True,
-    help="Exit 4, writing nothing, if a larger fraction of anchor judgements is unscored "
-    "(all unscored always exits 4).",
+@max_unscored_option(
+    "Exit 4, writing nothing, if a larger fraction of anchor judgements is unscored "
+    "(all unscored always exits 4)."
 )
 @click.option(
     "--from-batch",
