@@ -95,9 +95,9 @@ def parse_sample_rubric(place: str, value: object, settings: SampleRubricSetting
         if (
             isinstance(weight, bool)
             or not isinstance(weight, int | float)
+            or not -100 <= weight <= 100  # before isfinite: a 400-digit int overflows a float
             or not math.isfinite(weight)
             or weight == 0
-            or abs(weight) > 100
         ):
             raise ValueError(f"{where}.weight: expected a non-zero number from -100 to 100")
         criteria.append(Criterion(" ".join(clean(text).split()), float(weight)))
@@ -170,8 +170,10 @@ def explicit_score(
     """Weighted share of positive criteria met, minus pitfalls hit, clamped to 0..1.
 
     ``answers[i]`` is whether criterion i is true of the response (None: unanswered).
-    Pitfall weight counts against the positive weight answered; a checklist of pitfalls
-    only scores 1 minus the share of pitfall weight hit.
+    ``partial``: ``against`` (default) counts an unanswered criterion against the response
+    (a positive one unmet, a pitfall hit), so leaving criteria unanswered never pays;
+    ``drop`` leaves them out; ``fail`` makes the checklist unscored. A checklist with no
+    positive criterion scores 1 minus the share of pitfall weight hit.
     """
     pairs = list(zip(criteria, answers, strict=True))
     unanswered = sum(a is None for _, a in pairs)
@@ -183,15 +185,20 @@ def explicit_score(
 
     if unanswered and partial == "fail":
         return unscored(f"{unanswered} criteria unanswered")
-    answered = [(c, bool(a)) for c, a in pairs if a is not None]
-    if not answered:
-        return unscored("no criterion answered")
-    positive = sum(c.weight for c, _ in answered if c.weight > 0)
-    gained = sum(c.weight for c, a in answered if c.weight > 0 and a)
-    lost = sum(-c.weight for c, a in answered if c.weight < 0 and a)
+    if partial == "against":
+        judged = [(c, a if a is not None else c.weight < 0) for c, a in pairs]
+    else:
+        judged = [(c, a) for c, a in pairs if a is not None]
+    if not judged or (
+        any(c.weight > 0 for c in criteria) and not any(c.weight > 0 for c, _ in judged)
+    ):
+        return unscored("no positive criterion answered")
+    positive = sum(c.weight for c, _ in judged if c.weight > 0)
+    gained = sum(c.weight for c, a in judged if c.weight > 0 and a)
+    lost = sum(-c.weight for c, a in judged if c.weight < 0 and a)
     if positive > 0:
         score = (gained - lost) / positive
     else:
-        pitfalls = sum(-c.weight for c, _ in answered)
+        pitfalls = sum(-c.weight for c, _ in judged)
         score = 1.0 - lost / pitfalls
     return ChecklistScore(min(1.0, max(0.0, score)), met, len(criteria), hit, unanswered)

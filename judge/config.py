@@ -163,16 +163,17 @@ class SampleRubricSettings(_Strict):
     ``explicit``ly (one call; met / not met per criterion; the score is the weighted share of
     positive criteria met, minus pitfalls hit) or ``implicit``ly (the judge sees every
     criterion and gives one score on ``implicit_scale``). Markdown in the rubric format is
-    judged like a file rubric. ``partial``: criteria the judge left unanswered are dropped
-    from the sum (``drop``) or make the dimension unscored (``fail``). ``only``: a sample
-    with its own rubric is judged on it alone, not on ``[rubrics]``.
+    judged like a file rubric. ``partial``: criteria the judge left unanswered count against
+    the response (``against``: unmet, or a pitfall hit; so suppressing answers never pays),
+    are dropped from the sum (``drop``), or make the dimension unscored (``fail``). ``only``:
+    a sample with its own rubric is judged on it alone, not on ``[rubrics]``.
     """
 
     enabled: bool = True
     mode: Literal["explicit", "implicit"] = "explicit"
     weight: float = Field(1.0, gt=0, allow_inf_nan=False)
     only: bool = False
-    partial: Literal["drop", "fail"] = "drop"
+    partial: Literal["against", "drop", "fail"] = "against"
     implicit_scale: tuple[int, int] = (1, 10)
     max_criteria: int = Field(50, ge=1, le=200)
 

@@ -280,7 +280,7 @@ class Evaluator:
                 continue
             try:
                 own = self._own_rubric(s)
-            except ValueError as exc:  # bad rubric data: this sample's problem, precisely
+            except (ValueError, OverflowError) as exc:  # bad rubric data: this sample's own
                 samples[i] = replace(s, item=None, problem=f"bad rubric: {exc}"[:500])
                 continue
             try:

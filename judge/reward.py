@@ -47,19 +47,31 @@ def to_output(unit: float, config: RewardConfig) -> float:
     return min(out.max, max(out.min, value))
 
 
+# Unscored reasons the judged text can bring about (a judge talked out of its format); the
+# others (judge_error, deadline, refused, reference_missing) are not the response's doing.
+RESPONSE_INDUCED = ("unparseable", "out_of_range")
+
+
 def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
     """Weighted, gated combination; ``Combined(None)`` when the sample stays unscored."""
     scored = [d for d in dimensions if d.normalized is not None]
+    by_name = {d.rubric: d for d in dimensions}
+    for gate in config.gates:
+        dim = by_name.get(gate.rubric)
+        if dim is None:
+            continue
+        # A gated dimension the answer made unreadable (not the judge failing) fires the gate:
+        # otherwise a response that gets its gated rubric unscored would skip the gate.
+        unreadable = dim.normalized is None and (dim.unscored_reason or "").startswith(
+            RESPONSE_INDUCED
+        )
+        if unreadable or (dim.normalized is not None and dim.normalized < gate.below):
+            value = config.output.min if gate.reward == "floor" else float(gate.reward)
+            return Combined(value, gate=gate.rubric)
     if not scored:
         return Combined(None)
     if config.unscored.dimension == "fail" and len(scored) < len(dimensions):
         return Combined(None)
-    by_name = {d.rubric: d for d in scored}
-    for gate in config.gates:
-        dim = by_name.get(gate.rubric)
-        if dim is not None and dim.normalized is not None and dim.normalized < gate.below:
-            value = config.output.min if gate.reward == "floor" else float(gate.reward)
-            return Combined(value, gate=gate.rubric)
     weights = {d.rubric: config.weight(d.rubric) for d in scored}
     total = sum(weights.values())
     unit = sum(weights[d.rubric] * (d.normalized or 0.0) for d in scored) / total

@@ -121,11 +121,12 @@ def parse_combined_response(
             else:
                 out[name] = _from_tool_input(tool_input[name], scores)
         return out
+    lines = candidate_lines(text, judged) if text else []
     for name, scores in rubrics:
         if not text:
             out[name] = Unscored(reason="unparseable", detail=f"no text answer ({detail})")
         else:
-            outcome = parse_text_verdict(text, scores, f"{key}-{name}", judged)
+            outcome = keyed_verdict(lines, text, scores, f"{key}-{name}")
             if isinstance(outcome, Unscored):
                 outcome = Unscored(reason=outcome.reason, detail=f"'{name}': {outcome.detail}")
             out[name] = outcome
@@ -193,38 +194,58 @@ def parse_text_verdict(text: str, scores: list[int], key: str, judged: str = "")
     quotes it. Belt and braces: ``>`` quote lines and lines that also occur in the judged
     response never count. Code fences do not hide lines (an unclosed fence quoted from the
     response would hide the judge's own verdict), and only a newline ends a line (U+2028 in a
-    quote must not split the judge's sentence). Several keyed lines: the lowest score wins.
-    Everything runs on the normalised view (full-width digits, zero-width characters), line
-    by line with a pattern that has no adjacent quantifiers, so it is linear.
+    quote must not split the judge's sentence). Everything runs on the normalised view
+    (full-width digits, zero-width characters), line by line with a pattern that has no
+    adjacent quantifiers, so it is linear.
     """
-    label = re.escape(_line_core(normalise(f"verdict-{key}")))
-    line_pattern = re.compile(label + r" ?[:=] ?\[?([-+]?\d+(?:\.\d+)?)\]?(?: ?/ ?(\d+))?\.?")
+    return keyed_verdict(candidate_lines(text, judged), text, scores, key)
+
+
+def candidate_lines(text: str, judged: str) -> list[str]:
+    """The judge's lines that may hold a verdict: normalised, unquoted, not the response's.
+
+    Computed once per answer, however many rubrics or criteria read it.
+    """
     judged_lines = {_line_core(line) for line in normalise(judged).split("\n")} - {""}
-    found: list[re.Match[str]] = []
+    out = []
     for line in normalise(text).split("\n"):
         stripped = line.strip()
         if stripped.startswith(">"):
             continue
         core = _line_core(stripped)
-        if core in judged_lines:
-            continue
-        match = line_pattern.fullmatch(core)
-        if match is not None:
-            found.append(match)
+        if core and core not in judged_lines and "verdict-" in core:
+            out.append(core)
+    return out
+
+
+def keyed_verdict(lines: list[str], text: str, scores: list[int], key: str) -> Outcome:
+    """The verdict of the lines that carry ``key``.
+
+    Lines off the scale are ignored when an on-scale one exists (an appended "-1" cannot
+    unscore a rubric); of several on-scale lines that disagree the lowest wins (an appended
+    "corrected" line cannot raise the score).
+    """
+    label = re.escape(_line_core(normalise(f"verdict-{key}")))
+    line_pattern = re.compile(label + r" ?[:=] ?\[?([-+]?\d+(?:\.\d+)?)\]?(?: ?/ ?(\d+))?\.?")
+    found = [m for m in map(line_pattern.fullmatch, lines) if m is not None]
     if not found:
         snippet = " ".join(text.split())[:120]
         return Unscored(reason="unparseable", detail=f"no keyed verdict line in text: {snippet!r}")
-    # Keyed lines that disagree: the lowest wins. A judge talked into appending a "corrected"
-    # line by the response must not raise the score that way.
-    lowest = min(found, key=lambda m: float(m.group(1)))
-    value = float(lowest.group(1))
-    if lowest.group(2) is not None and int(lowest.group(2)) != scores[-1]:
+    reasoning = re.split("verdict-", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
+    outcomes = [_line_outcome(m, reasoning, scores) for m in found]
+    verdicts = [o for o in outcomes if isinstance(o, Verdict)]
+    if not verdicts:
+        return outcomes[0]
+    return min(verdicts, key=lambda v: v.score)
+
+
+def _line_outcome(match: re.Match[str], reasoning: str, scores: list[int]) -> Outcome:
+    if match.group(2) is not None and int(match.group(2)) != scores[-1]:
         return Unscored(
             reason="out_of_range",
-            detail=f"verdict {lowest.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
+            detail=f"verdict {match.group(0)!r} is not on the {scores[0]}..{scores[-1]} scale",
         )
-    reasoning = re.split("verdict-", text, maxsplit=1, flags=re.IGNORECASE)[0].strip()
-    return _check_range(value, reasoning, scores)
+    return _check_range(float(match.group(1)), reasoning, scores)
 
 
 def _line_core(line: str) -> str:

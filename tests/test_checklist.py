@@ -62,6 +62,7 @@ def test_both_forms_parse() -> None:
         ([{"criterion": "x", "weight": math.nan}], r"\[0\].weight"),
         ([{"criterion": "x", "weight": "5"}], r"\[0\].weight"),
         ([{"criterion": "x", "weight": True}], r"\[0\].weight"),
+        ([{"criterion": "x", "weight": int("9" * 400)}], r"\[0\].weight"),
         ([{"criterion": "x" * 1001}], "longer than 1000"),
         ([{"criterion": "x"}] * 51, "max_criteria"),
         ("---\nscale: {min: 1, max: 5}\n---\n## Definition\nx\n", "no '## Scale' section"),
@@ -87,20 +88,29 @@ CRITERIA = tuple(Criterion(str(c["criterion"]), float(str(c["weight"]))) for c i
         ([True, True, False, False], 0.8),
         ([True, True, True, True], 0.5),  # the pitfall takes 5 of the 10 positive points
         ([False, False, True, True], 0.0),  # clamped at 0
-        ([True, None, None, False], 1.0),  # drop: only answered criteria count
+        ([True, None, None, False], 0.5),  # against: unanswered positives count as unmet
+        ([True, True, True, None], 0.5),  # against: an unanswered pitfall counts as hit
     ],
 )
 def test_explicit_score(answers: list[bool | None], score: float) -> None:
-    result = explicit_score(CRITERIA, answers, "drop")
+    result = explicit_score(CRITERIA, answers, "against")
     assert result.score == pytest.approx(score)
 
 
 def test_partial_answers_policy() -> None:
     partial = [True, None, True, False]
-    assert explicit_score(CRITERIA, partial, "drop").score is not None
+    assert explicit_score(CRITERIA, partial, "drop").score == pytest.approx(1.0)  # 7 of 7
+    assert explicit_score(CRITERIA, partial, "against").score == pytest.approx(0.7)
     failed = explicit_score(CRITERIA, partial, "fail")
     assert failed.score is None and "1 criteria unanswered" in failed.reason
     assert explicit_score(CRITERIA, [None] * 4, "drop").score is None
+
+
+@pytest.mark.parametrize("partial", ["against", "drop"])
+def test_suppressing_every_positive_answer_never_pays(partial: str) -> None:
+    """Red team: with the positives unanswered, 'drop' used to fall back to pitfalls-only."""
+    result = explicit_score(CRITERIA, [None, None, None, False], partial)
+    assert result.score is None if partial == "drop" else result.score == 0.0
 
 
 def test_a_pitfall_only_checklist() -> None:
@@ -194,7 +204,9 @@ def test_implicit_checklist_is_one_score_on_a_scale(serve: ServeFn) -> None:
 def test_a_criterion_missing_from_the_answer(serve: ServeFn) -> None:
     serve(ScriptedJudge(score_fn=marked, omit="criterion_2"))
     batch = [with_rubric("a", "[criterion_1][criterion_3]", CHECKLIST)]
-    dropped = make_evaluator(sample_rubric={"only": True}, retry={"parse_retries": 0})
+    dropped = make_evaluator(
+        sample_rubric={"only": True, "partial": "drop"}, retry={"parse_retries": 0}
+    )
     _, result = run_event(dropped, batch, Deadline.never())
     checklist = result.results[0].checklist
     assert checklist is not None and checklist.score.unanswered == 1

@@ -86,3 +86,24 @@ def test_weights_and_gates() -> None:
     assert combine([Dimension("a", 1.0), Dimension("b", None)], config).reward == 1.0
     # an unscored gated dimension does not trip its gate
     assert combine([Dimension("a", 0.5), Dimension("b", None)], config).gate is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "gated"),
+    [("unparseable: no keyed line", True), ("out_of_range: 9", True), ("judge_error: 500", False)],
+)
+def test_a_gated_dimension_the_answer_made_unreadable_fires_the_gate(
+    reason: str, gated: bool
+) -> None:
+    """Red team: a response that got its gated rubric unscored used to skip the gate."""
+    config = parse_config(
+        {
+            "rubrics": {"tone": {}, "brand_voice": {}},
+            "gates": [{"rubric": "brand_voice", "below": 0.25}],
+        },
+        Path("reward.toml"),
+    )
+    dims = [Dimension("tone", 1.0, 5), Dimension("brand_voice", None, None, reason)]
+    result = combine(dims, config)
+    assert (result.gate == "brand_voice") is gated
+    assert result.reward == (-1.0 if gated else 1.0)
