@@ -47,7 +47,17 @@ _WRAPPER = re.compile(
     r"|<!--[^<>]{0,60}-->|<!\[cdata\[[^<>]{0,60}\]\]>|<\?[^<>]{0,60}\?>|<\|[^<>|]{0,40}\|>"
 )
 # A lone ordinary tag can be the answer ("<br>", "<!DOCTYPE html>"); a lone wrapper cannot.
-_ONE_TAG = re.compile(r"\s{0,4}<[ \t]{0,4}(?:[a-z]|!doctype)[^<>]{0,80}>\s{0,4}")
+_ONE_TAG = re.compile(
+    r"\s{0,4}<[ \t]{0,4}/?[ \t]{0,4}(?:!doctype|(?:a|abbr|b|br|body|button|code|div|em|form|h[1-6]"
+    r"|head|hr|html|i|img|input|label|li|link|meta|nav|ol|option|p|pre|script|section|select"
+    r"|span|strong|style|svg|table|td|textarea|th|title|tr|u|ul|video|audio|canvas|iframe)"
+    r"(?![\w-]))[^<>]{0,80}>\s{0,4}"
+)
+# Quoted words in a prompt ('答案', "answer", «...»): a response that is one of them answers a
+# question about the word itself, so it is judged even if it is a content-free phrase.
+_QUOTED = re.compile("[\"'«「『‘“]([^\"'»」』’”\n]{1,40})[\"'»」』’”]")
+# Labels around an echoed prompt: "Q: <prompt>", "<prompt> A:".
+_ECHO_LABELS = re.compile(r"^\s{0,8}(?:q|question)\s{0,3}[:.)-]|(?:^|\s)a\s{0,3}[:.)-]\s{0,8}$")
 _WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _WRAPPER_NAMES)
 _FENCE_INFO = re.compile(r"(?:```|~~~)[a-z0-9_+.#-]{0,20}")
 _LATEX = re.compile(
@@ -171,16 +181,20 @@ class Guard:
             return "empty: only whitespace or invisible characters"
         unmarked = strip_markup(view)
         text = "".join(ch for ch in unmarked if is_content(ch))
-        if not text and _ONE_TAG.fullmatch(view) and not _WRAPPER_TAG.search(view):
-            return None  # "<br>", "<!DOCTYPE html>": a tag can be the answer
+        if not text and _lone_tag_answer(view):
+            return None  # "<br>", "<!DOCTYPE html>", "<Enter>": a tag can be the answer
         if not text:
             if len(unmarked.split()) < len(view.split()) or unmarked != view:
                 return "empty_markup: only tags, LaTeX commands or boxes with nothing inside"
             return "no_content: only punctuation, spacing or placeholder symbols"
-        asked = core(prompt) if prompt else ""
-        echo = asked if self.echo and prompt and len(prompt.split()) >= ECHO_MIN_WORDS else ""
+        echo = ""
+        if self.echo and prompt and len(prompt.split()) >= ECHO_MIN_WORDS:
+            echo = core(prompt)
+            unlabelled = "".join(c for c in _ECHO_LABELS.sub(" ", unmarked) if is_content(c))
+            if echo and echo in unlabelled:
+                text = unlabelled
         hit = self._covered(text, echo, view.rstrip().endswith(("...", "…")))
-        if hit is not None and hit.startswith("opener") and text in asked:
+        if hit is not None and hit.startswith("opener") and prompt and _asked_about(text, prompt):
             return None  # the prompt asks about this very word ("What does '答案' mean?")
         if hit is not None:
             return hit
@@ -197,17 +211,17 @@ class Guard:
         A left-to-right search over the positions phrases can reach (so "solutions" does not
         hide "solution" + "solution..."), stopping as soon as no position ahead is reachable.
         Fillers ("so", "ok", "嗯") are covered but alone never floor an answer: "OK" is
-        judged, "OK, answer:" is not. An echo may carry a one- or two-letter label ("Q: ...
-        A:"), never digits or a word. A response that stops with an ellipsis after a long
-        start of the prompt is a truncated echo.
+        judged, "OK, answer:" is not. Echo labels ("Q: ... A:") are removed before the
+        search. A response that stops with an ellipsis after a long start of the prompt is a
+        truncated echo.
         """
         # Bounded work per sample: a response whose first SCAN_LIMIT content characters are
         # all content-free is degenerate, whatever follows (nobody pads a real answer so).
         if len(text) > SCAN_LIMIT:
             text, prompt, cut_off = text[:SCAN_LIMIT], "", False
         n = len(text)
-        # position -> (letters of slack used, echoed, first content-free phrase met)
-        states: dict[int, tuple[int, bool, Phrase | None]] = {0: (0, False, None)}
+        # position -> (echoed, first content-free phrase met)
+        states: dict[int, tuple[bool, Phrase | None]] = {0: (False, None)}
         furthest = 0
         for i in range(n):
             if i > furthest:
@@ -215,19 +229,17 @@ class Guard:
             state = states.get(i)
             if state is None:
                 continue
-            slack, echoed, first = state
-            moves: list[tuple[int, tuple[int, bool, Phrase | None]]] = []
+            echoed, first = state
+            moves: list[tuple[int, tuple[bool, Phrase | None]]] = []
             if prompt and text.startswith(prompt, i):
-                moves.append((i + len(prompt), (slack, True, first)))
+                moves.append((i + len(prompt), (True, first)))
             if prompt and cut_off and _truncated_echo(text, i, prompt):
-                moves.append((n, (slack, True, first)))
+                moves.append((n, (True, first)))
             candidates = (*self.index.get(text[i : i + 2], ()), *self.index.get(text[i], ()))
             for phrase in candidates:
                 if text.startswith(phrase.core, i):
                     met = first if (first or phrase.filler) else phrase
-                    moves.append((i + len(phrase.core), (slack, echoed, met)))
-            if prompt and text[i].isalpha() and slack < _ECHO_SLACK:
-                moves.append((i + 1, (slack + 1, echoed, first)))
+                    moves.append((i + len(phrase.core), (echoed, met)))
             for j, new in moves:
                 old = states.get(j)
                 if old is None or _better(new, old):
@@ -236,20 +248,47 @@ class Guard:
         final = states.get(n)
         if final is None:
             return None
-        slack, echoed, first = final
+        echoed, first = final
         if echoed:
             return "echo: the response repeats the prompt"
-        if slack or first is None:
+        if first is None:
             return None
         return f"opener: only content-free phrases ({first.language}: {first.text!r})"
 
 
-def _better(new: tuple[int, bool, Phrase | None], old: tuple[int, bool, Phrase | None]) -> bool:
-    """Prefer less slack, then an echo, then a content-free phrase met."""
-    return (new[0], not new[1], new[2] is None) < (old[0], not old[1], old[2] is None)
+def _better(new: tuple[bool, Phrase | None], old: tuple[bool, Phrase | None]) -> bool:
+    """Prefer an echo, then a content-free phrase met (the more telling flag)."""
+    return (not new[0], new[1] is None) < (not old[0], old[1] is None)
 
 
-_ECHO_SLACK = 2
+def _asked_about(text: str, prompt: str) -> bool:
+    """Whether the prompt asks for ``text`` itself.
+
+    It quotes it ("What does '答案' mean?"), or ends with it ("Repeat: Let's think...").
+    """
+    if core(prompt).endswith(text):
+        return True
+    return any(core(m.group(1)) == text for m in _QUOTED.finditer(normalise(prompt)))
+
+
+_STRUCTURE_NAMES = re.compile(
+    r"<[ \t/]{0,4}(?:system|user|assistant|human|conversation|reference|example|verdict|input"
+    r"|prompt|question|placeholder|your|insert|blank|empty|null|none|todo)"
+)
+_ONE_WORD_TAG = re.compile(r"\s{0,4}<[ \t]{0,4}[a-z][\w-]{0,11}[ \t]{0,4}/?>\s{0,4}")
+
+
+def _lone_tag_answer(view: str) -> bool:
+    """Whether a lone tag may be the answer.
+
+    A lone HTML element or one-word tag ("<br>", "<Enter>", "<T>") may; a lone wrapper,
+    placeholder or role tag ("<answer/>", "<your answer here>", "<system>") may not.
+    """
+    if _WRAPPER_TAG.search(view) or _STRUCTURE_NAMES.search(view):
+        return False
+    return bool(_ONE_TAG.fullmatch(view) or _ONE_WORD_TAG.fullmatch(view))
+
+
 SCAN_LIMIT = 4000
 ECHO_MIN_WORDS = 4  # a greeting answered with the same greeting is a reply, not an echo
 _TRUNCATED_ECHO_MIN = 20

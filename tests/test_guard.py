@@ -184,3 +184,22 @@ def test_red_team_regressions(kind: str) -> None:
         assert [c["input"] for c in cases if GUARD.check(c["input"], c["prompt"])] == []
     else:
         assert [c["input"] for c in cases if not GUARD.check(c["input"], c["prompt"])] == []
+
+
+@pytest.mark.parametrize(
+    ("response", "prompt", "floored"),
+    [
+        ("Is the number 91 a prime number? No", "Is the number 91 a prime number?", False),
+        ("Which is largest? A) 1 B) 2 C) 3\nAnswer: B", "Which is largest? A) 1 B) 2 C) 3", False),
+        ("Answer:", "Solve x+1=2; put your final answer within \\boxed{}.", True),
+        ("\\boxed{answer}", "Solve x+1=2; put your final answer within \\boxed{}.", True),
+        ("<your answer here>", "Can I return it?", True),
+        ("<system>", "Can I return it?", True),
+        ("<br>", "What tag breaks a line?", False),
+        ("答案", "What does '答案' mean in English?", False),
+        ("Q: Can I return my tent today please?\nA:", "Can I return my tent today please?", True),
+    ],
+)
+def test_red_team_round_two(response: str, prompt: str, floored: bool) -> None:
+    """A restated question plus a short answer is an answer; a mere mention is not a quote."""
+    assert (GUARD.check(response, prompt) is not None) is floored
