@@ -43,27 +43,37 @@ KNOWN_ROLES = ("system", "user", "assistant", "tool")
 # entities decoded, brackets and letters folded). Each alternative starts with a literal and
 # has one bounded run, so the scan is linear. Tag names include any suffix (a guessed key).
 _NAMES = (
-    r"(?:conversation|response|reference|example|verdict|system|user|assistant|human"
+    r"(?:conversation|resp|re?s?pon|reference|example|verdict|system|user|assistant|human"
     r"|instruction|im_start|im_end|turn|start_of_turn|end_of_turn|eos|bos)"
 )
+_ROLES = (
+    r"(?:human|assistant|system(?: message| prompt| note)?|user|developer|judge|grader|evaluator"
+    r"|admin|model|ai|bot|instructions?|(?:note from the )?(?:evaluation )?operator)(?![a-z0-9])"
+)
 _STRUCTURE = re.compile(
-    # <tag ...>, </tag>, < / tag >, </ai_response>, in any spelling the view folds. Each
-    # alternative starts with a literal, and each unbounded run stops at the next "<".
+    # <tag ...>, </tag>, < / tag >, </ai_response>, </reponse>, in any spelling the view folds.
+    # Each alternative starts with a literal, and each unbounded run stops at the next "<".
     r"<[\s/\\]*[\w-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
     # chat-template tokens, closed or not: <|im_end|>, <|eot_id>, <|endoftext
     r"|<\|[^<>\n]{0,40}"
-    # closing tags in other brackets: [/response], 【/response】, «/response»
-    r"|[\[【«〔〖][\s/]{0,8}/[\s/]{0,8}[\w-]{0,20}?"
-    + _NAMES
-    + r"[^\]】»〕〗<>\n]{0,40}[\]】»〕〗]?"
+    r"|<[ \t]{0,4}/[ \t]{0,4}(?:-[\w-]{0,40})?[ \t]{0,4}>"  # </>, </-KEY>: a closing tag
+    # other models' special tokens
+    r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
+    r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
+    # a closing tag opened by any other bracket or symbol: [/response], {/response}, ]/response>
+    r"|[^\w\s/<][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _NAMES + r"[^<>\n]{0,40}"
     r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
-    r"|\[\s{0,3}end\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:response|conversation|turn)\s{0,3}\]"
+    r"|end\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:response|conversation|turn)(?![a-z])"
     r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
     r"|</?s>"  # sentence-piece BOS/EOS
     r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
-    # a turn label after a blank line or at the very start: "\n\nHuman:", "\n\n**User:**"
-    r"|(?:^|\n[ \t]{0,8}\r?\n)[ \t\r\n]{0,8}[>*_#]{0,4}(?:human|assistant|system|user)"
-    r"[*_]{0,4}[ \t]{0,3}:"
+    # a turn label or prompt-format heading at the start of a line: "Human:", "> **User**:",
+    # "[Judge]", "=== System ===", "### Response", after any line break a model honours
+    r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[>*_\-\d.@\"'`(\[|= \t]{0,10}"
+    + _ROLES
+    + r"[*_\"'`)\]|= \t]{0,6}(?::|>|-|—|\]|=|\||says\b|\n[ \t]{0,4}:)"
+    r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]{0,8}#{1,6}[ \t]{0,3}(?:response|instruction"
+    r"|input|" + _ROLES[3:]
 )
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); some models read them.
 # Judged text loses them all, before anything else.

@@ -54,13 +54,18 @@ _ESCAPE = re.compile(
     r"&#[xX]0{0,32}([0-9a-fA-F]{1,8});?"  # &#x3c; &#x00000003c;
     r"|&#0{0,32}([0-9]{1,10});?"  # &#60; &#0000060;
     r"|&([a-zA-Z][a-zA-Z0-9]{1,31};?)"  # &lt; &lt
-    r"|\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\[uU]\{0{0,32}([0-9a-fA-F]{1,8})\}"
+    r"|\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\[uUxX]\{0{0,32}([0-9a-fA-F]{1,8})\}"
     r"|\\[xX]([0-9a-fA-F]{2})"  # \x3c
     r"|\\([/<>\\\"'])"  # <\/response>
-    r"|%(3[cCeE]|2[fF])"  # %3C/response%3E
+    r"|%(3[cCeE]|2[fF]|25)"  # %3C/response%3E, %253C (double-encoded)
+    r"|%[uU]([0-9a-fA-F]{4})"  # %u003c
+    r"|=(3[cCeE]|2[fF])"  # quoted-printable =3C
+    r"|\\(3[cCeE]|2[fF]) ?"  # CSS \3c
+    r"|\\(0{0,2}[0-7]{2,3})"  # octal \074
 )
 _MAX_DECODE_PASSES = 4
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ASCII_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -77,8 +82,14 @@ class View:
 
 
 def _decode_escape(m: re.Match[str]) -> str | None:
-    hex_ref, dec_ref, name, uni4, uni8, uni_braced, byte, char, pct = m.groups()
-    uni = uni4 or uni8 or uni_braced
+    hex_ref, dec_ref, name, uni4, uni8, uni_braced, byte, char, pct, pct_u, qp, css, octal = (
+        m.groups()
+    )
+    uni = uni4 or uni8 or uni_braced or pct_u
+    pct = pct or qp or css
+    if octal is not None:
+        code = int(octal, 8)
+        return chr(code) if 0x20 <= code < 0x7F else None
     if name is not None:
         value = html.entities.html5.get(name) or html.entities.html5.get(name.rstrip(";") + ";")
         return value
@@ -156,6 +167,8 @@ def fold_char(ch: str) -> str:
         category = unicodedata.category(part)
         if category in ("Mn", "Me", "Cf") or ord(part) in _IGNORABLE:
             continue
+        if category == "Cc" and part not in "\n\t\r":
+            continue  # NUL and other controls: a model reads past them
         if not part.isascii():
             part = _same_kind(part, _unconfuse(_small_capital(part)))
         out.append(part.casefold())
@@ -210,7 +223,7 @@ def view(text: str) -> View:
         if again is decoded:
             break
         decoded = again
-    if decoded.isascii():
+    if decoded.isascii() and not _ASCII_CONTROLS.search(decoded):
         return View(decoded.lower(), tuple(start), tuple(end))
     chars: list[str] = []
     view_start: list[int] = []
