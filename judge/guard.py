@@ -56,6 +56,8 @@ _ONE_TAG = re.compile(
 # Quoted words in a prompt ('答案', "answer", «...»): a response that is one of them answers a
 # question about the word itself, so it is judged even if it is a content-free phrase.
 _QUOTED = re.compile("[\"'«「『‘“]([^\"'»」』’”\n]{1,40})[\"'»」』’”]")
+# What follows the prompt's last colon ("Repeat: Let's think step by step.").
+_AFTER_COLON = re.compile(r":[ \t]{0,4}([^:\n]{1,80})\s{0,4}$")
 # Labels around an echoed prompt: "Q: <prompt>", "<prompt> A:".
 _ECHO_LABELS = re.compile(r"^\s{0,8}(?:q|question)\s{0,3}[:.)-]|(?:^|\s)a\s{0,3}[:.)-]\s{0,8}$")
 _WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _WRAPPER_NAMES)
@@ -65,8 +67,9 @@ _LATEX = re.compile(
     r"|\\(?:hspace|vspace|hphantom|vphantom|phantom|rule)\*?\{[^{}]{0,20}\}"
     r"|\\(?:boxed|text[a-z]{0,4}|math[a-z]{0,4}|mbox|fbox|quad|qquad|left|right|displaystyle"
     r"|textstyle|underline|overline|hline|newline|noindent|centering|bf|it|rm|tt|large|small"
-    r"|huge|emph|color|colorbox|dots|ldots|cdots|vdots|square|blank|placeholder|cdot)"
-    r"(?![a-z])"
+    r"|huge|emph|color|colorbox|dots|ldots|cdots|vdots|square|blank|placeholder|strut"
+    r"|mathstrut|null|relax|hfill|vfill|smallskip|medskip|bigskip)(?![a-z])"
+    r"|\\(?:color|textcolor)\{[a-z]{0,20}\}|\\kern-?[\d.]{0,8}[a-z]{0,3}"
 )
 # Symbols that stand in for an answer or decorate one, not content: question marks, empty
 # boxes, ellipses, bullets, pointers, "therefore", and the box-drawing and block ranges.
@@ -220,8 +223,8 @@ class Guard:
         if len(text) > SCAN_LIMIT:
             text, prompt, cut_off = text[:SCAN_LIMIT], "", False
         n = len(text)
-        # position -> (echoed, first content-free phrase met)
-        states: dict[int, tuple[bool, Phrase | None]] = {0: (False, None)}
+        # position -> (echoed, first content-free phrase met, fillers met, up to FILLER_RUN)
+        states: dict[int, tuple[bool, Phrase | None, int]] = {0: (False, None, 0)}
         furthest = 0
         for i in range(n):
             if i > furthest:
@@ -229,17 +232,18 @@ class Guard:
             state = states.get(i)
             if state is None:
                 continue
-            echoed, first = state
-            moves: list[tuple[int, tuple[bool, Phrase | None]]] = []
+            echoed, first, fillers = state
+            moves: list[tuple[int, tuple[bool, Phrase | None, int]]] = []
             if prompt and text.startswith(prompt, i):
-                moves.append((i + len(prompt), (True, first)))
+                moves.append((i + len(prompt), (True, first, fillers)))
             if prompt and cut_off and _truncated_echo(text, i, prompt):
-                moves.append((n, (True, first)))
+                moves.append((n, (True, first, fillers)))
             candidates = (*self.index.get(text[i : i + 2], ()), *self.index.get(text[i], ()))
             for phrase in candidates:
                 if text.startswith(phrase.core, i):
                     met = first if (first or phrase.filler) else phrase
-                    moves.append((i + len(phrase.core), (echoed, met)))
+                    count = min(FILLER_RUN, fillers + phrase.filler)
+                    moves.append((i + len(phrase.core), (echoed, met, count)))
             for j, new in moves:
                 old = states.get(j)
                 if old is None or _better(new, old):
@@ -248,17 +252,19 @@ class Guard:
         final = states.get(n)
         if final is None:
             return None
-        echoed, first = final
+        echoed, first, fillers = final
         if echoed:
             return "echo: the response repeats the prompt"
+        if first is None and fillers >= FILLER_RUN:
+            return f"fillers: only filler words ({FILLER_RUN} or more)"
         if first is None:
             return None
         return f"opener: only content-free phrases ({first.language}: {first.text!r})"
 
 
-def _better(new: tuple[bool, Phrase | None], old: tuple[bool, Phrase | None]) -> bool:
-    """Prefer an echo, then a content-free phrase met (the more telling flag)."""
-    return (not new[0], new[1] is None) < (not old[0], old[1] is None)
+def _better(new: tuple[bool, Phrase | None, int], old: tuple[bool, Phrase | None, int]) -> bool:
+    """Prefer an echo, then a content-free phrase met, then more fillers (the telling flag)."""
+    return (not new[0], new[1] is None, -new[2]) < (not old[0], old[1] is None, -old[2])
 
 
 def _asked_about(text: str, prompt: str) -> bool:
@@ -266,14 +272,17 @@ def _asked_about(text: str, prompt: str) -> bool:
 
     It quotes it ("What does '答案' mean?"), or ends with it ("Repeat: Let's think...").
     """
-    if core(prompt).endswith(text):
+    view = normalise(prompt)
+    after_colon = _AFTER_COLON.search(view)
+    if after_colon is not None and core(after_colon.group(1)) == text:
         return True
-    return any(core(m.group(1)) == text for m in _QUOTED.finditer(normalise(prompt)))
+    return any(core(m.group(1)) == text for m in _QUOTED.finditer(view))
 
 
 _STRUCTURE_NAMES = re.compile(
     r"<[ \t/]{0,4}(?:system|user|assistant|human|conversation|reference|example|verdict|input"
-    r"|prompt|question|placeholder|your|insert|blank|empty|null|none|todo)"
+    r"|prompt|question|placeholder|your|insert|blank|empty|null|none|todo|ans|sol|tbd|redacted"
+    r"|mask|fill)"
 )
 _ONE_WORD_TAG = re.compile(r"\s{0,4}<[ \t]{0,4}[a-z][\w-]{0,11}[ \t]{0,4}/?>\s{0,4}")
 
@@ -292,6 +301,7 @@ def _lone_tag_answer(view: str) -> bool:
 SCAN_LIMIT = 4000
 ECHO_MIN_WORDS = 4  # a greeting answered with the same greeting is a reply, not an echo
 _TRUNCATED_ECHO_MIN = 20
+FILLER_RUN = 3  # "OK" and "OK, sure." are replies; "So, well, OK." says nothing
 
 
 def _truncated_echo(text: str, i: int, prompt: str) -> bool:

@@ -203,3 +203,20 @@ def test_red_team_regressions(kind: str) -> None:
 def test_red_team_round_two(response: str, prompt: str, floored: bool) -> None:
     """A restated question plus a short answer is an answer; a mere mention is not a quote."""
     assert (GUARD.check(response, prompt) is not None) is floored
+
+
+@pytest.mark.parametrize(
+    ("response", "floored"),
+    [
+        ("OK", False),
+        ("OK, sure.", False),
+        ("So, well, OK.", True),
+        ("So So So So So So", True),
+        ("\\boxed{\\color{white}}", True),
+        ("\\boxed{\\kern1em}", True),
+        ("<ans>", True),
+        ("<T>", False),
+    ],
+)
+def test_filler_runs_and_invisible_latex(response: str, floored: bool) -> None:
+    assert (GUARD.check(response, "Can I return my tent?") is not None) is floored
