@@ -63,13 +63,14 @@ _ECHO_LABELS = re.compile(r"^\s{0,8}(?:q|question)\s{0,3}[:.)-]|(?:^|\s)a\s{0,3}
 _WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _WRAPPER_NAMES)
 _FENCE_INFO = re.compile(r"(?:```|~~~)[a-z0-9_+.#-]{0,20}")
 _LATEX = re.compile(
-    r"\\(?:begin|end)\{[a-z*]{0,20}\}"
+    r"\\(?:color|textcolor)\{[a-z]{0,20}\}"
+    r"|\\(?:begin|end)\{[a-z*]{0,20}\}"
     r"|\\(?:hspace|vspace|hphantom|vphantom|phantom|rule)\*?\{[^{}]{0,20}\}"
     r"|\\(?:boxed|text[a-z]{0,4}|math[a-z]{0,4}|mbox|fbox|quad|qquad|left|right|displaystyle"
     r"|textstyle|underline|overline|hline|newline|noindent|centering|bf|it|rm|tt|large|small"
     r"|huge|emph|color|colorbox|dots|ldots|cdots|vdots|square|blank|placeholder|strut"
     r"|mathstrut|null|relax|hfill|vfill|smallskip|medskip|bigskip)(?![a-z])"
-    r"|\\(?:color|textcolor)\{[a-z]{0,20}\}|\\kern-?[\d.]{0,8}[a-z]{0,3}"
+    r"|\\kern-?[\d.]{0,8}[a-z]{0,3}"
 )
 # Symbols that stand in for an answer or decorate one, not content: question marks, empty
 # boxes, ellipses, bullets, pointers, "therefore", and the box-drawing and block ranges.
