@@ -42,7 +42,8 @@ e2e: $(BIN)/.local
 	$(BIN)/python -c "import llama_cpp, judge.server.llama as m; print(m.default_model_path())"
 	$(BIN)/pytest -q -m e2e
 
-demo: $(BIN)/.local
+# The scripted and Bedrock demos need no local model (and no llama.cpp build).
+demo: $(if $(filter scripted bedrock,$(JUDGE_BACKEND)),$(BIN)/.installed,$(BIN)/.local)
 	$(BIN)/python examples/demo.py
 
 bench: $(BIN)/.installed

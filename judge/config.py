@@ -7,6 +7,7 @@ default inside a training run), and every error names the file, the key and the 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -88,7 +89,7 @@ class RetrySettings(_Strict):
 class RubricWeight(_Strict):
     """A rubric in the reward and its weight."""
 
-    weight: float = Field(1.0, gt=0)
+    weight: float = Field(1.0, gt=0, allow_inf_nan=False)
 
 
 class Gate(_Strict):
@@ -127,7 +128,7 @@ class UnscoredPolicy(_Strict):
     dimension: Literal["drop", "fail"] = "drop"
     sample: Literal["group_mean", "fixed"] = "group_mean"
     value: float = Field(0.0, allow_inf_nan=False)
-    refused: float | Literal["floor"] = Field("floor", allow_inf_nan=False)
+    refused: float | Literal["floor"] = "floor"
 
 
 class GuardSettings(_Strict):
@@ -249,6 +250,9 @@ class RewardConfig(_Strict):
         refused = self.unscored.refused
         if isinstance(refused, float) and not self.output.min <= refused <= self.output.max:
             raise ValueError("unscored.refused must lie inside the output range")
+        for gate in self.gates:
+            if isinstance(gate.reward, float) and not math.isfinite(gate.reward):
+                raise ValueError(f"gate reward for {gate.rubric} must be a finite number")
         return self
 
     def weight(self, dimension: str) -> float:

@@ -86,11 +86,13 @@ def read_event_file(path: Path) -> object:
     except RecursionError:
         raise SourceError(path, "JSON nested too deeply to read", fix="flatten the event") from None
     out: list[Any] = []
+    parsed = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             out.append(json.loads(line))
+            parsed += 1
         except json.JSONDecodeError as exc:
             log.warning("%s:%d: not JSON (%s); scored as malformed", path, number, exc.msg)
             out.append(line)
@@ -99,6 +101,13 @@ def read_event_file(path: Path) -> object:
             out.append(line)
     if not out:
         raise SourceError(path, "the event file is empty", fix="write a JSON list of samples")
+    if not parsed:
+        raise SourceError(
+            path,
+            "neither JSON nor JSONL (no line is JSON)",
+            line=1,
+            fix="write a JSON list of samples, or one JSON sample per line",
+        )
     return out
 
 

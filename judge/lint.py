@@ -6,9 +6,18 @@ import json
 from pathlib import Path
 
 from judge.calibration.artefact import load_artefact, mismatches
+from judge.checklist import Criterion, SampleRubric, criterion_rubrics
 from judge.config import JudgeSettings, load_config, resolve_config_path
 from judge.errors import SourceError
-from judge.prompt import JudgeInput, PromptRenderer, Turn
+from judge.guard import load_lexicon
+from judge.prompt import (
+    CHECKLIST_TEMPLATE,
+    COMBINED_TEMPLATE,
+    JudgeInput,
+    Kind,
+    PromptRenderer,
+    Turn,
+)
 from judge.rubric import Rubric, load_rubric
 
 _PROBE = JudgeInput((Turn("user", "Hello?"),), "Hi! How can I help?", "A greeting.")
@@ -43,18 +52,42 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
         renderer = PromptRenderer(config.path("prompts"))
     except SourceError as exc:
         return [*problems, str(exc)], ok
-    for mode in ("tool", "text"):
-        settings = JudgeSettings.model_validate({**config.judge.model_dump(), "verdict_mode": mode})
-        for rubric in rubrics.values():
-            try:
-                renderer.render(rubric, _PROBE, settings)
-            except SourceError as exc:
-                problems.append(str(exc))
-                break
+    problems += _render_every_template(renderer, list(rubrics.values()), config.judge)
     if not problems:
         ok.append(f"templates {renderer.directory}")
+    if config.guard.lexicon:
+        try:
+            load_lexicon((config.base_dir / config.guard.lexicon).resolve())
+            ok.append(f"guard lexicon {config.guard.lexicon}")
+        except SourceError as exc:
+            problems.append(str(exc))
     problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config.judge)
     return problems, ok
+
+
+def _render_every_template(
+    renderer: PromptRenderer, rubrics: list[Rubric], judge: JudgeSettings
+) -> list[str]:
+    """Render each template in both verdict modes: single, combined and checklist requests.
+
+    A template that is missing is a problem only where the config would use it.
+    """
+    problems: list[str] = []
+    checklist = criterion_rubrics(SampleRubric(criteria=(Criterion("Says hello", 1.0),)))
+    for mode in ("tool", "text"):
+        settings = JudgeSettings.model_validate({**judge.model_dump(), "verdict_mode": mode})
+        cases: list[tuple[list[Rubric], Kind]] = [([r], "single") for r in rubrics]
+        if len(rubrics) > 1 and (judge.combine_rubrics or COMBINED_TEMPLATE in renderer.optional):
+            cases.append((rubrics, "combined"))
+        if CHECKLIST_TEMPLATE in renderer.optional:
+            cases.append((list(checklist), "checklist"))
+        for group, kind in cases:
+            try:
+                renderer.render_many(group, _PROBE, settings, kind)
+            except SourceError as exc:
+                if str(exc) not in problems:
+                    problems.append(str(exc))
+    return problems
 
 
 def _stale_artefacts(

@@ -6,6 +6,7 @@ the line and the section, and what to write instead.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ _FIELD = re.compile(
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED_SECTIONS = ("Definition", "Scale", "Examples")
 REFERENCE_USES = ("required", "optional", "ignore")
+FRONT_MATTER_KEYS = ("name", "title", "scale", "reference")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,18 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
     ``name_as`` names a rubric that has no file (a sample's own), whatever its front matter.
     """
     meta, body_start = _front_matter(text, path)
+    for key in meta:
+        # Other keys (version, brand...) are the author's notes; a near-miss of a key this
+        # parser reads is a typo that would silently change how the rubric is judged.
+        close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1, cutoff=0.75)
+        if key not in FRONT_MATTER_KEYS and close:
+            raise SourceError(
+                path,
+                f"unknown front matter key {key!r}",
+                line=1,
+                place="front matter",
+                fix=f"did you mean '{close[0]}'?",
+            )
     if name_as is not None:
         meta = {**meta, "name": name_as}
         path = path.with_name(f"{name_as}.md")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from judge.cli._app import config_option, main, progress_bar, reported_errors, say
+from judge.deploy.aws_errors import aws_errors
 
 if TYPE_CHECKING:
     from judge.batch.jobs import Replay, Submitted
@@ -84,6 +86,15 @@ def batch() -> None:
     """
 
 
+def _role_arn(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Check the role ARN's shape before anything is uploaded."""
+    if not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise click.BadParameter(
+            f"{value!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        )
+    return value
+
+
 @batch.command()
 @click.argument("data", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -95,6 +106,7 @@ def batch() -> None:
 @click.option(
     "--role-arn",
     required=True,
+    callback=_role_arn,
     help="The service role Bedrock assumes (`judge batch role-policy` prints its policies).",
 )
 @click.option(
@@ -170,7 +182,7 @@ def submit(
         ),
         jobs_dir,
     )
-    with reported_errors():
+    with reported_errors(), aws_errors():
         done: Submitted
         if retry is not None:
             done = submit_retry(retry, target)
@@ -226,7 +238,7 @@ def status(
     from judge.batch import jobs
     from judge.batch import manifest as mf
 
-    with reported_errors():
+    with reported_errors(), aws_errors():
         manifest = mf.load(job, mf.jobs_dir(jobs_dir))
         if wait:
             reply = jobs.wait(
@@ -311,7 +323,7 @@ def collect(
     from judge.batch import jobs
     from judge.batch import manifest as mf
 
-    with reported_errors():
+    with reported_errors(), aws_errors():
         manifest, directory = mf.find(job, mf.jobs_dir(jobs_dir))
         if wait:
             jobs.wait(manifest, poll_s=poll_s, on_poll=_changes(manifest))
@@ -351,7 +363,7 @@ def _collect_score(
     from judge.cli._judging import unscored_gate
     from judge.cli._tables import explain, print_results, print_summary
 
-    with reported_errors():
+    with reported_errors(), aws_errors():
         replayed = jobs.replay(str(manifest.path(directory)), jobs_dir=directory)
         try:
             with progress_bar("collecting") as progress:
@@ -467,7 +479,7 @@ def stop(job: str, jobs_dir: str | None) -> None:
     from judge.batch import jobs
     from judge.batch import manifest as mf
 
-    with reported_errors():
+    with reported_errors(), aws_errors():
         manifest = mf.load(job, mf.jobs_dir(jobs_dir))
         jobs.stop(manifest)
     say("stopping", "yellow", manifest.job_name)
@@ -485,7 +497,7 @@ def role_policy(bucket_uri: str, account: str, region: str | None, config_path: 
     from judge.bedrock import DEFAULT_REGION
     from judge.config import load_config
 
-    with reported_errors():
+    with reported_errors(), aws_errors():
         config = load_config(config_path)
         bucket, prefix = split_s3(bucket_uri)
         where = region or config.judge.region or DEFAULT_REGION

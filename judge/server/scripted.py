@@ -215,7 +215,7 @@ class ScriptedJudge:
             return _malformed(variant, forced, request)
         reasons = {n: f"The response reads as a {v} on this rubric." for n, v in verdicts.items()}
         if forced and self.answer == "auto":
-            if len(rubrics) == 1:
+            if "score" in _schema_properties(request):
                 name = rubrics[0][0]
                 tool_input: dict[str, Any] = (
                     {"reasoning": reasons[name], "score": verdicts[name]} if verdicts else {}
@@ -223,7 +223,7 @@ class ScriptedJudge:
             else:
                 tool_input = {n: {"reasoning": reasons[n], "score": v} for n, v in verdicts.items()}
             return tool_response(forced, tool_input, usage_for(request, json.dumps(tool_input)))
-        if len(rubrics) == 1:
+        if f"verdict-{judged.key}-" not in judged.user_text:  # asked for one plain line
             lines = [f"verdict-{judged.key}: {v}" for v in verdicts.values()]
         else:
             lines = [f"verdict-{judged.key}-{n}: {v}" for n, v in verdicts.items()]
@@ -231,6 +231,12 @@ class ScriptedJudge:
         if self.quote:  # as judges do: a parser taking the last verdict-like line is fooled
             text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
         return text_response(text, usage_for(request, text))
+
+
+def _schema_properties(request: dict[str, Any]) -> dict[str, Any]:
+    tools = (request.get("toolConfig") or {}).get("tools") or [{}]
+    schema = tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {})
+    return dict(schema.get("properties", {}))
 
 
 def _rubrics(request: dict[str, Any]) -> list[tuple[str, list[int]]]:
@@ -241,9 +247,12 @@ def _rubrics(request: dict[str, Any]) -> list[tuple[str, list[int]]]:
         tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {}).get("properties", {})
     )
     out = []
+    nested = "score" not in props  # one rubric: a flat schema; several: one object each
+    system = "\n".join(b.get("text", "") for b in request.get("system", []))
+    default = [0, 1] if "# Checklist" in system else [1, 2, 3, 4, 5]  # text mode: no schema
     for name in names:
-        own = props.get(name, {}).get("properties", {}) if len(names) > 1 else props
-        out.append((name, list(own.get("score", {}).get("enum") or [1, 2, 3, 4, 5])))
+        own = props.get(name, {}).get("properties", {}) if nested else props
+        out.append((name, list(own.get("score", {}).get("enum") or default)))
     return out
 
 
