@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from judge.cli import main
 from judge.config import parse_config
 from judge.deadline import Deadline
-from judge.errors import SourceError
+from judge.errors import JudgeError, SourceError
 from judge.lambda_handler import run_event
 from judge.server.scripted import Judged, ScriptedJudge
 from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, project_copy, sample
@@ -82,3 +82,13 @@ def test_batch_submit_checks_the_role_arn_before_uploading() -> None:
     args = ["batch", "submit", str(REPO / "examples/batch.jsonl"), "--bucket", "s3://b"]
     result = CliRunner().invoke(main, [*args, "--role-arn", "my-role"])
     assert result.exit_code == 2 and "is not an IAM role ARN" in result.output
+
+
+def test_package_refuses_a_map_fitted_on_a_local_server(tmp_path: Path) -> None:
+    from judge.deploy.package import build_package
+
+    config = project_copy(tmp_path, "calibration")
+    artefact = {"endpoint": "custom"}  # not a whole artefact: refused either way
+    (tmp_path / "calibration" / "tone.json").write_text(json.dumps(artefact))
+    with pytest.raises(JudgeError, match=r"tone\.json"):
+        build_package(tmp_path / "judge.zip", config)

@@ -223,6 +223,28 @@ def evaluator_version(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def _refuse_unusable_maps(config_path: Path, config: RewardConfig) -> None:
+    """Refuse to ship what the Lambda would not use.
+
+    A project lint rejects (stale maps included), or a map fitted on a local server: the
+    Lambda would warn and use the raw scale, unseen by whoever deployed.
+    """
+    from judge.calibration.artefact import load_artefact
+    from judge.lint import lint_project
+
+    problems, _ = lint_project(config_path)
+    if problems:
+        raise JudgeError(f"{problems[0]} (judge lint lists all {len(problems)} problems)")
+    for path in sorted(config.path("calibration").glob("*.json")):
+        artefact = load_artefact(path)
+        if artefact is not None and artefact.endpoint != "aws":
+            raise JudgeError(
+                f"{path}: fitted against a local judge server ({artefact.endpoint}); the Lambda "
+                "judges on Bedrock and would not apply it. Fix: re-run `judge calibrate` against "
+                "Bedrock, or delete the file"
+            )
+
+
 def build_package(
     out: Path, config_path: Path, *, python_version: str = "3.12", arch: str = "x86_64"
 ) -> PackageInfo:
@@ -236,6 +258,7 @@ def build_package(
         raise JudgeError(f"--arch must be one of {', '.join(PLATFORMS)}")
     epoch = source_date_epoch()
     config = load_config(config_path)
+    _refuse_unusable_maps(config_path, config)
     files = _project_files(config_path, config)
     hashes = {name: _sha256(path) for name, path in files.items()}
     version = evaluator_version(hashes)
