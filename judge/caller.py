@@ -22,6 +22,7 @@ from judge.verdict import (
     Verdict,
     parse_combined_response,
     parse_converse_response,
+    parse_preference_response,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class JudgeTask:
     fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
     judged: str = ""  # the judged response (its lines never count as the judge's verdict)
     combined: bool = False  # one answer per rubric (several rubrics, or a checklist)
+    pairwise: bool = False  # a preference between two responses (``judge.prefer``)
 
     def cache_keys(self) -> dict[str, str]:
         """The verdict cache key of each rubric's verdict from this request."""
@@ -153,6 +155,11 @@ class JudgeCaller:
             return {r.name: failed for r in task.rubrics}
         stats.record_call(time.monotonic() - started, response.get("usage"), self.settings.model_id)
         mode = self.settings.verdict_mode
+        if task.pairwise:
+            outcome = parse_preference_response(
+                response, mode=mode, key=task.fence_key, judged=task.judged
+            )
+            return {task.rubrics[0].name: outcome}
         if not task.combined:
             rubric = task.rubrics[0]
             outcome = parse_converse_response(

@@ -251,3 +251,70 @@ def _line_outcome(match: re.Match[str], reasoning: str, scores: list[int]) -> Ou
 def _line_core(line: str) -> str:
     """A line without markdown decoration and with single spaces (for comparison)."""
     return " ".join(line.translate(_DECORATION).split())
+
+
+# A pairwise judgement is cached and retried like a score: its ``score`` is the index of the
+# preferred position here (``judge.prefer``).
+PREFERENCES = ("tie", "A", "B")
+
+
+class _PreferenceInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    reasoning: str = ""
+    preferred: str
+
+
+def _preference(value: str, reasoning: str) -> Outcome:
+    label = value.strip().strip(".*`'\"").strip()
+    label = label.lower() if label.lower() == "tie" else label.upper()
+    if label not in PREFERENCES:
+        return Unscored(reason="out_of_range", detail=f"preferred {value!r} is not A, B or tie")
+    return Verdict(score=PREFERENCES.index(label), reasoning=reasoning.strip())
+
+
+def parse_preference_response(
+    response: dict[str, Any],
+    *,
+    mode: Literal["tool", "text"] = "tool",
+    key: str = "",
+    judged: str = "",
+) -> Outcome:
+    """A pairwise verdict (``A``, ``B`` or ``tie``) as a ``Verdict`` indexing ``PREFERENCES``.
+
+    Tool mode: the forced tool's ``preferred``. Text mode: the keyed line
+    ``verdict-KEY: A|B|tie``; keyed lines that disagree are unparseable (never a guess).
+    """
+    refused, tool_input, text, detail = _answer(response, mode)
+    if refused is not None:
+        return refused
+    if mode == "tool":
+        if tool_input is _MISSING:
+            return Unscored(reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})")
+        if isinstance(tool_input, str):
+            try:
+                tool_input = json.loads(tool_input)
+            except json.JSONDecodeError:
+                return Unscored(reason="unparseable", detail="tool input is not JSON")
+        try:
+            parsed = _PreferenceInput.model_validate(tool_input)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            return Unscored(reason="unparseable", detail=f"tool input: {loc}: {first['msg']}")
+        return _preference(parsed.preferred, parsed.reasoning)
+    if not text:
+        return Unscored(reason="unparseable", detail=f"no text answer ({detail})")
+    label = re.escape(_line_core(normalise(f"verdict-{key}")))
+    pattern = re.compile(label + r" ?[:=] ?\[?(a|b|tie)\]?\.?", re.IGNORECASE)
+    found = {
+        m.group(1).lower()
+        for m in map(pattern.fullmatch, candidate_lines(text, judged))
+        if m is not None
+    }
+    if len(found) != 1:
+        snippet = " ".join(text.split())[:120]
+        what = "conflicting keyed verdict lines" if found else "no keyed verdict line"
+        return Unscored(reason="unparseable", detail=f"{what} in text: {snippet!r}")
+    reasoning = re.split("verdict-", text, maxsplit=1, flags=re.IGNORECASE)[0]
+    return _preference(found.pop(), reasoning)

@@ -20,6 +20,8 @@ from judge.server.wire import ConverseFault, text_response, tool_response, usage
 # The template's own keyed tags: <response-KEY> ... </response-KEY>.
 _RESPONSE = re.compile(r"<response-([0-9a-f]{16})>\n(.*?)\n</response-\1>", re.DOTALL)
 _KEY = re.compile(r"^Boundary key: ([0-9a-f]{16})$", re.MULTILINE)
+# A pairwise request's two responses: <response_a-KEY> ... and <response_b-KEY> ...
+_PAIR = re.compile(r"<response_([ab])-([0-9a-f]{16})>\n(.*?)\n</response_\1-\2>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Judged:
 
 
 ScoreFn = Callable[[Judged], int]
+# A pairwise verdict from what the judge sees of response A and of response B: A, B or tie.
+PreferFn = Callable[[Judged, Judged], str]
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,10 @@ class ScriptedJudge:
     omit: str | None = None  # leave this rubric out of the answer (a judge that skips one)
     refuse: str | None = None  # a response containing this is refused (content_filtered)
     max_in_flight: int | None = None  # a quota: 429 when more calls than this are running
+    # Pairwise requests: prefer_fn decides; by default the higher score_fn wins, with
+    # position_bias added to the score of the response shown first (A).
+    prefer_fn: PreferFn | None = None
+    position_bias: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
 
@@ -203,6 +211,9 @@ class ScriptedJudge:
         judged = read_request(request)
         if self.refuse is not None and self.refuse in judged.response:
             return text_response("", usage_for(request, ""), stop="content_filtered")
+        pair = {label: text for label, _, text in _PAIR.findall(judged.user_text)}
+        if len(pair) == 2 and fault != "malformed":
+            return self._prefer(request, judged, replace(judged, response=pair["a"]), pair["b"])
         rubrics = _rubrics(request)
         verdicts = {
             name: self.score_fn(replace(judged, rubric=name, scores=scores))
@@ -230,6 +241,26 @@ class ScriptedJudge:
         text = " ".join(reasons.values()) + "\n" + "\n".join(lines)
         if self.quote:  # as judges do: a parser taking the last verdict-like line is fooled
             text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
+        return text_response(text, usage_for(request, text))
+
+    def _prefer(self, request: dict[str, Any], judged: Judged, a: Judged, b: str) -> dict[str, Any]:
+        """A pairwise verdict, as a forced tool call or a keyed text line."""
+        second = replace(a, response=b)
+        if self.prefer_fn is not None:
+            preferred = self.prefer_fn(a, second)
+        else:
+            gap = self.score_fn(a) + self.position_bias - self.score_fn(second)
+            preferred = "A" if gap > 0 else "B" if gap < 0 else "tie"
+        reason = f"Comparing the two responses, the verdict is {preferred}."
+        forced = ((request.get("toolConfig") or {}).get("toolChoice") or {}).get("tool", {})
+        if forced.get("name") and self.answer == "auto":
+            tool_input = {"reasoning": reason, "preferred": preferred}
+            return tool_response(
+                forced["name"], tool_input, usage_for(request, json.dumps(tool_input))
+            )
+        text = f"{reason}\nverdict-{judged.key}: {preferred}"
+        if self.quote:
+            text += f"\nResponse A said:\n{a.response}\nResponse B said:\n{b}"
         return text_response(text, usage_for(request, text))
 
 
