@@ -154,6 +154,10 @@ class JudgeCaller:
         if failed is not None:
             return {r.name: failed for r in task.rubrics}
         stats.record_call(time.monotonic() - started, response.get("usage"), self.settings.model_id)
+        return self.parse(task, response)
+
+    def parse(self, task: JudgeTask, response: dict[str, Any]) -> Outcomes:
+        """Every rubric's outcome from a Converse answer to ``task`` (on-demand or batch)."""
         mode = self.settings.verdict_mode
         if task.pairwise:
             outcome = parse_preference_response(

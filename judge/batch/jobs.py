@@ -48,7 +48,7 @@ from judge.contract import read_event_file, samples_of
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
-from judge.verdict import Outcome, Unscored, parse_combined_response, parse_converse_response
+from judge.verdict import Unscored
 
 RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 # Statuses whose outputs can be collected (Stopped/Expired/PartiallyCompleted: the records
@@ -519,21 +519,7 @@ class ReplayCaller(JudgeCaller):
         return outcomes
 
     def _parse(self, task: JudgeTask, output: object) -> Outcomes:
-        response = output if isinstance(output, dict) else {}
-        mode = self.settings.verdict_mode
-        if not task.combined:
-            rubric = task.rubrics[0]
-            outcome: Outcome = parse_converse_response(
-                response, rubric.scores, mode=mode, key=task.fence_key, judged=task.judged
-            )
-            return {rubric.name: outcome}
-        return parse_combined_response(
-            response,
-            [(r.name, r.scores) for r in task.rubrics],
-            mode=mode,
-            key=task.fence_key,
-            judged=task.judged,
-        )
+        return self.parse(task, output if isinstance(output, dict) else {})
 
     def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
         """Cache the verdicts as usual, and bring the retry list up to date."""
