@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -158,20 +158,30 @@ def _answer(
     return None, tool_input, "\n".join(texts), f"stopReason={stop}"
 
 
-def _from_tool_input(raw: object, scores: list[int]) -> Outcome:
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(raw: object, model: type[M]) -> M | Unscored:
+    """A tool input validated by ``model`` (JSON in a string accepted), or why it is not one."""
     if isinstance(raw, str):  # some models put the JSON in a string
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError:
             return Unscored(reason="unparseable", detail="tool input is not JSON")
     try:
-        tool_input = _ToolInput.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         if loc == "score" and first["type"] not in ("missing",):
             return Unscored(reason="out_of_range", detail=f"score {first.get('input')!r}")
         return Unscored(reason="unparseable", detail=f"tool input: {loc}: {first['msg']}")
+
+
+def _from_tool_input(raw: object, scores: list[int]) -> Outcome:
+    tool_input = _validated(raw, _ToolInput)
+    if isinstance(tool_input, Unscored):
+        return tool_input
     return _check_range(tool_input.score, tool_input.reasoning, scores)
 
 
@@ -291,17 +301,9 @@ def parse_preference_response(
     if mode == "tool":
         if tool_input is _MISSING:
             return Unscored(reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})")
-        if isinstance(tool_input, str):
-            try:
-                tool_input = json.loads(tool_input)
-            except json.JSONDecodeError:
-                return Unscored(reason="unparseable", detail="tool input is not JSON")
-        try:
-            parsed = _PreferenceInput.model_validate(tool_input)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            return Unscored(reason="unparseable", detail=f"tool input: {loc}: {first['msg']}")
+        parsed = _validated(tool_input, _PreferenceInput)
+        if isinstance(parsed, Unscored):
+            return parsed
         return _preference(parsed.preferred, parsed.reasoning)
     if not text:
         return Unscored(reason="unparseable", detail=f"no text answer ({detail})")
