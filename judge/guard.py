@@ -130,26 +130,25 @@ def _parse_lexicon(text: str, path: Path) -> tuple[Phrase, ...]:
         raise SourceError(path, f"not valid TOML ({exc})", fix="correct the TOML syntax") from None
     out: list[Phrase] = []
     for i, entry in enumerate(data.get("language", [])):
-        phrases = entry.get("phrases") if isinstance(entry, dict) else None
-        if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
-            raise SourceError(
-                path,
-                "a [[language]] entry has no list of string 'phrases'",
-                place=f"language[{i}]",
-                fix='write phrases = ["...", ...]',
-            )
+        phrases = _strings(entry, "phrases", path, i, required=True)
+        fillers = _strings(entry, "fillers", path, i, required=False)
         code = str(entry.get("code", f"#{i}"))
-        fillers = entry.get("fillers", [])
-        if not isinstance(fillers, list) or not all(isinstance(p, str) for p in fillers):
-            raise SourceError(
-                path,
-                "'fillers' is not a list of strings",
-                place=f"language[{i}]",
-                fix='write fillers = ["...", ...]',
-            )
         out += [Phrase(core(p), p, code) for p in phrases if core(p)]
         out += [Phrase(core(p), p, code, filler=True) for p in fillers if core(p)]
     return tuple(out)
+
+
+def _strings(entry: object, key: str, path: Path, i: int, *, required: bool) -> list[str]:
+    """A ``[[language]]`` entry's list of strings under ``key``; a SourceError otherwise."""
+    value = entry.get(key, None if required else []) if isinstance(entry, dict) else None
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise SourceError(
+            path,
+            f"a [[language]] entry has no list of string '{key}'",
+            place=f"language[{i}]",
+            fix=f'write {key} = ["...", ...]',
+        )
+    return value
 
 
 class Guard:

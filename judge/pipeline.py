@@ -377,8 +377,8 @@ class Evaluator:
                 continue
             plan = plans[s.index]
             own = plan.outcomes(outcomes)
-            dims = [self._plan_dimension(plan, name, own) for name in plan.dimensions]
             checklist = plan.checklist(own, self.config.sample_rubric.partial)
+            dims = [self._plan_dimension(plan, name, own, checklist) for name in plan.dimensions]
             if any(isinstance(o, Unscored) and o.reason == "refused" for o in own.values()):
                 refused = self.config.refused_reward()
                 results.append(SampleResult(s.id, refused, dims, refused=True))
@@ -402,12 +402,17 @@ class Evaluator:
             result.stale_calibration = len(self.stale_calibration)
         return results
 
-    def _plan_dimension(self, plan: Plan, name: str, own: dict[str, Outcome]) -> Dimension:
-        """One dimension's normalised score (a checklist's is computed from its criteria)."""
-        if name == SAMPLE_RUBRIC and plan.criteria:
-            result = plan.checklist(own, self.config.sample_rubric.partial)
-            assert result is not None
-            return Dimension(name, result.score.score, None, result.score.reason or None)
+    def _plan_dimension(
+        self,
+        plan: Plan,
+        name: str,
+        own: dict[str, Outcome],
+        checklist: ChecklistResult | None,
+    ) -> Dimension:
+        """One dimension's normalised score (an explicit checklist's comes from its criteria)."""
+        if name == SAMPLE_RUBRIC and checklist is not None:
+            score = checklist.score
+            return Dimension(name, score.score, None, score.reason or None)
         outcome = own[name]
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
         if isinstance(outcome, Verdict) and rubric is not None:
