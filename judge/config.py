@@ -35,8 +35,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PanelMember(_Strict):
+    """One judge of a panel: a model id, and any inference settings it overrides."""
+
+    model_id: str = Field(min_length=1)
+    region: str | None = None
+    profile: str | None = None
+    max_tokens: int | None = Field(None, ge=16, le=8192)
+    temperature: float | None = Field(None, ge=0.0, le=1.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    additional_request_fields: dict[str, Any] | None = None
+
+
+JudgeMode = Literal["pointwise", "group"]
+
+
 class JudgeSettings(_Strict):
-    """The Bedrock judge model and its inference settings."""
+    """The Bedrock judge model and its inference settings.
+
+    ``mode``: ``pointwise`` judges each response alone; ``group`` judges the batch's responses
+    to one prompt together (at most ``group_max_size`` a call), in ``group_orders`` orders.
+    ``panel``: several judge models, each judging everything; their calibrated scores are
+    combined by ``aggregation`` when at least ``quorum`` of them gave a verdict.
+    """
 
     model_id: str = "us.amazon.nova-pro-v1:0"
     region: str | None = None
@@ -55,6 +76,46 @@ class JudgeSettings(_Strict):
     prompt_cache: bool = False
     connect_timeout_s: float = Field(5.0, gt=0)
     read_timeout_s: float = Field(60.0, gt=0)
+    mode: JudgeMode = "pointwise"
+    group_orders: int = Field(1, ge=1, le=2)
+    group_max_size: int = Field(8, ge=2, le=32)
+    panel: list[PanelMember] = Field(default_factory=list)
+    aggregation: Literal["mean", "median", "majority"] = "mean"
+    quorum: int | None = Field(None, ge=1)
+    # The model being trained, when known: a judge of its family favours it (self-preference).
+    policy_model_id: str | None = None
+
+    @model_validator(mode="after")
+    def _panel(self) -> JudgeSettings:
+        ids = [m.model_id for m in self.panel]
+        if len(set(ids)) < len(ids):
+            raise ValueError(
+                "a panel lists the same model_id twice (its verdicts would come from the cache)"
+            )
+        if self.quorum is not None and self.quorum > max(1, len(self.panel)):
+            raise ValueError(f"quorum {self.quorum} is larger than the panel ({len(ids)})")
+        return self
+
+    def members(self) -> list[JudgeSettings]:
+        """The judges: each panel member with its overrides, or this judge alone."""
+        if not self.panel:
+            return [self]
+        return [
+            self.model_copy(
+                update={
+                    "panel": [],
+                    "quorum": None,
+                    **m.model_dump(exclude_none=True),
+                }
+            )
+            for m in self.panel
+        ]
+
+    def min_members(self) -> int:
+        """How many judges must give a verdict for a dimension to be scored."""
+        if not self.panel:
+            return 1
+        return self.quorum if self.quorum is not None else len(self.panel) // 2 + 1
 
     def request_fields(self) -> dict[str, Any]:
         """``additionalModelRequestFields``: as configured, else the model family's default.
@@ -87,9 +148,10 @@ class RetrySettings(_Strict):
 
 
 class RubricWeight(_Strict):
-    """A rubric in the reward and its weight."""
+    """A rubric in the reward, its weight, and its judging mode (default: ``[judge] mode``)."""
 
     weight: float = Field(1.0, gt=0, allow_inf_nan=False)
+    mode: JudgeMode | None = None
 
 
 class Gate(_Strict):
@@ -260,6 +322,11 @@ class RewardConfig(_Strict):
         if dimension == SAMPLE_RUBRIC:
             return self.sample_rubric.weight
         return self.rubrics[dimension].weight
+
+    def mode(self, rubric: str) -> JudgeMode:
+        """How ``rubric`` is judged: its own ``mode``, else ``[judge] mode``."""
+        own = self.rubrics[rubric].mode if rubric in self.rubrics else None
+        return own or self.judge.mode
 
     def refused_reward(self) -> float:
         """The reward for a sample the judge refused to score."""

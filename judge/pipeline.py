@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
 from judge.calibration.artefact import endpoint_kind, maps_in_force
+from judge.calibration.maps import ScoreMap
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.checklist import (
     SampleRubric,
@@ -29,14 +30,16 @@ from judge.config import SAMPLE_RUBRIC, RewardConfig, load_config
 from judge.contract import Sample, duplicate_ids, parse_sample
 from judge.deadline import Deadline
 from judge.errors import JudgeError
+from judge.group import answer_name, answer_rubrics, context_key, orders, shuffled, split
 from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
-from judge.plan import ChecklistResult, Plan, reference_view
+from judge.panel import settle, warn_same_family
+from judge.plan import ChecklistResult, Judgement, Plan, Slot, reference_view
 from judge.prompt import JudgeInput, Kind, PromptRenderer
 from judge.reward import Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
-from judge.verdict import Outcome, Unscored, Verdict
+from judge.verdict import Outcome, Unscored
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -125,20 +128,40 @@ class Evaluator:
         config: RewardConfig,
         rubrics: dict[str, Rubric],
         renderer: PromptRenderer,
-        caller: JudgeCaller,
+        caller: JudgeCaller | Sequence[JudgeCaller],
     ) -> None:
         self.config = config
         self.rubrics = rubrics
         self.renderer = renderer
-        self.caller = caller
+        # One caller per judge (a panel's members in config order; one without a panel).
+        self.callers = [caller] if isinstance(caller, JudgeCaller) else list(caller)
+        self.caller = self.callers[0]
+        self.members = config.judge.members()
+        if len(self.callers) != len(self.members):
+            raise JudgeError(
+                f"{len(self.members)} judge(s) configured but {len(self.callers)} caller(s) given"
+            )
         self.guard = make_guard(config)
-        # Calibration maps that match the rubric, templates and model in use; stale ones are
-        # reported (log warning + metric) and not applied.
-        self.endpoint_url = str(caller.client.meta.endpoint_url)
+        warn_same_family(config.judge)
+        # Calibration maps that match the rubric, templates, mode and model in use (per panel
+        # judge); stale ones are reported (log warning + metric) and not applied.
+        self.endpoint_url = str(self.caller.client.meta.endpoint_url)
         self.endpoint = endpoint_kind(self.endpoint_url)
-        self.maps, self.stale_calibration = maps_in_force(
-            config.path("calibration"), rubrics, renderer.template_hash, config.judge, self.endpoint
-        )
+        self.member_maps: list[dict[str, ScoreMap]] = []
+        self.stale_calibration: dict[str, str] = {}
+        for judge in self.members:
+            maps, stale = maps_in_force(
+                config.path("calibration"),
+                rubrics,
+                renderer.hash_for,
+                judge,
+                self.endpoint,
+                modes=config.mode,
+                member=judge.model_id if config.judge.panel else None,
+            )
+            self.member_maps.append(maps)
+            self.stale_calibration.update(stale)
+        self.maps = self.member_maps[0]
 
     @classmethod
     def from_config(
@@ -151,34 +174,45 @@ class Evaluator:
     def from_settings(
         cls, config: RewardConfig, *, client: BedrockRuntimeClient | None = None
     ) -> Evaluator:
-        """Build from a validated config."""
+        """Build from a validated config (``client``: the first judge's, e.g. in tests)."""
         rubrics = load_rubrics(config.path("rubrics"), list(config.rubrics))
         renderer = PromptRenderer(config.path("prompts"), load_secret(config.cache_dir()))
         cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)
-        client = client or make_client(config.judge, config.runtime.concurrency)
-        limit = (
-            AdaptiveLimit(config.runtime.concurrency)
-            if config.runtime.adaptive_concurrency
-            else None
-        )
-        caller = JudgeCaller(client, config.judge, config.retry, cache, limit)
-        return cls(config, rubrics, renderer, caller)
+        callers = []
+        for i, judge in enumerate(config.judge.members()):
+            own = client if (client is not None and i == 0) else None
+            limit = (
+                AdaptiveLimit(config.runtime.concurrency)
+                if config.runtime.adaptive_concurrency
+                else None
+            )
+            callers.append(
+                JudgeCaller(
+                    own or make_client(judge, config.runtime.concurrency),
+                    judge,
+                    config.retry,
+                    cache,
+                    limit,
+                )
+            )
+        return cls(config, rubrics, renderer, callers)
 
     def close(self) -> None:
-        """Release the cache and the HTTP connection pool."""
+        """Release the cache and the HTTP connection pools."""
         self.caller.cache.close()
-        self.caller.client.close()
+        for caller in self.callers:
+            caller.client.close()
 
-    def to_unit(self, rubric: Rubric, score: int) -> float:
-        """A verdict mapped to 0..1: through the calibration map when one is in force."""
-        score_map = self.maps.get(rubric.name)
+    def to_unit(self, rubric: Rubric, score: int, member: int = 0) -> float:
+        """A verdict mapped to 0..1: through the judge's calibration map when one is in force."""
+        score_map = self.member_maps[member].get(rubric.name)
         if score_map is not None:
             return score_map.to_unit(score)
         return normalize(score, rubric.scale_min, rubric.scale_max)
 
-    def task(self, rubric: Rubric, item: JudgeInput, draw: int = 0) -> JudgeTask:
+    def task(self, rubric: Rubric, item: JudgeInput, draw: int = 0, member: int = 0) -> JudgeTask:
         """The judgement of ``item`` on ``rubric`` (``draw`` > 0: a repeated sample)."""
-        return self.task_many((rubric,), item, draw)
+        return self.task_many((rubric,), item, draw, member=member)
 
     def task_many(
         self,
@@ -186,12 +220,14 @@ class Evaluator:
         item: JudgeInput,
         draw: int = 0,
         kind: Kind | None = None,
+        member: int = 0,
     ) -> JudgeTask:
         """One call judging ``item`` on all of ``rubrics`` (one rubric: the usual request)."""
         kind = kind or ("single" if len(rubrics) == 1 else "combined")
-        request = self.renderer.render_many(rubrics, item, self.config.judge, kind)
+        judge = self.members[member]
+        request = self.renderer.render_many(rubrics, item, judge, kind)
         key = cache_key(
-            model_id=self.config.judge.model_id,
+            model_id=judge.model_id,
             endpoint=self.endpoint_url,
             request=request,
             rubric_hash="+".join(r.content_hash for r in rubrics),
@@ -199,21 +235,77 @@ class Evaluator:
             draw=draw,
         )
         return JudgeTask(
-            key, rubrics, request, self.renderer.key(item), item.response, kind != "single"
+            key,
+            rubrics,
+            request,
+            self.renderer.key(item),
+            item.response,
+            kind != "single",
+            member=member,
         )
 
+    def group_task(
+        self,
+        rubric: Rubric,
+        context: JudgeInput,
+        responses: list[str],
+        draw: int = 0,
+        member: int = 0,
+    ) -> JudgeTask:
+        """One call grading every one of ``responses`` (in this order) on ``rubric``."""
+        judge = self.members[member]
+        labels = answer_rubrics(rubric, len(responses))
+        request = self.renderer.render_group(rubric, context, responses, labels, judge)
+        key = cache_key(
+            model_id=judge.model_id,
+            endpoint=self.endpoint_url,
+            request=request,
+            rubric_hash=rubric.content_hash,
+            template_hash=self.renderer.group_hash,
+            draw=draw,
+        )
+        fence_key = self.renderer.group_key(context, responses)
+        return JudgeTask(key, labels, request, fence_key, "\n".join(responses), True, member=member)
+
+    def group_slots(
+        self, rubric: Rubric, items: Sequence[JudgeInput], draw: int = 0, member: int | None = None
+    ) -> list[list[Slot]]:
+        """Each item's slots when ``items`` (one conversation's responses) are judged together.
+
+        Identical responses share their slots; a part of one response is judged pointwise.
+        ``member``: one panel judge only (calibration), else every judge.
+        """
+        settings = self.config.judge
+        context = items[0]
+        judges = range(len(self.members)) if member is None else [member]
+        ordered = shuffled(self.renderer.secret, context, [i.response for i in items])
+        slots: dict[str, list[Slot]] = {r: [] for r in ordered}
+        for part in split(ordered, settings.group_max_size):
+            for m in judges:
+                if len(part) == 1:
+                    task = self.task(rubric, replace(context, response=part[0]), draw, m)
+                    slots[part[0]].append(Slot(task, rubric.name, m))
+                    continue
+                for order, responses in enumerate(orders(part, settings.group_orders)):
+                    task = self.group_task(rubric, context, responses, draw, m)
+                    for position, response in enumerate(responses):
+                        slots[response].append(Slot(task, answer_name(position), m, order))
+        return [slots[i.response] for i in items]
+
     def sample_tasks(self, item: JudgeInput) -> dict[str, JudgeTask]:
-        """Each fixed rubric's task for ``item`` (no sample rubric; see ``plan``)."""
-        return self.plan(item).tasks
+        """Each fixed rubric's first task for ``item`` (pointwise; see ``plan``)."""
+        return {name: slots[0].task for name, slots in self.plan(item).tasks.items()}
 
     def plan(self, item: JudgeInput, own: SampleRubric | None = None) -> Plan:
         """What judging ``item`` takes: its tasks, and outcomes known without a call.
 
         Fixed rubrics share one task in combined mode. A rubric that requires the reference
         answer is unscored without one (never judged blind), and one that ignores it is
-        judged without it. The sample's own rubric (``own``) adds the ``sample_rubric``
-        dimension: a checklist judged explicitly is one more call with one 0/1 answer per
-        criterion; implicit checklists and markdown rubrics are judged like a file rubric.
+        judged without it. Rubrics in group mode are left to the batch (``add_group_slots``).
+        The sample's own rubric (``own``) adds the ``sample_rubric`` dimension: a checklist
+        judged explicitly is one more call with one 0/1 answer per criterion; implicit
+        checklists and markdown rubrics are judged like a file rubric. A panel makes every
+        call once per judge.
         """
         plan = Plan()
         fixed = {} if (own is not None and self.config.sample_rubric.only) else self.rubrics
@@ -224,24 +316,47 @@ class Evaluator:
                 plan.preset[name] = Unscored(
                     reason="reference_missing", detail="the rubric requires a reference answer"
                 )
+            elif self.config.mode(name) == "group":
+                plan.grouped.append(rubric)
             else:
                 judged.append(rubric)
-        if self.config.judge.combine_rubrics and len(judged) > 1:
-            task = self.task_many(tuple(judged), reference_view(judged, item))
-            plan.tasks.update(dict.fromkeys((r.name for r in judged), task))
-        else:
-            plan.tasks.update({r.name: self.task(r, reference_view([r], item)) for r in judged})
+        for m in range(len(self.members)):
+            if self.config.judge.combine_rubrics and len(judged) > 1:
+                task = self.task_many(tuple(judged), reference_view(judged, item), member=m)
+                for r in judged:
+                    plan.tasks.setdefault(r.name, []).append(Slot(task, r.name, m))
+            else:
+                for r in judged:
+                    task = self.task(r, reference_view([r], item), member=m)
+                    plan.tasks.setdefault(r.name, []).append(Slot(task, r.name, m))
         if own is not None:
             plan.dimensions.append(SAMPLE_RUBRIC)
             if own.rubric is None and self.config.sample_rubric.mode == "explicit":
                 plan.criteria = own.criteria
-                task = self.task_many(criterion_rubrics(own), item, kind="checklist")
-                plan.tasks.update(dict.fromkeys((r.name for r in task.rubrics), task))
+                for m in range(len(self.members)):
+                    task = self.task_many(criterion_rubrics(own), item, kind="checklist", member=m)
+                    for r in task.rubrics:
+                        plan.tasks.setdefault(r.name, []).append(Slot(task, r.name, m))
             else:
                 scale = self.config.sample_rubric.implicit_scale
                 plan.own_rubric = own.rubric or implicit_rubric(own, scale)
-                plan.tasks[SAMPLE_RUBRIC] = self.task(plan.own_rubric, item)
+                for m in range(len(self.members)):
+                    task = self.task(plan.own_rubric, item, member=m)
+                    plan.tasks.setdefault(SAMPLE_RUBRIC, []).append(Slot(task, SAMPLE_RUBRIC, m))
         return plan
+
+    def add_group_slots(self, plans: dict[int, Plan], items: dict[int, JudgeInput]) -> None:
+        """Slots of the group-mode rubrics: each conversation's responses judged together."""
+        for rubric in self.rubrics.values():
+            groups: dict[str, list[int]] = {}
+            for index, plan in plans.items():
+                if rubric in plan.grouped:
+                    view = reference_view([rubric], items[index])
+                    groups.setdefault(context_key(view), []).append(index)
+            for members in groups.values():
+                views = [reference_view([rubric], items[i]) for i in members]
+                for index, slots in zip(members, self.group_slots(rubric, views), strict=True):
+                    plans[index].tasks[rubric.name] = slots
 
     def judge_items(
         self,
@@ -250,19 +365,46 @@ class Evaluator:
         draws: int,
         deadline: Deadline,
         progress: Progress | None = None,
+        member: int = 0,
     ) -> tuple[list[list[Outcome]], CallStats]:
-        """Raw outcomes for each item, ``draws`` times each (calibration's entry point).
+        """Raw outcomes for each item by one judge, ``draws`` times (calibration's entry point).
 
-        In combined mode the anchors are judged as the Lambda judges samples: in one call
-        with every rubric of the config (so the map fits the verdicts it will be applied to).
+        Items are judged as the Lambda judges samples, so a map fits the verdicts it will be
+        applied to: in combined mode in one call with every rubric of the config; in group
+        mode together with the items that share their conversation (each order's verdict is
+        one outcome of the item).
         """
-        combined = self.config.judge.combine_rubrics and rubric.name in self.rubrics
-        group = tuple(self.rubrics.values()) if combined else (rubric,)
-        tasks = [[self.task_many(group, item, d) for d in range(draws)] for item in items]
-        unique = {t.key: t for row in tasks for t in row}
+        if self.config.mode(rubric.name) == "group" and rubric.name in self.rubrics:
+            per_draw = [self._group_rows(rubric, items, d, member) for d in range(draws)]
+            slots = [[s for row in rows for s in row] for rows in zip(*per_draw, strict=True)]
+        else:
+            combined = self.config.judge.combine_rubrics and rubric.name in self.rubrics
+            group = tuple(self.rubrics.values()) if combined else (rubric,)
+            slots = [
+                [
+                    Slot(self.task_many(group, item, d, member=member), rubric.name, member)
+                    for d in range(draws)
+                ]
+                for item in items
+            ]
+        unique = {s.task.key: s.task for row in slots for s in row}
         stats = CallStats()
         outcomes = self._judge_all(list(unique.values()), deadline, stats, progress)
-        return [[outcomes[t.key][rubric.name] for t in row] for row in tasks], stats
+        return [[outcomes[s.task.key][s.answer] for s in row] for row in slots], stats
+
+    def _group_rows(
+        self, rubric: Rubric, items: list[JudgeInput], draw: int, member: int
+    ) -> list[list[Slot]]:
+        """Each item's group-mode slots (items grouped by conversation) for one draw."""
+        by_context: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            by_context.setdefault(context_key(reference_view([rubric], item)), []).append(i)
+        rows: list[list[Slot]] = [[] for _ in items]
+        for indexes in by_context.values():
+            views = [reference_view([rubric], items[i]) for i in indexes]
+            for i, row in zip(indexes, self.group_slots(rubric, views, draw, member), strict=True):
+                rows[i] = row
+        return rows
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
@@ -296,9 +438,11 @@ class Evaluator:
                 samples[i] = replace(s, item=None, problem=f"cannot be judged ({exc!r})"[:200])
                 continue
             plans[s.index] = plan
-            for task in plan.tasks.values():
+        self.add_group_slots(plans, {i: it for i in plans if (it := samples[i].item) is not None})
+        for plan in plans.values():
+            for task in plan.all_tasks():
                 tasks.setdefault(task.key, task)
-        keys = {(i, name): t.key for i, p in plans.items() for name, t in p.tasks.items()}
+        keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
         results = self._assemble(samples, guarded, plans, outcomes)
@@ -332,7 +476,7 @@ class Evaluator:
         stats: CallStats,
         progress: Progress | None,
     ) -> dict[str, Outcomes]:
-        outcomes: dict[str, Outcomes] = self.caller.cached(tasks, stats)
+        outcomes: dict[str, Outcomes] = self.caller.cached(tasks, stats)  # one shared cache
         pending = [t for t in tasks if t.key not in outcomes]
         total = len(tasks)
         if progress:
@@ -340,7 +484,7 @@ class Evaluator:
         if not pending:
             return outcomes
         by_key = {t.key: t for t in pending}
-        jobs = [(t.key, partial(self.caller.judge, t, deadline, stats)) for t in pending]
+        jobs = [(t.key, partial(self.callers[t.member].judge, t, deadline, stats)) for t in pending]
         workers = min(self.config.runtime.concurrency, len(pending))
         # Calls still running at the deadline are abandoned, not awaited: the batch is
         # answered now. Their threads are daemons, so a CLI process exits without waiting
@@ -377,9 +521,10 @@ class Evaluator:
                 continue
             plan = plans[s.index]
             own = plan.outcomes(outcomes)
-            checklist = plan.checklist(own, self.config.sample_rubric.partial)
+            quorum = self.config.judge.min_members()
+            checklist = plan.checklist(own, self.config.sample_rubric.partial, quorum)
             dims = [self._plan_dimension(plan, name, own, checklist) for name in plan.dimensions]
-            if any(isinstance(o, Unscored) and o.reason == "refused" for o in own.values()):
+            if any((d.unscored_reason or "").startswith("refused") for d in dims):
                 refused = self.config.refused_reward()
                 results.append(SampleResult(s.id, refused, dims, refused=True))
                 combined.append(refused)
@@ -406,19 +551,21 @@ class Evaluator:
         self,
         plan: Plan,
         name: str,
-        own: dict[str, Outcome],
+        own: dict[str, list[Judgement]],
         checklist: ChecklistResult | None,
     ) -> Dimension:
         """One dimension's normalised score (an explicit checklist's comes from its criteria)."""
         if name == SAMPLE_RUBRIC and checklist is not None:
             score = checklist.score
             return Dimension(name, score.score, None, score.reason or None)
-        outcome = own[name]
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
-        if isinstance(outcome, Verdict) and rubric is not None:
-            return Dimension(name, self.to_unit(rubric, outcome.score), outcome.score)
-        assert isinstance(outcome, Unscored)
-        return Dimension(name, None, None, f"{outcome.reason}: {outcome.detail}")
+        assert rubric is not None
+        return settle(
+            name,
+            own[name],
+            lambda member, score: self.to_unit(rubric, score, member),
+            self.config.judge,
+        )
 
 
 def _run_on_daemons(

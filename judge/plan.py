@@ -7,6 +7,7 @@ the whole batch, judges them, and reads each sample's outcomes back through its 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from statistics import median_low
 from typing import Any
 
 from judge.caller import JudgeTask, Outcomes
@@ -47,28 +48,64 @@ class ChecklistResult:
         ]
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One judgement of a dimension: the task that makes it and its answer's name there.
+
+    Pointwise, the answer is the rubric's name; in a group call it is the response's label
+    (``response_3``). A panel gives a dimension one slot per member (``member``), group mode
+    with two orders one per order (``order``).
+    """
+
+    task: JudgeTask
+    answer: str
+    member: int = 0
+    order: int = 0
+
+
+Judgement = tuple[Slot, Outcome]
+
+
 @dataclass
 class Plan:
     """One sample's judging plan."""
 
-    tasks: dict[str, JudgeTask] = field(default_factory=dict)  # rubric/criterion -> task
+    tasks: dict[str, list[Slot]] = field(default_factory=dict)  # rubric/criterion -> slots
     preset: dict[str, Outcome] = field(default_factory=dict)  # known without a call
     dimensions: list[str] = field(default_factory=list)  # the reward's dimensions, in order
     criteria: tuple[Criterion, ...] = ()  # an explicit checklist's criteria
     own_rubric: Rubric | None = None  # the sample's rubric judged as a rubric
+    # Rubrics judged with the prompt's other responses in the batch: the batch adds their
+    # slots once it has seen every sample (``Evaluator.add_group_slots``).
+    grouped: list[Rubric] = field(default_factory=list)
 
-    def outcomes(self, judged: dict[str, Outcomes]) -> dict[str, Outcome]:
-        """Every rubric's and criterion's outcome, from the batch's judged tasks."""
-        out = dict(self.preset)
-        for name, task in self.tasks.items():
-            out[name] = judged[task.key][name]
+    def all_tasks(self) -> list[JudgeTask]:
+        """Every task the plan needs."""
+        return [slot.task for slots in self.tasks.values() for slot in slots]
+
+    def outcomes(self, judged: dict[str, Outcomes]) -> dict[str, list[Judgement]]:
+        """Every rubric's and criterion's judgements, from the batch's judged tasks."""
+        out: dict[str, list[Judgement]] = {
+            name: [(_PRESET, outcome)] for name, outcome in self.preset.items()
+        }
+        for name, slots in self.tasks.items():
+            out[name] = [(s, judged[s.task.key][s.answer]) for s in slots]
         return out
 
-    def checklist(self, own: dict[str, Outcome], partial: str) -> ChecklistResult | None:
-        """The explicit checklist's result, or None when the sample has none."""
+    def checklist(
+        self, own: dict[str, list[Judgement]], partial: str, quorum: int = 1
+    ) -> ChecklistResult | None:
+        """The explicit checklist's result, or None when the sample has none.
+
+        With a panel, each criterion is the lower median of the members' 0/1 answers (a
+        majority; a tie is "not true"), and unanswered below ``quorum`` answers.
+        """
         if not self.criteria:
             return None
-        answers = tuple(own[f"{CRITERION_PREFIX}{i + 1}"] for i in range(len(self.criteria)))
+        answers = tuple(
+            vote([o for _, o in own[f"{CRITERION_PREFIX}{i + 1}"]], quorum)
+            for i in range(len(self.criteria))
+        )
         flags = [bool(o.score) if isinstance(o, Verdict) else None for o in answers]
         score = explicit_score(self.criteria, flags, partial)
         if score.score is None:
@@ -76,6 +113,24 @@ class Plan:
             if failed is not None and all(isinstance(o, Unscored) for o in answers):
                 score = replace(score, reason=f"{failed.reason}: {failed.detail}")
         return ChecklistResult(score, self.criteria, answers)
+
+
+def vote(outcomes: list[Outcome], quorum: int = 1) -> Outcome:
+    """One outcome from several judges' answers: the lower median of their verdicts.
+
+    Fewer than ``quorum`` verdicts: the first failure (why the judgement is missing).
+    """
+    verdicts = [o for o in outcomes if isinstance(o, Verdict)]
+    if len(verdicts) >= max(1, quorum):
+        if len(verdicts) == 1:
+            return verdicts[0]
+        score = median_low([v.score for v in verdicts])
+        return next(v for v in verdicts if v.score == score)
+    return next((o for o in outcomes if isinstance(o, Unscored)), _NO_VERDICT)
+
+
+_NO_VERDICT = Unscored(reason="judge_error", detail="no judge answered")
+_PRESET = Slot(JudgeTask("", (), {}), "")
 
 
 def reference_view(rubrics: list[Rubric], item: JudgeInput) -> JudgeInput:

@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ SYSTEM_TEMPLATE = "system.j2"
 COMBINED_TEMPLATE = "system_combined.j2"
 CHECKLIST_TEMPLATE = "checklist.j2"
 USER_TEMPLATE = "user.j2"
+GROUP_TEMPLATE = "group.j2"  # system and user part of a group request (``part``)
 TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, USER_TEMPLATE)
 # Which system template a request uses: one rubric, several, or a sample's checklist.
 Kind = Literal["single", "combined", "checklist"]
@@ -157,7 +158,7 @@ class PromptRenderer:
             # existed still works for everything else.
             self.optional = {
                 name: self.env.get_template(name)
-                for name in (COMBINED_TEMPLATE, CHECKLIST_TEMPLATE)
+                for name in (COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, GROUP_TEMPLATE)
                 if (directory / name).is_file()
             }
             self.user = self.env.get_template(USER_TEMPLATE)
@@ -177,13 +178,28 @@ class PromptRenderer:
             if (directory / name).is_file():
                 digest.update((directory / name).read_bytes())
         self.template_hash = digest.hexdigest()
+        # Group requests also depend on group.j2; pointwise ones do not (editing it must not
+        # invalidate every cached verdict and calibration map).
+        group = directory / GROUP_TEMPLATE
+        self.group_hash = hashlib.sha256(
+            self.template_hash.encode() + (group.read_bytes() if group.is_file() else b"")
+        ).hexdigest()
         # The system prompt and tool schema depend on the rubrics and settings only: rendered
         # once each, not per sample (they are also the cacheable prefix of every request).
         self._static: dict[tuple[tuple[str, ...], str, str], tuple[str, dict[str, Any]]] = {}
+        # (the key's last part is the kind, or g<N> for a group of N responses)
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
         return fence_key(self.secret, item)
+
+    def hash_for(self, mode: str) -> str:
+        """The hash of the templates a ``mode`` (pointwise or group) request is rendered from."""
+        return self.group_hash if mode == "group" else self.template_hash
+
+    def group_key(self, context: JudgeInput, responses: Sequence[str]) -> str:
+        """The delimiter key of a group request: over every response, in this order."""
+        return fence_key(self.secret, replace(context, response=json.dumps(list(responses))))
 
     def render(self, rubric: Rubric, item: JudgeInput, settings: JudgeSettings) -> dict[str, Any]:
         """The Converse request (without ``modelId``) for one rubric and one input."""
@@ -217,13 +233,82 @@ class PromptRenderer:
             "verdict_mode": settings.verdict_mode,
         }
         user = self._render(self.user, values).strip()
-        system_blocks: list[dict[str, Any]] = [{"text": system}]
+        metadata = {"rubric": ",".join(r.name for r in rubrics)}
+        return self._request(system, user, tool, settings, metadata)
+
+    def render_group(
+        self,
+        rubric: Rubric,
+        context: JudgeInput,
+        responses: Sequence[str],
+        labels: Sequence[Rubric],
+        settings: JudgeSettings,
+    ) -> dict[str, Any]:
+        """The request grading ``responses`` (to ``context``'s conversation) in one call.
+
+        ``group.j2`` renders the system part (``part="system"``: rubric only, cacheable) and
+        the user part (every response in its own keyed tags); the forced tool has a reasoning
+        and a score per response label (``response_1``...).
+        """
+        texts = [str(r) for r in responses]
+        template = self._optional(GROUP_TEMPLATE, "group mode")
+        cache_key = ((rubric.content_hash or rubric.name,), settings.verdict_mode, f"g{len(texts)}")
+        static = self._static.get(cache_key)
+        if static is None:
+            if len(self._static) >= _STATIC_CACHE_SIZE:
+                self._static.clear()
+            system = self._render(
+                template,
+                {
+                    "part": "system",
+                    "rubric": rubric,
+                    "verdict_mode": settings.verdict_mode,
+                    "tool_name": TOOL_NAME,
+                },
+            ).strip()
+            tool = combined_tool_spec(labels, "Record the verdict on every response.")
+            static = self._static[cache_key] = (system, tool)
+        system, tool = static
+        key = self.group_key(context, texts)
+        user = self._render(
+            template,
+            {
+                "part": "user",
+                "key": key,
+                "rubric": rubric,
+                "conversation": context.conversation,
+                "reference": context.reference,
+                "responses": texts,
+                "verdict_mode": settings.verdict_mode,
+            },
+        ).strip()
+        return self._request(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
+
+    def _optional(self, name: str, needed_by: str) -> jinja2.Template:
+        """An optional template, or a clear error naming what needs it."""
+        if name not in self.optional:
+            raise SourceError(
+                self.directory / name,
+                f"template not found ({needed_by} need it)",
+                fix=f"copy prompts/{name} from the project",
+            )
+        return self.optional[name]
+
+    def _request(
+        self,
+        system: str,
+        user: str,
+        tool: dict[str, Any],
+        settings: JudgeSettings,
+        metadata: dict[str, str],
+    ) -> dict[str, Any]:
+        """A Converse request (without ``modelId``) from its rendered parts."""
         request: dict[str, Any] = {
-            "system": system_blocks,
+            "system": [{"text": system}],
             "messages": [{"role": "user", "content": [{"text": user}]}],
             "inferenceConfig": settings.inference_config(),
             # Lets invocation logs be filtered by rubric.
-            "requestMetadata": {"rubric": ",".join(r.name for r in rubrics)},
+            "requestMetadata": metadata,
         }
         if fields := settings.request_fields():
             request["additionalModelRequestFields"] = fields
@@ -253,16 +338,10 @@ class PromptRenderer:
         }
         if kind == "single":
             template = self.system
+        elif kind == "checklist":
+            template = self._optional(CHECKLIST_TEMPLATE, "checklists")
         else:
-            name = CHECKLIST_TEMPLATE if kind == "checklist" else COMBINED_TEMPLATE
-            needed_by = "checklists" if kind == "checklist" else "combine_rubrics"
-            if name not in self.optional:
-                raise SourceError(
-                    self.directory / name,
-                    f"template not found ({needed_by} need it)",
-                    fix=f"copy prompts/{name} from the project",
-                )
-            template = self.optional[name]
+            template = self._optional(COMBINED_TEMPLATE, "combine_rubrics")
         system = self._render(template, values).strip()
         tool = verdict_tool_spec(rubrics[0]) if kind == "single" else combined_tool_spec(rubrics)
         self._static[cache_key] = (system, tool)
@@ -281,11 +360,14 @@ class PromptRenderer:
             ) from None
 
 
-def combined_tool_spec(rubrics: Sequence[Rubric]) -> dict[str, Any]:
-    """The forced tool for several rubrics: per rubric, reasoning then its score."""
+def combined_tool_spec(
+    rubrics: Sequence[Rubric],
+    description: str = "Record the verdict on each quality for the response.",
+) -> dict[str, Any]:
+    """The forced tool for several rubrics (or responses): per name, reasoning then a score."""
     return {
         "name": TOOL_NAME,
-        "description": "Record the verdict on each quality for the response.",
+        "description": description,
         "inputSchema": {
             "json": {
                 "type": "object",

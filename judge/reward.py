@@ -21,8 +21,10 @@ class Dimension:
 
     rubric: str
     normalized: float | None
-    raw: int | None = None
+    raw: float | None = None  # the judge's scale; a mean when orders or judges are averaged
     unscored_reason: str | None = None
+    spread: float | None = None  # a panel: max - min of the judges' normalised scores
+    order_gap: float | None = None  # group mode, two orders: |difference| between them
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -15,7 +17,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.calibration.maps import ScoreMap
-from judge.config import JudgeSettings
+from judge.config import JudgeMode, JudgeSettings
 from judge.errors import SourceError, read_text
 from judge.rubric import Rubric
 
@@ -53,16 +55,25 @@ class Artefact(BaseModel):
     created: str = ""
 
 
-def inference_fingerprint(settings: JudgeSettings) -> dict[str, Any]:
-    """The inference settings a map depends on."""
+def inference_fingerprint(settings: JudgeSettings, mode: JudgeMode = "pointwise") -> dict[str, Any]:
+    """The inference settings a map depends on (and the judging mode it was fitted in)."""
     fingerprint: dict[str, Any] = {
         "inferenceConfig": settings.inference_config(),
         "additionalModelRequestFields": settings.request_fields(),
         "verdict_mode": settings.verdict_mode,
     }
-    if settings.combine_rubrics:  # verdicts from a combined call are another judge's
+    if mode == "group":  # a score given beside other responses is another judge's
+        fingerprint["mode"] = "group"
+        fingerprint["group_orders"] = settings.group_orders
+        fingerprint["group_max_size"] = settings.group_max_size
+    elif settings.combine_rubrics:  # verdicts from a combined call are another judge's
         fingerprint["combine_rubrics"] = True
     return fingerprint
+
+
+def member_slug(model_id: str) -> str:
+    """A panel judge's model id as a file-name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
 
 
 def endpoint_kind(url: str) -> str:
@@ -75,8 +86,10 @@ def endpoint_kind(url: str) -> str:
     return "aws" if host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws")) else "custom"
 
 
-def artefact_path(directory: Path, rubric: str) -> Path:
-    """Where a rubric's artefact lives."""
+def artefact_path(directory: Path, rubric: str, member: str | None = None) -> Path:
+    """Where a rubric's artefact lives (``<rubric>@<model>.json`` for a panel's judge)."""
+    if member is not None:
+        return directory / f"{rubric}@{member_slug(member)}.json"
     return directory / f"{rubric}.json"
 
 
@@ -101,8 +114,12 @@ def mismatches(
     template_hash: str,
     settings: JudgeSettings,
     endpoint: str,
+    mode: JudgeMode = "pointwise",
 ) -> list[str]:
-    """What differs between the artefact and what is in use (empty: the map applies)."""
+    """What differs between the artefact and what is in use (empty: the map applies).
+
+    ``template_hash`` is the one of ``mode``'s templates (``PromptRenderer.hash_for``).
+    """
     out = []
     if artefact.endpoint != endpoint:
         out.append(f"it was fitted against a {artefact.endpoint} endpoint, this is {endpoint}")
@@ -112,27 +129,38 @@ def mismatches(
         out.append("the prompt templates changed")
     if artefact.model_id != settings.model_id:
         out.append(f"the judge model is {settings.model_id}, not {artefact.model_id}")
-    if artefact.inference != inference_fingerprint(settings):
-        out.append("the inference settings changed")
+    if artefact.inference != inference_fingerprint(settings, mode):
+        fitted = artefact.inference.get("mode", "pointwise")
+        out.append(
+            f"it was fitted in {fitted} mode, the rubric is judged in {mode} mode"
+            if fitted != mode
+            else "the inference settings changed"
+        )
     return out
 
 
 def maps_in_force(
     directory: Path,
     rubrics: dict[str, Rubric],
-    template_hash: str,
+    template_hashes: Callable[[JudgeMode], str],
     settings: JudgeSettings,
     endpoint: str,
+    *,
+    modes: Callable[[str], JudgeMode] = lambda _: "pointwise",
+    member: str | None = None,
 ) -> tuple[dict[str, ScoreMap], dict[str, str]]:
     """Maps that apply, and for stale or unreadable artefacts the reason they are not applied.
 
-    Never raises for a bad artefact: a Lambda that cannot start loses every reward of the
-    batch, while the raw scale (flagged by the ``calibration_stale`` metric) loses none.
+    ``template_hashes`` and ``modes`` give each rubric's template hash and judging mode;
+    ``member`` names a panel judge (its maps are ``<rubric>@<model>.json``). Never raises for
+    a bad artefact: a Lambda that cannot start loses every reward of the batch, while the raw
+    scale (flagged by the ``calibration_stale`` metric) loses none.
     """
     maps: dict[str, ScoreMap] = {}
     stale: dict[str, str] = {}
     for name, rubric in rubrics.items():
-        path = artefact_path(directory, name)
+        path = artefact_path(directory, name, member)
+        name = path.stem
         try:
             artefact = load_artefact(path)
         except SourceError as exc:  # an unreadable map must not stop the Lambda: use raw scores
@@ -141,7 +169,8 @@ def maps_in_force(
             continue
         if artefact is None:
             continue
-        problems = mismatches(artefact, rubric, template_hash, settings, endpoint)
+        mode = modes(rubric.name)
+        problems = mismatches(artefact, rubric, template_hashes(mode), settings, endpoint, mode)
         if problems:
             stale[name] = "; ".join(problems)
             log.warning(
@@ -149,8 +178,8 @@ def maps_in_force(
                 "Re-run `judge calibrate --rubric %s`.",
                 name,
                 stale[name],
-                name,
+                rubric.name,
             )
         else:
-            maps[name] = artefact.map
+            maps[rubric.name] = artefact.map
     return maps, stale

@@ -137,7 +137,7 @@ def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, An
         plan = evaluator.plan(sample.item, own)
     finally:
         evaluator.close()
-    task = next(t for name, t in plan.tasks.items() if name not in config.rubrics)
+    task = next(slots[0].task for name, slots in plan.tasks.items() if name not in config.rubrics)
     return task.request
 
 

@@ -22,6 +22,8 @@ _RESPONSE = re.compile(r"<response-([0-9a-f]{16})>\n(.*?)\n</response-\1>", re.D
 _KEY = re.compile(r"^Boundary key: ([0-9a-f]{16})$", re.MULTILINE)
 # A pairwise request's two responses: <response_a-KEY> ... and <response_b-KEY> ...
 _PAIR = re.compile(r"<response_([ab])-([0-9a-f]{16})>\n(.*?)\n</response_\1-\2>", re.DOTALL)
+# A group request's responses: <response_1-KEY> ... </response_1-KEY>, <response_2-KEY> ...
+_GROUP = re.compile(r"<response_(\d+)-([0-9a-f]{16})>\n(.*?)\n</response_\1-\2>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,9 @@ class ScriptedJudge:
     refuse: str | None = None  # a response containing this is refused (content_filtered)
     max_in_flight: int | None = None  # a quota: 429 when more calls than this are running
     # Pairwise requests: prefer_fn decides; by default the higher score_fn wins, with
-    # position_bias added to the score of the response shown first (A).
+    # position_bias added to the score of the response shown first (A). Group requests:
+    # the first response gets position_bias added, the last nothing, linearly between
+    # (rounded, clamped to the scale).
     prefer_fn: PreferFn | None = None
     position_bias: float = 0.0
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -209,17 +213,22 @@ class ScriptedJudge:
         if fault is not None and fault != "malformed":
             raise _FAULTS[fault](variant)
         judged = read_request(request)
-        if self.refuse is not None and self.refuse in judged.response:
+        group = [(f"response_{n}", text) for n, _, text in _GROUP.findall(judged.user_text)]
+        shown = [judged.response] + [text for _, text in group]
+        if self.refuse is not None and any(self.refuse in text for text in shown):
             return text_response("", usage_for(request, ""), stop="content_filtered")
         pair = {label: text for label, _, text in _PAIR.findall(judged.user_text)}
         if len(pair) == 2 and fault != "malformed":
             return self._prefer(request, judged, replace(judged, response=pair["a"]), pair["b"])
-        rubrics = _rubrics(request)
-        verdicts = {
-            name: self.score_fn(replace(judged, rubric=name, scores=scores))
-            for name, scores in rubrics
-            if name != self.omit
-        }
+        rubrics = _rubrics(request, [name for name, _ in group])
+        if group:
+            verdicts = self._group(judged, group, rubrics[0][1] if rubrics else judged.scores)
+        else:
+            verdicts = {
+                name: self.score_fn(replace(judged, rubric=name, scores=scores))
+                for name, scores in rubrics
+                if name != self.omit
+            }
         tool_config = request.get("toolConfig") or {}
         forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
         if fault == "malformed":
@@ -242,6 +251,21 @@ class ScriptedJudge:
         if self.quote:  # as judges do: a parser taking the last verdict-like line is fooled
             text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
         return text_response(text, usage_for(request, text))
+
+    def _group(
+        self, judged: Judged, group: list[tuple[str, str]], scores: list[int]
+    ) -> dict[str, int]:
+        """Each response's score in a group request, with the position bias added."""
+        rubric = judged.rubric
+        out = {}
+        last = max(1, len(group) - 1)
+        for position, (name, text) in enumerate(group):
+            if name == self.omit:
+                continue
+            score = self.score_fn(replace(judged, response=text, rubric=rubric, scores=scores))
+            score += round(self.position_bias * (last - position) / last)
+            out[name] = max(scores[0], min(scores[-1], score))
+        return out
 
     def _prefer(self, request: dict[str, Any], judged: Judged, a: Judged, b: str) -> dict[str, Any]:
         """A pairwise verdict, as a forced tool call or a keyed text line."""
@@ -270,9 +294,13 @@ def _schema_properties(request: dict[str, Any]) -> dict[str, Any]:
     return dict(schema.get("properties", {}))
 
 
-def _rubrics(request: dict[str, Any]) -> list[tuple[str, list[int]]]:
-    """The rubrics a request asks about, with their scales (one, or several when combined)."""
-    names = str((request.get("requestMetadata") or {}).get("rubric") or "rubric").split(",")
+def _rubrics(request: dict[str, Any], group: list[str]) -> list[tuple[str, list[int]]]:
+    """The rubrics a request asks about, with their scales (one, or several when combined).
+
+    A group request asks about each response (``group``, its labels) on one rubric.
+    """
+    asked = str((request.get("requestMetadata") or {}).get("rubric") or "rubric")
+    names = group or asked.split(",")
     tools = (request.get("toolConfig") or {}).get("tools") or [{}]
     props = (
         tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {}).get("properties", {})

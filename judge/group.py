@@ -1,0 +1,73 @@
+"""Group mode: the batch's responses to one prompt, judged together in one call.
+
+Judges rank more reliably side by side than they score in isolation (the argument behind
+OpenPipe's RULER), and GRPO only needs a prompt's rollouts ranked correctly. A group is the
+distinct responses that share a conversation and reference: identical responses are judged
+once. Their order is a keyed hash of the content (a policy cannot choose to be shown first),
+groups above the size limit are split into near-equal parts, and a part of one response is
+judged pointwise. With two orders, every part is also judged reversed: a judge's position
+bias then moves each response's two scores in opposite directions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+from dataclasses import replace
+
+from judge.prompt import JudgeInput
+from judge.rubric import Rubric
+
+ANSWER_PREFIX = "response_"
+
+
+def context_key(item: JudgeInput) -> str:
+    """What responses must share to be judged together: the conversation and reference."""
+    return json.dumps([[[t.role, t.text] for t in item.conversation], item.reference])
+
+
+def shuffled(secret: bytes, context: JudgeInput, responses: list[str]) -> list[str]:
+    """The distinct ``responses`` in a keyed, content-determined order.
+
+    The same group renders the same request (so the verdict cache hits), and without the
+    secret a policy cannot tell where its response will stand.
+    """
+    salt = context_key(context).encode("utf-8", "surrogatepass")
+
+    def rank(response: str) -> bytes:
+        material = salt + b"\x00" + response.encode("utf-8", "surrogatepass")
+        return hmac.new(secret, material, hashlib.sha256).digest()
+
+    return sorted(dict.fromkeys(responses), key=lambda r: (rank(r), r))
+
+
+def split(responses: list[str], max_size: int) -> list[list[str]]:
+    """``responses`` in consecutive parts of near-equal size, none above ``max_size``."""
+    if not responses:
+        return []
+    parts = math.ceil(len(responses) / max_size)
+    base, extra = divmod(len(responses), parts)
+    out: list[list[str]] = []
+    start = 0
+    for i in range(parts):
+        size = base + (i < extra)
+        out.append(responses[start : start + size])
+        start += size
+    return out
+
+
+def orders(responses: list[str], count: int) -> list[list[str]]:
+    """The orders a part is judged in: as shuffled, then (``count`` 2) reversed."""
+    return [responses, responses[::-1]][:count]
+
+
+def answer_name(position: int) -> str:
+    """The label of the response at 0-based ``position`` in a group request."""
+    return f"{ANSWER_PREFIX}{position + 1}"
+
+
+def answer_rubrics(rubric: Rubric, size: int) -> tuple[Rubric, ...]:
+    """One pseudo-rubric per response label: the verdict parser reads one score each."""
+    return tuple(replace(rubric, name=answer_name(i)) for i in range(size))

@@ -1,0 +1,147 @@
+"""One dimension's score from its judgements: a group's orders, then a panel's judges.
+
+Each judge's verdicts are mapped to 0..1 through that judge's own calibration map first
+(judges differ in harshness), then combined. A judge counts only when every order of its
+judgement gave a verdict: a response that talks a judge out of one order's answer gains
+nothing from the other. Below the quorum of judges the dimension is unscored, with the first
+failure's reason first (so a response-induced failure still fires a gate).
+
+Published studies find a panel of diverse judges agrees with people better than one large
+judge (Verga et al., "Replacing Judges with Juries", arXiv 2404.18796), and a judge favours
+responses of its own model family (self-preference): ``same_family`` warns about that.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from statistics import mean, median
+
+from judge.config import JudgeSettings
+from judge.plan import Judgement
+from judge.reward import Dimension
+from judge.verdict import Unscored, Verdict
+
+log = logging.getLogger("judge")
+
+# A judge's verdict mapped to 0..1: (member index, score) -> unit.
+ToUnit = Callable[[int, int], float]
+
+
+@dataclass(frozen=True)
+class MemberScore:
+    """One judge's verdicts on a dimension, across orders."""
+
+    member: int
+    unit: float  # mean over orders, each through the judge's map
+    raw: float  # mean raw score over orders
+    order_gap: float | None  # spread of the units across orders (None: one order)
+
+
+def settle(
+    name: str, judgements: Sequence[Judgement], to_unit: ToUnit, settings: JudgeSettings
+) -> Dimension:
+    """The dimension ``name`` from all its judgements, by ``settings.aggregation``."""
+    members = sorted({slot.member for slot, _ in judgements})
+    scored: list[MemberScore] = []
+    failures: list[tuple[int, Unscored]] = []
+    by_order = sorted(judgements, key=lambda j: j[0].order)
+    for member in members:
+        mine = [o for slot, o in by_order if slot.member == member]
+        failed = next((o for o in mine if isinstance(o, Unscored)), None)
+        if failed is not None:
+            failures.append((member, failed))
+            continue
+        scores = [o.score for o in mine if isinstance(o, Verdict)]
+        units = [to_unit(member, s) for s in scores]
+        gap = max(units) - min(units) if len(units) > 1 else None
+        scored.append(MemberScore(member, mean(units), mean(scores), gap))
+    need = settings.min_members()
+    if len(scored) < need or not scored:
+        why = _why(failures, len(scored), len(members), need, settings)
+        return Dimension(name, None, None, why)
+    unit, raw = _aggregate(scored, to_unit, settings.aggregation)
+    gaps = [s.order_gap for s in scored if s.order_gap is not None]
+    units = [s.unit for s in scored]
+    return Dimension(
+        name,
+        unit,
+        int(raw) if float(raw).is_integer() else raw,
+        spread=max(units) - min(units) if len(members) > 1 else None,
+        order_gap=mean(gaps) if gaps else None,
+    )
+
+
+def _aggregate(scored: list[MemberScore], to_unit: ToUnit, how: str) -> tuple[float, float]:
+    """(unit, raw) of the judges that scored: mean, median, or the majority's score."""
+    if len(scored) == 1:
+        return scored[0].unit, scored[0].raw
+    if how == "mean":
+        return mean(s.unit for s in scored), mean(s.raw for s in scored)
+    if how == "median":
+        return median(s.unit for s in scored), median(s.raw for s in scored)
+    # majority: the raw score most judges gave (a judge's orders averaged, rounded down);
+    # a tie goes to the lower score, so disagreement never rounds a response up.
+    votes = Counter(int(s.raw) for s in scored)
+    top = max(votes.values())
+    winner = min(score for score, n in votes.items() if n == top)
+    voters = [s.member for s in scored if int(s.raw) == winner]
+    return mean(to_unit(m, winner) for m in voters), float(winner)
+
+
+def _why(
+    failures: list[tuple[int, Unscored]],
+    scored: int,
+    members: int,
+    need: int,
+    settings: JudgeSettings,
+) -> str:
+    """An unscored dimension's reason: the first failure's, plus the count for a panel."""
+    if not failures:
+        return "judge_error: no judgement was made"
+    first = failures[0][1]
+    if members == 1:
+        return f"{first.reason}: {first.detail}"
+    ids = [m.model_id for m in settings.members()]
+    who = "; ".join(f"{ids[m]}: {u.reason}" for m, u in failures)
+    return f"{first.reason}: {scored} of {members} judges gave a verdict, quorum {need} ({who})"
+
+
+_GEO = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa|uk|in)\.")
+
+
+def model_family(model_id: str) -> str:
+    """A model id's family, e.g. ``nova`` for ``us.amazon.nova-pro-v1:0`` or ``nova-lite``.
+
+    The first run of letters of the model's name, after any ARN path, inference-profile
+    region and provider (``amazon.``, ``anthropic.``...).
+    """
+    name = model_id.lower().rsplit("/", 1)[-1]
+    name = _GEO.sub("", name)
+    name = name.split(".", 1)[1] if "." in name.split(":")[0] else name
+    found = re.match(r"[a-z]+", name)
+    return found.group() if found else name
+
+
+def same_family(settings: JudgeSettings) -> list[str]:
+    """Judges of the same family as the policy being trained (``policy_model_id``)."""
+    if not settings.policy_model_id:
+        return []
+    policy = model_family(settings.policy_model_id)
+    return [m.model_id for m in settings.members() if model_family(m.model_id) == policy]
+
+
+def warn_same_family(settings: JudgeSettings) -> list[str]:
+    """Log a warning per judge of the policy's family (judges favour their own family)."""
+    found = same_family(settings)
+    for model_id in found:
+        log.warning(
+            "judge %s is of the same family as the policy being trained (%s): judges tend to "
+            "favour their own family's responses; prefer a judge of another family",
+            model_id,
+            settings.policy_model_id,
+        )
+    return found
