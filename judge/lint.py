@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from judge.calibration.artefact import load_artefact, mismatches
+from judge.calibration.artefact import load_artefact, member_slug, mismatches
 from judge.checklist import Criterion, SampleRubric, criterion_rubrics
-from judge.config import JudgeSettings, load_config, resolve_config_path
+from judge.config import JudgeSettings, RewardConfig, load_config, resolve_config_path
 from judge.errors import SourceError
+from judge.group import answer_rubrics
 from judge.guard import load_lexicon
 from judge.prompt import (
     CHECKLIST_TEMPLATE,
     COMBINED_TEMPLATE,
+    GROUP_TEMPLATE,
     JudgeInput,
     Kind,
     PromptRenderer,
@@ -52,7 +54,8 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
         renderer = PromptRenderer(config.path("prompts"))
     except SourceError as exc:
         return [*problems, str(exc)], ok
-    problems += _render_every_template(renderer, list(rubrics.values()), config.judge)
+    grouped = any(config.mode(name) == "group" for name in config.rubrics)
+    problems += _render_every_template(renderer, list(rubrics.values()), config.judge, grouped)
     if not problems:
         ok.append(f"templates {renderer.directory}")
     if config.guard.lexicon:
@@ -61,14 +64,14 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
             ok.append(f"guard lexicon {config.guard.lexicon}")
         except SourceError as exc:
             problems.append(str(exc))
-    problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config.judge)
+    problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config)
     return problems, ok
 
 
 def _render_every_template(
-    renderer: PromptRenderer, rubrics: list[Rubric], judge: JudgeSettings
+    renderer: PromptRenderer, rubrics: list[Rubric], judge: JudgeSettings, grouped: bool
 ) -> list[str]:
-    """Render each template in both verdict modes: single, combined and checklist requests.
+    """Render each template in both verdict modes: single, combined, checklist, group requests.
 
     A template that is missing is a problem only where the config would use it.
     """
@@ -87,6 +90,14 @@ def _render_every_template(
             except SourceError as exc:
                 if str(exc) not in problems:
                     problems.append(str(exc))
+        if grouped or GROUP_TEMPLATE in renderer.optional:
+            for rubric in rubrics:
+                labels = answer_rubrics(rubric, 2)
+                try:
+                    renderer.render_group(rubric, _PROBE, ["One.", "Two."], labels, settings)
+                except SourceError as exc:
+                    if str(exc) not in problems:
+                        problems.append(str(exc))
     return problems
 
 
@@ -94,9 +105,14 @@ def _stale_artefacts(
     directory: Path,
     rubrics: dict[str, Rubric],
     renderer: PromptRenderer,
-    settings: JudgeSettings,
+    config: RewardConfig,
 ) -> list[str]:
-    """Artefacts the Lambda would refuse: deploying them means silently uncalibrated rewards."""
+    """Artefacts the Lambda would refuse: deploying them means silently uncalibrated rewards.
+
+    ``<rubric>.json`` is checked against the judge, ``<rubric>@<model>.json`` against that
+    panel judge, each in the rubric's judging mode.
+    """
+    judges = {member_slug(j.model_id): j for j in config.judge.members()}
     out = []
     for path in sorted(directory.glob("*.json")):
         try:
@@ -104,15 +120,26 @@ def _stale_artefacts(
         except SourceError as exc:
             out.append(str(exc))
             continue
-        rubric = rubrics.get(path.stem)
+        name, _, member = path.stem.partition("@")
+        rubric = rubrics.get(name)
+        settings = judges.get(member) if member else config.judge
         if artefact is None or rubric is None:
             continue
+        if settings is None:
+            out.append(
+                f"{path}: a map for judge {member}, which is not in [judge] panel. Fix: delete "
+                "the file, or add the judge to the panel"
+            )
+            continue
+        mode = config.mode(name)
         # The endpoint is only known at run time; everything else must match now.
-        stale = mismatches(artefact, rubric, renderer.template_hash, settings, artefact.endpoint)
+        stale = mismatches(
+            artefact, rubric, renderer.hash_for(mode), settings, artefact.endpoint, mode
+        )
         if stale:
             out.append(
                 f"{path}: calibration is stale ({'; '.join(stale)}). Fix: re-run "
-                f"`judge calibrate --rubric {path.stem}` or delete the file"
+                f"`judge calibrate --rubric {name}` or delete the file"
             )
     return out
 

@@ -73,6 +73,17 @@ class SampleResult:
         out: list[tuple[str, float, str]] = [
             (d.rubric, d.normalized, "Reward") for d in self.dimensions if d.normalized is not None
         ]
+        # Disagreement: between a panel's judges, and between a group's two orders.
+        out += [
+            (f"panel_spread_{d.rubric}", d.spread, "Metric")
+            for d in self.dimensions
+            if d.spread is not None
+        ]
+        out += [
+            (f"order_gap_{d.rubric}", d.order_gap, "Metric")
+            for d in self.dimensions
+            if d.order_gap is not None
+        ]
         out += [
             (
                 "unscored_dimensions",

@@ -108,6 +108,12 @@ class RecordingCaller(JudgeCaller):
 
 
 def _recording(evaluator: Evaluator, *, placeholder: bool) -> tuple[Evaluator, RecordingCaller]:
+    if evaluator.config.judge.panel:
+        raise JudgeError(
+            "a batch job runs one model, and [judge] panel lists "
+            f"{len(evaluator.config.judge.panel)}: submit one job per judge (a config each, "
+            "with its model_id and no panel), or judge the panel on demand"
+        )
     caller = RecordingCaller(evaluator.caller, placeholder=placeholder)
     return Evaluator(evaluator.config, evaluator.rubrics, evaluator.renderer, caller), caller
 

@@ -48,6 +48,7 @@ def run_probes(
     *,
     items: int,
     seed: int,
+    member: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Judge probed variants of up to ``items`` anchors; shifts are against ``base``."""
     if items <= 0 or not anchors:
@@ -58,7 +59,7 @@ def run_probes(
         for probe in PROBES.values()
         for i in chosen
     ]
-    outcomes, _ = evaluator.judge_items(rubric, variants, 1, Deadline.never())
+    outcomes, _ = evaluator.judge_items(rubric, variants, 1, Deadline.never(), member=member)
     out: dict[str, dict[str, float]] = {}
     for p, name in enumerate(PROBES):
         shifts = []

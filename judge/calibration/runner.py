@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ class CalibrationResult:
     artefact_path: Path
     report_path: Path
     rejected: str = ""
+    # Held-out anchors: id -> (calibrated prediction, human label), for a panel's report.
+    held: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def split(n: int, holdout: float, seed: int) -> tuple[Array, Array]:
@@ -75,8 +77,13 @@ def calibrate(
     min_spearman: float | None = None,
     max_unscored: float = 1.0,
     progress: Progress | None = None,
+    member: int = 0,
 ) -> CalibrationResult:
     """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``.
+
+    The rubric is judged as the config judges it (pointwise, combined or in groups). With a
+    panel, ``member`` is the judge calibrated; its files are ``<rubric>@<model>.json`` and
+    ``reports/<rubric>@<model>/`` (each judge gets its own map; see ``calibrate_panel``).
 
     Labels must lie on the rubric's scale, or on ``human_scale`` when given. Raises
     ``CalibrationFailed`` (nothing written) when every anchor judgement, or more than
@@ -117,8 +124,10 @@ def calibrate(
             raise ValueError(f"max_items {max_items}: calibration needs at least {MIN_ANCHORS}")
         keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
         anchors = [anchors[i] for i in keep]
+    judge_settings = evaluator.members[member]
+    mode = evaluator.config.mode(rubric.name)
     outcomes, _ = evaluator.judge_items(
-        rubric, [a.item for a in anchors], draws, Deadline.never(), progress
+        rubric, [a.item for a in anchors], draws, Deadline.never(), progress, member
     )
     _check_unscored(outcomes, max_unscored)
     scored: list[tuple[Anchor, list[int]]] = []
@@ -152,7 +161,8 @@ def calibrate(
                 bootstrap(cal_pred, held_human, scale, levels, rounds=bootstrap_rounds, seed=seed)
             ),
         },
-        "model_id": evaluator.config.judge.model_id,
+        "model_id": judge_settings.model_id,
+        "mode": mode,
         "endpoint": evaluator.endpoint,
         "anchors_file": str(anchors_path),
         "items": len(anchors),
@@ -178,6 +188,7 @@ def calibrate(
             [float(judge[i]) for i in held],
             items=probe_items,
             seed=seed,
+            member=member,
         ),
     }
     spearman_held = metrics["holdout"]["calibrated"]["spearman"]
@@ -189,9 +200,9 @@ def calibrate(
         format=ARTEFACT_FORMAT,
         rubric=rubric.name,
         rubric_hash=rubric.content_hash,
-        template_hash=evaluator.renderer.template_hash,
-        model_id=evaluator.config.judge.model_id,
-        inference=inference_fingerprint(evaluator.config.judge),
+        template_hash=evaluator.renderer.hash_for(mode),
+        model_id=judge_settings.model_id,
+        inference=inference_fingerprint(judge_settings, mode),
         anchors_file=anchors_path.name,
         anchors_hash=file_hash(anchors_path),
         human_scale=HumanScale(min=scale[0], max=scale[1]),
@@ -200,17 +211,73 @@ def calibrate(
         endpoint=evaluator.endpoint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    reports = out / "reports" / rubric.name
+    named = judge_settings.model_id if evaluator.config.judge.panel else None
+    path = artefact_path(out, rubric.name, named)
+    reports = out / "reports" / path.stem
     report = write_report(reports, rubric.name, held_judge, held_human, score_map, levels, metrics)
+    held_ids = {
+        scored[int(i)][0].id: (float(p), float(h))
+        for i, p, h in zip(held, cal_pred, held_human, strict=True)
+    }
     text = json.dumps(_json_safe(artefact.model_dump()), indent=1) + "\n"
     kept = reports / "rejected.json"
     if rejected:  # keep it for inspection, out of reach of the Lambda and `judge package`
         kept.write_text(text, encoding="utf-8")
-        return CalibrationResult(artefact, kept, report, rejected)
+        return CalibrationResult(artefact, kept, report, rejected, held_ids)
     kept.unlink(missing_ok=True)
-    path = artefact_path(out, rubric.name)
     path.write_text(text, encoding="utf-8")
-    return CalibrationResult(artefact, path, report)
+    return CalibrationResult(artefact, path, report, held=held_ids)
+
+
+@dataclass
+class PanelCalibration:
+    """Each panel judge's calibration, and the panel's agreement on their common held-out set."""
+
+    members: list[tuple[str, CalibrationResult]]
+    summary: dict[str, Any]
+    report_path: Path
+
+
+def calibrate_panel(
+    evaluator: Evaluator, rubric_name: str, anchors_path: Path, *, out: Path, **options: Any
+) -> PanelCalibration:
+    """Calibrate every judge of the panel, then measure the panel against the humans.
+
+    Each judge gets its own map (judges differ in harshness, so each is mapped before they
+    are combined, as the Lambda does). The panel's agreement is measured on the anchors
+    held out for every judge, with the judges' calibrated predictions combined by the
+    config's aggregation (``majority`` is measured as the median: a vote needs the judge's
+    scale, the calibrated predictions are on the humans').
+    """
+    members = [
+        (
+            judge.model_id,
+            calibrate(evaluator, rubric_name, anchors_path, out=out, member=i, **options),
+        )
+        for i, judge in enumerate(evaluator.members)
+    ]
+    common = sorted(set.intersection(*(set(r.held) for _, r in members)))
+    how = evaluator.config.judge.aggregation
+    summary: dict[str, Any] = {"aggregation": how, "held_out_items": len(common)}
+    if common:
+        human = np.array([members[0][1].held[i][1] for i in common])
+        preds = np.array([[r.held[i][0] for i in common] for _, r in members])
+        panel = preds.mean(axis=0) if how == "mean" else np.median(preds, axis=0)
+        summary["spearman"] = {
+            **{model: spearman(row, human) for (model, _), row in zip(members, preds, strict=True)},
+            "panel": spearman(panel, human),
+        }
+        summary["mae"] = {
+            **{
+                model: float(np.mean(np.abs(row - human)))
+                for (model, _), row in zip(members, preds, strict=True)
+            },
+            "panel": float(np.mean(np.abs(panel - human))),
+        }
+    path = out / "reports" / rubric_name / "panel.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_json_safe(summary), indent=1) + "\n", encoding="utf-8")
+    return PanelCalibration(members, summary, path)
 
 
 def _unscored(outcomes: list[list[Outcome]]) -> str:

@@ -27,7 +27,7 @@ from judge.cli._tables import explain, print_results, print_summary, with_interv
 if TYPE_CHECKING:
     from judge.config import RewardConfig
     from judge.contract import Sample
-    from judge.pipeline import BatchResult
+    from judge.pipeline import BatchResult, Evaluator
 
 
 @main.command()
@@ -333,31 +333,32 @@ def calibrate(
 
             batch = calibration_from_batch(ctx, from_batch)
             evaluator, rubric, anchors_file = batch.evaluator, batch.rubric, batch.anchors
-            options = batch.options
-            holdout, seed, draws = options["holdout"], options["seed"], options["draws"]
-            human_scale, max_items = options["human_scale"], options["max_items"]
-            probe_items = options["probe_items"]
+            job = batch.options
+            holdout, seed, draws = job["holdout"], job["seed"], job["draws"]
+            human_scale, max_items = job["human_scale"], job["max_items"]
+            probe_items = job["probe_items"]
         elif rubric is None or anchors_file is None:
             raise click.UsageError("Missing option '--rubric' or '--anchors'.")
         else:
             evaluator = cli_evaluator(config_path, concurrency)
         target = Path(out) if out else evaluator.config.path("calibration")
+        options: dict[str, Any] = {
+            "holdout": holdout,
+            "seed": seed,
+            "draws": draws,
+            "human_scale": human_scale,
+            "max_items": max_items,
+            "probe_items": probe_items,
+            "min_spearman": min_spearman,
+            "max_unscored": max_unscored,
+        }
         try:
+            if evaluator.config.judge.panel and from_batch is None:
+                _calibrate_panel(evaluator, rubric, Path(anchors_file), target, options, as_json)
+                return
             with progress_bar("judging anchors") as progress:
                 result = run_calibration(
-                    evaluator,
-                    rubric,
-                    Path(anchors_file),
-                    out=target,
-                    holdout=holdout,
-                    seed=seed,
-                    draws=draws,
-                    human_scale=human_scale,
-                    max_items=max_items,
-                    probe_items=probe_items,
-                    min_spearman=min_spearman,
-                    max_unscored=max_unscored,
-                    progress=progress,
+                    evaluator, rubric, Path(anchors_file), out=target, progress=progress, **options
                 )
         except CalibrationFailed as exc:
             say("error", "red", str(exc))
@@ -386,6 +387,56 @@ def calibrate(
         raise SystemExit(3)
     if not as_json:
         say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
+
+
+def _calibrate_panel(
+    evaluator: Evaluator,
+    rubric: str,
+    anchors: Path,
+    target: Path,
+    options: dict[str, Any],
+    as_json: bool,
+) -> None:
+    """Calibrate each judge of the panel; report each and the panel (exit 3: a gate failed)."""
+    from judge.calibration.runner import calibrate_panel
+
+    with progress_bar("judging anchors (every judge)") as progress:
+        run = calibrate_panel(evaluator, rubric, anchors, out=target, progress=progress, **options)
+    if as_json:
+        click.echo(json.dumps(run.summary, indent=1))
+    else:
+        table = Table(title=f"{rubric}: panel of {len(run.members)} ({run.summary['aggregation']})")
+        for col in ("judge", "held-out spearman (own split)", "spearman (common)", "mae (common)"):
+            table.add_column(col)
+        common_rho = run.summary.get("spearman", {})
+        common_mae = run.summary.get("mae", {})
+        for model, result in run.members:
+            own = result.artefact.metrics["holdout"]["calibrated"]["spearman"]
+            table.add_row(
+                model,
+                f"{own:.3f}",
+                f"{common_rho.get(model, float('nan')):.3f}",
+                f"{common_mae.get(model, float('nan')):.3f}",
+            )
+        table.add_row(
+            "panel",
+            "",
+            f"{common_rho.get('panel', float('nan')):.3f}",
+            f"{common_mae.get('panel', float('nan')):.3f}",
+        )
+        Console().print(table)
+    rejected = [(m, r) for m, r in run.members if r.rejected]
+    for model, result in rejected:
+        say(
+            "gate",
+            "red",
+            f"{model}: {result.rejected}: map NOT written (kept as {result.artefact_path})",
+        )
+    if rejected:
+        raise SystemExit(3)
+    if not as_json:
+        written = ", ".join(str(r.artefact_path) for _, r in run.members)
+        say("wrote", "green", f"{written} and {run.report_path}")
 
 
 @main.command()

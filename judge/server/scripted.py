@@ -171,6 +171,9 @@ class ScriptedJudge:
     # (rounded, clamped to the scale).
     prefer_fn: PreferFn | None = None
     position_bias: float = 0.0
+    # A panel behind one server: requests for these model ids are answered by their own
+    # judge (its score_fn, bias and faults); other model ids by this one.
+    models: dict[str, ScriptedJudge] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: dict[str, int] = field(default_factory=dict)
 
@@ -183,6 +186,10 @@ class ScriptedJudge:
         self, model_id: str, request: dict[str, Any], stopping: threading.Event
     ) -> dict[str, Any]:
         """Answer (or fail) one Converse call."""
+        if model_id in self.models:
+            with self._lock:
+                self.requests.append(request)
+            return self.models[model_id].converse(model_id, request, stopping)
         with self._lock:
             self.requests.append(request)
             if self.max_in_flight is not None and self._in_flight >= self.max_in_flight:
