@@ -76,3 +76,23 @@ def test_handler_path_scores_with_the_real_model(
     assert [a["id"] for a in answer] == ["a", "b"]
     assert all(not r.unscored for r in batch.results), [r.dimensions for r in batch.results]
     assert batch.stats.calls == 2
+
+
+def test_group_mode_scores_every_response_in_one_call_with_the_real_model(
+    llama_url: str, monkeypatch: pytest.MonkeyPatch, aws_env: object
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", llama_url)
+    evaluator = make_evaluator(
+        rubrics={"tone": {"weight": 1}},
+        runtime={"concurrency": 2},
+        judge={"read_timeout_s": 300, "mode": "group"},
+    )
+    batch = [
+        sample("a", "Thanks for asking! You can return it within 30 days."),
+        sample("b", "Read the manual."),
+        sample("c", "Happy to help: bring it back with the receipt."),
+    ]
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    assert [a["id"] for a in answer] == ["a", "b", "c"]
+    assert result.stats.calls == 1
+    assert all(not r.unscored for r in result.results), [r.dimensions for r in result.results]

@@ -261,7 +261,9 @@ def test_calibration_judges_anchors_in_groups_and_the_map_is_for_group_mode(
     serve: ServeFn, tmp_path: Path
 ) -> None:
     lines = (REPO / "calibration/anchors/politeness.jsonl").read_text().splitlines()[:24]
-    truth = {json.loads(x)["response"]: sum(json.loads(x)["labels"]["tone"]) / 5 for x in lines}
+    truth: dict[str, float] = {
+        json.loads(x)["response"]: sum(json.loads(x)["labels"]["tone"]) / 5 for x in lines
+    }
     judge = serve(ScriptedJudge(score_fn=lambda j: max(1, min(5, round(truth.get(j.response, 3))))))
     anchors = tmp_path / "anchors.jsonl"
     anchors.write_text("\n".join(lines) + "\n")

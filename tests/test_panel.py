@@ -205,7 +205,7 @@ def test_calibrate_fits_a_map_per_judge_and_reports_the_panel(
     serve: ServeFn, tmp_path: Path
 ) -> None:
     """Judge A is harsh (true - 1), judge B lenient (true + 1): each gets its own map."""
-    truth = {
+    truth: dict[str, float] = {
         json.loads(line)["response"]: sum(json.loads(line)["labels"]["tone"]) / 5
         for line in anchor_lines(40)
     }

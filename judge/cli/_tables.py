@@ -21,7 +21,13 @@ def explain(result: SampleResult) -> dict[str, Any]:
         "id": result.id,
         "reward": result.reward,
         "dimensions": {
-            d.rubric: {"raw": d.raw, "normalized": d.normalized, "unscored": d.unscored_reason}
+            d.rubric: {
+                "raw": d.raw,
+                "normalized": d.normalized,
+                "unscored": d.unscored_reason,
+                **({"panel_spread": d.spread} if d.spread is not None else {}),
+                **({"order_gap": d.order_gap} if d.order_gap is not None else {}),
+            }
             for d in result.dimensions
         },
         "unscored": result.unscored,

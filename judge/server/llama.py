@@ -40,11 +40,17 @@ def default_model_path() -> Path:
 
 
 def _bounded(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with a length cap on free-text strings (grammar-enforced)."""
+    """The schema with a length cap on free-text strings (grammar-enforced), at any depth.
+
+    Combined and group tools nest one object per rubric or response.
+    """
     out = copy.deepcopy(schema)
     for prop in (out.get("properties") or {}).values():
         if isinstance(prop, dict) and prop.get("type") == "string" and "enum" not in prop:
             prop.setdefault("maxLength", MAX_REASONING_CHARS)
+    for name, prop in list((out.get("properties") or {}).items()):
+        if isinstance(prop, dict) and prop.get("type") == "object":
+            out["properties"][name] = _bounded(prop)
     return out
 
 
