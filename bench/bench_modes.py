@@ -17,7 +17,12 @@ For each anchor set (``politeness.jsonl`` on rubric ``tone``, ``formality.jsonl`
 3. group, 2 orders: each group also judged reversed, the two verdicts averaged;
 4. panel members alone, pointwise: A (sd 0.8, harsh: -1), B (sd 0.8, +1 for responses longer
    than the set's median length), C (sd 1.2);
-5. a panel of A+B+C, pointwise, aggregated by mean, median and majority.
+5. a panel of A+B+C, pointwise, aggregated by mean, median and majority;
+6. controls: group mode with 1 and 2 orders by the base judge without its position bias (the
+   same requests, so the same noise draws: the difference to rows 2-3 is the bias alone).
+
+A last row gives the ceiling (the human score rounded onto 1..5, no noise), and a check line
+compares the pipeline's panel scores with the members-alone scores recombined offline.
 
 Columns: Spearman against the human score on the held-out 30% (``split(n, 0.3, seed=0)``, the
 calibration command's split) and on all items (nothing is fitted here), pairwise accuracy
@@ -29,6 +34,9 @@ own fixed fence secret, so the keyed shuffle (which responses share a group, and
 stands) differs between seeds as it would between batches.
 
     python bench/bench_modes.py [--seeds 5] [--quick] [--sets politeness formality]
+
+The default run (5 seeds, 220 items, 11 modes) takes about 2 minutes on 2 cores; ``--quick``
+(2 seeds, about 40 items a set) about 30 s.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import statistics
 import tempfile
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,16 +120,29 @@ def _panel(aggregation: str) -> Mode:
     )
 
 
+UNBIASED_MODEL = "scripted-judge-unbiased"  # the base judge, same draws, no position bias
+
+
+def _group(label: str, orders: int, model_id: str = BASE_MODEL) -> Mode:
+    return Mode(label, {"model_id": model_id, "mode": "group", "group_orders": orders})
+
+
 MODES = (
     Mode("pointwise", {"model_id": BASE_MODEL}),
-    Mode("group, 1 order", {"model_id": BASE_MODEL, "mode": "group", "group_orders": 1}),
-    Mode("group, 2 orders", {"model_id": BASE_MODEL, "mode": "group", "group_orders": 2}),
+    _group("group, 1 order", 1),
+    _group("group, 2 orders", 2),
     Mode("judge A alone", {"model_id": PANEL[0].model_id}),
     Mode("judge B alone", {"model_id": PANEL[1].model_id}),
     Mode("judge C alone", {"model_id": PANEL[2].model_id}),
     _panel("mean"),
     _panel("median"),
     _panel("majority"),
+)
+# Controls: the same judge with the same noise draws (the same requests) but no position
+# bias, so the difference to the rows above is the bias alone.
+CONTROLS = (
+    _group("control: group, 1 order, no position bias", 1, UNBIASED_MODEL),
+    _group("control: group, 2 orders, no position bias", 2, UNBIASED_MODEL),
 )
 
 
@@ -304,6 +326,47 @@ def _row(label: str, runs: Sequence[Metrics]) -> str:
     )
 
 
+def recombined(members: Sequence[float | None], how: str) -> float | None:
+    """A panel's 0..1 score recomputed from its members' pointwise 0..1 scores (no maps).
+
+    The same rules as ``judge.panel``: mean or median of the units; majority: the raw score
+    most judges gave, a tie going to the lower score.
+    """
+    units = [u for u in members if u is not None]
+    if len(units) < len(members) // 2 + 1:
+        return None
+    if how == "mean":
+        return statistics.fmean(units)
+    if how == "median":
+        return statistics.median(units)
+    votes = Counter(round(1 + 4 * u) for u in units)
+    top = max(votes.values())
+    return (min(score for score, n in votes.items() if n == top) - 1) / 4
+
+
+def _panel_check(runs: dict[str, RunScores]) -> tuple[int, int, int]:
+    """(items where every aggregation matches its offline recombination, items, no-majority).
+
+    A member alone renders the very requests it gets as a panel member, so its scripted
+    verdicts (hence noise draws) are the same: the pipeline's panel rows must equal the
+    members-alone rows recombined offline.
+    """
+    alone = [runs[f"judge {tag} alone"].scores for tag in "ABC"]
+    n = len(alone[0])
+    same = 0
+    for i in range(n):
+        members = [a[i] for a in alone]
+        ok = True
+        for how in ("mean", "median", "majority"):
+            want, got = recombined(members, how), runs[f"panel A+B+C, {how}"].scores[i]
+            ok &= (want is None and got is None) or (
+                want is not None and got is not None and abs(want - got) < 1e-9
+            )
+        same += ok
+    split_votes = sum(len({a[i] for a in alone}) == len(alone) for i in range(n))
+    return same, n, split_votes
+
+
 def bench_set(
     anchor_set: AnchorSet,
     seeds: Sequence[int],
@@ -321,25 +384,28 @@ def bench_set(
     _, held_out = split(len(anchors), HOLDOUT, SPLIT_SEED)
     samples = _samples(anchors)
     prompts = {json_key(s["messages"][:-1]) for s in samples}
-    results: dict[str, list[Metrics]] = {m.label: [] for m in MODES}
+    modes = (*MODES, *CONTROLS)
+    results: dict[str, list[Metrics]] = {m.label: [] for m in modes}
+    checked = [0, 0, 0]  # matching items, items, items without a majority
     started = time.perf_counter()
     for seed in seeds:
         oracle = _oracle(anchors, anchor_set.human_scale, seed)
+        judges = {
+            p.model_id: ScriptedJudge(score_fn=oracle.score_fn(p), position_bias=position_bias)
+            for p in PANEL
+        }
+        judges[UNBIASED_MODEL] = ScriptedJudge(score_fn=oracle.score_fn(BASE))
         model = ScriptedJudge(
-            score_fn=oracle.score_fn(BASE),
-            position_bias=position_bias,
-            models={
-                p.model_id: ScriptedJudge(score_fn=oracle.score_fn(p), position_bias=position_bias)
-                for p in PANEL
-            },
+            score_fn=oracle.score_fn(BASE), position_bias=position_bias, models=judges
         )
         server = ConverseServer(model).start()
         os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = server.url
         os.environ["JUDGE_FENCE_SECRET"] = f"bench-modes-{seed}"
+        runs: dict[str, RunScores] = {}
         try:
-            for mode in MODES:
-                run = _run(mode, anchor_set.rubric, samples, concurrency, root)
-                results[mode.label].append(_metrics(run, human, held_out))
+            for mode in modes:
+                runs[mode.label] = _run(mode, anchor_set.rubric, samples, concurrency, root)
+                results[mode.label].append(_metrics(runs[mode.label], human, held_out))
         finally:
             server.stop()
         if oracle.misses:
@@ -347,6 +413,8 @@ def bench_set(
                 f"the scripted judge could not find {len(oracle.misses)} judged text(s) in "
                 f"{path.name}, e.g. {sorted(oracle.misses)[0]!r}"
             )
+        for k, v in enumerate(_panel_check(runs)):
+            checked[k] += v
     wall = time.perf_counter() - started
     lines = [
         f"\n{anchor_set.name}.jsonl, rubric {anchor_set.rubric}: {len(anchors)} items, "
@@ -354,8 +422,14 @@ def bench_set(
         f"{wall:.1f} s",
         *HEADER,
     ]
-    lines += [_row(m.label, results[m.label]) for m in MODES]
+    lines += [_row(m.label, results[m.label]) for m in modes]
     lines.append(_row("(noise-free: human score rounded to 1..5)", [_ceiling(human, held_out)]))
+    same, items, split_votes = checked
+    lines.append(
+        f"panel check: mean, median and majority recombined offline from the members-alone "
+        f"verdicts match the pipeline on {same}/{items} item-seeds; A, B and C gave three "
+        f"different scores on {split_votes}/{items} ({100 * split_votes / items:.0f}%)"
+    )
     return lines
 
 
@@ -365,20 +439,32 @@ def json_key(messages: list[dict[str, Any]]) -> str:
 
 
 NOTES = """
-What this shows: the plumbing. Group mode costs about 1/8 of pointwise calls per order; with
-one order the judge's position bias (+1 for the first response shown, +0 for the last) lands
-on whichever responses the keyed shuffle puts first, and the second, reversed order cancels
-it (each response gets the bias once across the two orders) while also averaging two
-independent noise draws. A panel sends every judgement to each of its three judges (3 calls a
-sample); mean and median aggregation average their independent noise, and a constant
-harshness (A) costs nothing in rank agreement except where it clamps at the scale's end.
-The last row is the ceiling of a noise-free judge that rounds the human score onto 1..5.
+What this shows (the plumbing, with a judge whose errors are known):
+- Cost: group mode makes about 1/8 of pointwise's calls per order (groups of at most 8), a
+  panel of three makes 3 calls a sample.
+- Position bias: "group, 1 order" and its control saw the same noise draws; the difference
+  is what the bias costs when it lands on whichever responses the keyed shuffle shows first.
+  The reversed second order cancels it: exactly in groups of 8 (every response gets +1 in
+  exactly one order); in groups of 7 (formality: 100 items = 9 groups of 8 and 4 of 7) the
+  scripted judge's rounding gives the middle response +0 in both orders, a small residual.
+- Noise: two orders average two independent draws per response, which is why "group, 2
+  orders" beats pointwise here at a quarter of its calls; that holds only if a judge scores as
+  well side by side as alone and its two readings err independently.
+- Panels: the mean averages three independent draws and does best; the median less so. The
+  majority does worst, below A or B alone: on a 5-point scale three noisy judges often give
+  three different scores (see the check line), and a tie then goes to the lowest score,
+  usually the harsh judge A's; votes are raw scores, so judges of different harshness vote
+  on different scales. The check line recomputes all three aggregations offline from the
+  members-alone rows (the same requests, so the same verdicts) and compares them with the
+  pipeline's.
+- The noise-free row is the ceiling: the human score rounded onto 1..5, no noise or bias.
+  Held-out Spearman uses 30-36 items, so it varies more across seeds than the all-items one.
 
 What it does not show: how a real judge behaves. The scripted judge knows the human label,
-its noise is Gaussian and independent between requests, and its biases are the simple ones
-stated above; real judges err in correlated, content-dependent ways (the same misreading in
-both orders and in every panel member), so real gains from a second order or a panel are
-smaller than these. Run `judge calibrate` with a real model for real agreement numbers."""
+its noise is Gaussian and independent between requests, orders and judges, and its biases
+are the simple ones stated above. Real judges err in correlated, content-dependent ways (the
+same misreading in both orders and in every panel member), so a second order or a panel
+gains less with them. Run `judge calibrate` with a real model for real agreement numbers."""
 
 
 def main() -> None:
@@ -411,9 +497,7 @@ def main() -> None:
             print(f"  {tag} ({p.model_id}): {p.about}")
         print("cells: mean ± sd over seeds; scores 0..1 from the pipeline, no calibration map")
         for name in args.sets:
-            lines = bench_set(
-                SETS[name], seeds, args.position_bias, args.concurrency, root, limit
-            )
+            lines = bench_set(SETS[name], seeds, args.position_bias, args.concurrency, root, limit)
             print("\n".join(lines))
     print(NOTES)
     print(f"\nwall time: {time.perf_counter() - started:.1f} s on {os.cpu_count()} cores")

@@ -79,6 +79,8 @@ class JudgeSettings(_Strict):
     mode: JudgeMode = "pointwise"
     group_orders: int = Field(1, ge=1, le=2)
     group_max_size: int = Field(8, ge=2, le=32)
+    # A group call's responses together, in characters; longer groups are split further.
+    group_max_chars: int = Field(40000, ge=1000)
     panel: list[PanelMember] = Field(default_factory=list)
     aggregation: Literal["mean", "median", "majority"] = "mean"
     quorum: int | None = Field(None, ge=1)

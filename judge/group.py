@@ -43,8 +43,13 @@ def shuffled(secret: bytes, context: JudgeInput, responses: list[str]) -> list[s
     return sorted(dict.fromkeys(responses), key=lambda r: (rank(r), r))
 
 
-def split(responses: list[str], max_size: int) -> list[list[str]]:
-    """``responses`` in consecutive parts of near-equal size, none above ``max_size``."""
+def split(responses: list[str], max_size: int, max_chars: int | None = None) -> list[list[str]]:
+    """``responses`` in consecutive parts of near-equal size, none above ``max_size``.
+
+    A part longer than ``max_chars`` in total is halved until it fits or is one response:
+    one long response must not push its group past the judge's context, where the whole
+    call (every response in it) would fail.
+    """
     if not responses:
         return []
     parts = math.ceil(len(responses) / max_size)
@@ -53,9 +58,16 @@ def split(responses: list[str], max_size: int) -> list[list[str]]:
     start = 0
     for i in range(parts):
         size = base + (i < extra)
-        out.append(responses[start : start + size])
+        out += _fit(responses[start : start + size], max_chars)
         start += size
     return out
+
+
+def _fit(part: list[str], max_chars: int | None) -> list[list[str]]:
+    if max_chars is None or len(part) < 2 or sum(map(len, part)) <= max_chars:
+        return [part]
+    half = (len(part) + 1) // 2
+    return _fit(part[:half], max_chars) + _fit(part[half:], max_chars)
 
 
 def orders(responses: list[str], count: int) -> list[list[str]]:

@@ -42,9 +42,16 @@ class MemberScore:
 
 
 def settle(
-    name: str, judgements: Sequence[Judgement], to_unit: ToUnit, settings: JudgeSettings
+    name: str,
+    judgements: Sequence[Judgement],
+    to_unit: ToUnit,
+    settings: JudgeSettings,
+    steps: int = 4,
 ) -> Dimension:
-    """The dimension ``name`` from all its judgements, by ``settings.aggregation``."""
+    """The dimension ``name`` from all its judgements, by ``settings.aggregation``.
+
+    ``steps``: the rubric's number of intervals (scale max - min), for majority votes.
+    """
     members = sorted({slot.member for slot, _ in judgements})
     scored: list[MemberScore] = []
     failures: list[tuple[int, Unscored]] = []
@@ -63,7 +70,7 @@ def settle(
     if len(scored) < need or not scored:
         why = _why(failures, len(scored), len(members), need, settings)
         return Dimension(name, None, None, why)
-    unit, raw = _aggregate(scored, to_unit, settings.aggregation)
+    unit, raw = _aggregate(scored, settings.aggregation, steps)
     gaps = [s.order_gap for s in scored if s.order_gap is not None]
     units = [s.unit for s in scored]
     return Dimension(
@@ -75,21 +82,26 @@ def settle(
     )
 
 
-def _aggregate(scored: list[MemberScore], to_unit: ToUnit, how: str) -> tuple[float, float]:
-    """(unit, raw) of the judges that scored: mean, median, or the majority's score."""
+def _aggregate(scored: list[MemberScore], how: str, steps: int) -> tuple[float, float]:
+    """(unit, raw) of the judges that scored: mean, median, or the majority's level.
+
+    Majority votes on the judges' calibrated scores rounded to the rubric's levels (``steps``
+    intervals on 0..1), so a harsh and a lenient judge's "3" are not the same vote. The level
+    more than half the judges gave wins (its unit: the mean of theirs); without such a level
+    the panel falls back to the median, never to the lowest or highest vote.
+    """
     if len(scored) == 1:
         return scored[0].unit, scored[0].raw
-    if how == "mean":
-        return mean(s.unit for s in scored), mean(s.raw for s in scored)
+    if how == "majority":
+        votes = Counter(round(s.unit * steps) for s in scored)
+        level, count = votes.most_common(1)[0]
+        if count * 2 > len(scored):
+            voters = [s for s in scored if round(s.unit * steps) == level]
+            return mean(s.unit for s in voters), mean(s.raw for s in voters)
+        how = "median"
     if how == "median":
         return median(s.unit for s in scored), median(s.raw for s in scored)
-    # majority: the raw score most judges gave (a judge's orders averaged, rounded down);
-    # a tie goes to the lower score, so disagreement never rounds a response up.
-    votes = Counter(int(s.raw) for s in scored)
-    top = max(votes.values())
-    winner = min(score for score, n in votes.items() if n == top)
-    voters = [s.member for s in scored if int(s.raw) == winner]
-    return mean(to_unit(m, winner) for m in voters), float(winner)
+    return mean(s.unit for s in scored), mean(s.raw for s in scored)
 
 
 def _why(

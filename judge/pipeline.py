@@ -291,7 +291,7 @@ class Evaluator:
         judges = range(len(self.members)) if member is None else [member]
         ordered = shuffled(self.renderer.secret, context, [i.response for i in items])
         slots: dict[str, list[Slot]] = {r: [] for r in ordered}
-        for part in split(ordered, settings.group_max_size):
+        for part in split(ordered, settings.group_max_size, settings.group_max_chars):
             for m in judges:
                 if len(part) == 1:
                     task = self.task(rubric, replace(context, response=part[0]), draw, m)
@@ -576,6 +576,7 @@ class Evaluator:
             own[name],
             lambda member, score: self.to_unit(rubric, score, member),
             self.config.judge,
+            rubric.scale_max - rubric.scale_min,
         )
 
 

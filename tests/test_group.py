@@ -131,21 +131,40 @@ def test_the_order_is_a_keyed_shuffle_of_the_content_not_the_batch_order(
     st.lists(st.text(max_size=30), max_size=20),
     st.integers(min_value=2, max_value=9),
     st.binary(min_size=1, max_size=8),
+    st.none() | st.integers(min_value=1, max_value=80),
 )
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 def test_shuffle_and_split_keep_every_distinct_response_once(
-    responses: list[str], size: int, secret: bytes
+    responses: list[str], size: int, secret: bytes, max_chars: int | None
 ) -> None:
     context = JudgeInput((Turn("user", "Q?"),), "")
     ordered = shuffled(secret, context, responses)
     assert sorted(ordered) == sorted(set(responses))
     assert shuffled(secret, context, responses[::-1]) == ordered  # content, not arrival
-    parts = split(ordered, size)
+    parts = split(ordered, size, max_chars)
     assert [r for p in parts for r in p] == ordered
     assert all(1 <= len(p) <= size for p in parts)
-    assert not parts or max(map(len, parts)) - min(map(len, parts)) <= 1
+    if max_chars is None:
+        assert not parts or max(map(len, parts)) - min(map(len, parts)) <= 1
+    else:  # every part fits, or is a single response
+        assert all(len(p) == 1 or sum(map(len, p)) <= max_chars for p in parts)
     for part in parts:
         assert orders(part, 2) == [part, part[::-1]] and orders(part, 1) == [part]
+
+
+def test_long_responses_split_a_group_to_fit_the_size_limit(serve: ServeFn) -> None:
+    judge = serve(ScriptedJudge(score_fn=by_digit))
+    long = [sample(f"long{d}", f"Answer {d}: " + "thank you, " * 1700, "Q?") for d in (2, 4, 5)]
+    batch = [*rollouts("Q?", [1, 3]), *long]  # three of ~18,700 characters: 56,000 in all
+    answers, result = run_event(make_evaluator(**GROUP), batch, Deadline.never())
+    assert len(judge.requests) >= 2
+    in_groups = sum(len(shown(q)) for q in group_requests(judge))
+    assert in_groups + len(judge.requests) - len(group_requests(judge)) == 5  # each judged once
+    for request in group_requests(judge):
+        assert sum(map(len, shown(request))) <= 40000
+    rewards = answer(answers)
+    assert [rewards[f"long{d}"] for d in (2, 4, 5)] == [-0.5, 0.5, 1.0]
+    assert result.counts()["unscored"] == 0
 
 
 def test_two_orders_cancel_a_position_bias(serve: ServeFn) -> None:

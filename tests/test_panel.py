@@ -16,7 +16,7 @@ from judge.config import parse_config
 from judge.deadline import Deadline
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
-from judge.panel import model_family, same_family
+from judge.panel import MemberScore, _aggregate, model_family, same_family
 from judge.pipeline import Evaluator
 from judge.server.scripted import Faults, Judged, ScriptedJudge
 from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, project_copy, sample
@@ -70,7 +70,7 @@ def test_each_judge_judges_and_the_panel_aggregates(
     assert metrics["panel_spread_tone"] == pytest.approx(0.5)
 
 
-def test_majority_breaks_a_tie_downwards(serve: ServeFn) -> None:
+def test_without_a_majority_the_panel_takes_the_median(serve: ServeFn) -> None:
     served(serve, {"judge-a": 2, "judge-b": 5})
     config = {
         "judge": {
@@ -80,7 +80,23 @@ def test_majority_breaks_a_tie_downwards(serve: ServeFn) -> None:
         "rubrics": {"tone": {"weight": 1.0}},
     }
     answers, _ = run_event(make_evaluator(**config), BATCH, Deadline.never())
-    assert answers[0]["aggregate_reward_score"] == -0.5  # the 2, not the 5
+    assert answers[0]["aggregate_reward_score"] == 0.25  # (0.25 + 1.0) / 2 onto -1..1
+
+
+def test_majority_votes_on_calibrated_levels_not_raw_scores() -> None:
+    """Three judges all say 3, but judge 0's map puts its 3 at 0.25: two votes for 0.75."""
+    harsh = MemberScore(0, 0.25, 3, None)
+    others = [MemberScore(1, 0.75, 3, None), MemberScore(2, 0.70, 4, None)]
+    unit, raw = _aggregate([harsh, *others], "majority", 4)
+    assert unit == pytest.approx(0.725) and raw == 3.5
+    # three different levels: no majority, the median
+    spread = [
+        MemberScore(0, 0.0, 1, None),
+        MemberScore(1, 0.5, 3, None),
+        MemberScore(2, 1, 5, None),
+    ]
+    assert _aggregate(spread, "majority", 4) == (0.5, 3)
+    assert _aggregate(spread, "mean", 4) == (0.5, 3)
 
 
 def test_a_failing_judge_shrinks_the_panel_and_quorum_decides(serve: ServeFn) -> None:

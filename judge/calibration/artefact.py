@@ -66,6 +66,7 @@ def inference_fingerprint(settings: JudgeSettings, mode: JudgeMode = "pointwise"
         fingerprint["mode"] = "group"
         fingerprint["group_orders"] = settings.group_orders
         fingerprint["group_max_size"] = settings.group_max_size
+        fingerprint["group_max_chars"] = settings.group_max_chars
     elif settings.combine_rubrics:  # verdicts from a combined call are another judge's
         fingerprint["combine_rubrics"] = True
     return fingerprint
