@@ -51,6 +51,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_cost.py
 	$(BIN)/python bench/bench_checklist.py
 	$(BIN)/python bench/bench_batch_jobs.py
+	$(BIN)/python bench/bench_modes.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

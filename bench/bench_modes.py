@@ -329,8 +329,9 @@ def _row(label: str, runs: Sequence[Metrics]) -> str:
 def recombined(members: Sequence[float | None], how: str) -> float | None:
     """A panel's 0..1 score recomputed from its members' pointwise 0..1 scores (no maps).
 
-    The same rules as ``judge.panel``: mean or median of the units; majority: the raw score
-    most judges gave, a tie going to the lower score.
+    The same rules as ``judge.panel``: mean or median of the units; majority: the level
+    (units rounded to the 1..5 scale's quarters) more than half the judges gave, the mean of
+    their units; without such a level, the median.
     """
     units = [u for u in members if u is not None]
     if len(units) < len(members) // 2 + 1:
@@ -339,9 +340,11 @@ def recombined(members: Sequence[float | None], how: str) -> float | None:
         return statistics.fmean(units)
     if how == "median":
         return statistics.median(units)
-    votes = Counter(round(1 + 4 * u) for u in units)
-    top = max(votes.values())
-    return (min(score for score, n in votes.items() if n == top) - 1) / 4
+    votes = Counter(round(4 * u) for u in units)
+    level, count = votes.most_common(1)[0]
+    if count * 2 > len(units):
+        return statistics.fmean(u for u in units if round(4 * u) == level)
+    return statistics.median(units)
 
 
 def _panel_check(runs: dict[str, RunScores]) -> tuple[int, int, int]:
@@ -450,13 +453,12 @@ What this shows (the plumbing, with a judge whose errors are known):
 - Noise: two orders average two independent draws per response, which is why "group, 2
   orders" beats pointwise here at a quarter of its calls; that holds only if a judge scores as
   well side by side as alone and its two readings err independently.
-- Panels: the mean averages three independent draws and does best; the median less so. The
-  majority does worst, below A or B alone: on a 5-point scale three noisy judges often give
-  three different scores (see the check line), and a tie then goes to the lowest score,
-  usually the harsh judge A's; votes are raw scores, so judges of different harshness vote
-  on different scales. The check line recomputes all three aggregations offline from the
-  members-alone rows (the same requests, so the same verdicts) and compares them with the
-  pipeline's.
+- Panels: the mean averages three independent draws and does best. On a 5-point scale three
+  noisy judges often give three different scores (see the check line); majority then falls
+  back to the median, so the two are close. No calibration map is applied here, so judge A's
+  harshness is not corrected before the vote (with per-judge maps it would be). The check
+  line recomputes all three aggregations offline from the members-alone rows (the same
+  requests, so the same verdicts) and compares them with the pipeline's.
 - The noise-free row is the ceiling: the human score rounded onto 1..5, no noise or bias.
   Held-out Spearman uses 30-36 items, so it varies more across seeds than the all-items one.
 

@@ -359,15 +359,29 @@ class Evaluator:
     def add_group_slots(self, plans: dict[int, Plan], items: dict[int, JudgeInput]) -> None:
         """Slots of the group-mode rubrics: each conversation's responses judged together."""
         for rubric in self.rubrics.values():
-            groups: dict[str, list[int]] = {}
-            for index, plan in plans.items():
-                if rubric in plan.grouped:
-                    view = reference_view([rubric], items[index])
-                    groups.setdefault(context_key(view), []).append(index)
-            for members in groups.values():
-                views = [reference_view([rubric], items[i]) for i in members]
-                for index, slots in zip(members, self.group_slots(rubric, views), strict=True):
-                    plans[index].tasks[rubric.name] = slots
+            indexes = [i for i, plan in plans.items() if rubric in plan.grouped]
+            rows = self.group_rows(rubric, [items[i] for i in indexes])
+            for index, slots in zip(indexes, rows, strict=True):
+                plans[index].tasks[rubric.name] = slots
+
+    def group_rows(
+        self,
+        rubric: Rubric,
+        items: Sequence[JudgeInput],
+        draw: int = 0,
+        member: int | None = None,
+    ) -> list[list[Slot]]:
+        """Each item's group-mode slots, items grouped by conversation (and reference)."""
+        views = [reference_view([rubric], item) for item in items]
+        by_context: dict[str, list[int]] = {}
+        for i, view in enumerate(views):
+            by_context.setdefault(context_key(view), []).append(i)
+        rows: list[list[Slot]] = [[] for _ in items]
+        for indexes in by_context.values():
+            group = self.group_slots(rubric, [views[i] for i in indexes], draw, member)
+            for i, row in zip(indexes, group, strict=True):
+                rows[i] = row
+        return rows
 
     def judge_items(
         self,
@@ -386,7 +400,7 @@ class Evaluator:
         one outcome of the item).
         """
         if self.config.mode(rubric.name) == "group" and rubric.name in self.rubrics:
-            per_draw = [self._group_rows(rubric, items, d, member) for d in range(draws)]
+            per_draw = [self.group_rows(rubric, items, d, member) for d in range(draws)]
             slots = [[s for row in rows for s in row] for rows in zip(*per_draw, strict=True)]
         else:
             combined = self.config.judge.combine_rubrics and rubric.name in self.rubrics
@@ -402,20 +416,6 @@ class Evaluator:
         stats = CallStats()
         outcomes = self._judge_all(list(unique.values()), deadline, stats, progress)
         return [[outcomes[s.task.key][s.answer] for s in row] for row in slots], stats
-
-    def _group_rows(
-        self, rubric: Rubric, items: list[JudgeInput], draw: int, member: int
-    ) -> list[list[Slot]]:
-        """Each item's group-mode slots (items grouped by conversation) for one draw."""
-        by_context: dict[str, list[int]] = {}
-        for i, item in enumerate(items):
-            by_context.setdefault(context_key(reference_view([rubric], item)), []).append(i)
-        rows: list[list[Slot]] = [[] for _ in items]
-        for indexes in by_context.values():
-            views = [reference_view([rubric], items[i]) for i in indexes]
-            for i, row in zip(indexes, self.group_slots(rubric, views, draw, member), strict=True):
-                rows[i] = row
-        return rows
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
