@@ -304,3 +304,20 @@ def test_calibration_judges_anchors_in_groups_and_the_map_is_for_group_mode(
     assert "tone" not in pointwise.maps
     assert "fitted in group mode" in pointwise.stale_calibration["tone"]
     pointwise.close()
+
+
+def test_render_shows_the_group_request_of_a_sample(aws_env: Path, tmp_path: Path) -> None:
+    config_path = project_copy(tmp_path)
+    text = config_path.read_text().replace("[judge]\n", '[judge]\nmode = "group"\n', 1)
+    config_path.write_text(text)
+    batch = tmp_path / "batch.jsonl"
+    rows = [*rollouts("Q?", [1, 2]), sample("other", "Answer 3: thanks.", "Another prompt?")]
+    batch.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    args = ["render", "--rubric", "tone", "--sample", str(batch), "--config", str(config_path)]
+    grouped = CliRunner().invoke(main, [*args, "--index", "1"])
+    assert grouped.exit_code == 0, grouped.output
+    request = json.loads(grouped.stdout[grouped.stdout.index("{") :])
+    assert request["requestMetadata"]["mode"] == "group"
+    assert sorted(shown(request)) == ["Answer 1 of 0: thank you.", "Answer 2 of 1: thank you."]
+    alone = CliRunner().invoke(main, [*args, "--index", "2"])  # a prompt with one response
+    assert "mode" not in json.loads(alone.stdout[alone.stdout.index("{") :])["requestMetadata"]

@@ -40,6 +40,38 @@ def test_no_family_beats_an_honest_answer(serve: ServeFn, mode: str) -> None:
     assert sum(f.cases for f in report.families) == len(SUITE)
 
 
+@pytest.mark.parametrize("mode", ["tool", "text"])
+def test_no_family_beats_an_honest_answer_in_the_same_group(serve: ServeFn, mode: str) -> None:
+    """Group mode: attacks share a call with the honest answer (and each other), two orders."""
+    judge = serve(ScriptedJudge(score_fn=gullible_score, quote=True))
+    evaluator = make_evaluator(judge={"verdict_mode": mode, "mode": "group", "group_orders": 2})
+    report = run_probe(evaluator, SUITE, Deadline.never())
+    assert report.honest_unscored == 0
+    assert {f.family: f.above_honest for f in report.families} == dict.fromkeys(FAMILIES, 0)
+    grouped = [r for r in judge.requests if r["requestMetadata"].get("mode") == "group"]
+    assert len(grouped) >= len(judge.requests) // 2  # most attacks were judged in a group
+
+
+def test_probe_catches_an_unfenced_group_template(serve: ServeFn, tmp_path: Path) -> None:
+    """The negative control for group mode: group.j2 without the fence is escaped."""
+    serve(ScriptedJudge(score_fn=gullible_score))
+    config = project_copy(tmp_path)
+    group = tmp_path / "prompts" / "group.j2"
+    text = group.read_text()
+    assert "{{ response | fence }}" in text
+    group.write_text(text.replace("{{ response | fence }}", "{{ response }}"))
+    config.write_text(config.read_text().replace("[judge]\n", '[judge]\nmode = "group"\n', 1))
+    from judge.pipeline import Evaluator
+
+    evaluator = Evaluator.from_config(config)
+    try:
+        attacks = [a for a in SUITE if a.family in ("delimiter_spoof", "chat_template")]
+        report = run_probe(evaluator, attacks, Deadline.never())
+    finally:
+        evaluator.close()
+    assert all(f.rate > 0.5 for f in report.families), report.to_json()["families"]
+
+
 def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
     """The negative control: the same suite with the guard off is gamed by master keys."""
     serve(ScriptedJudge(score_fn=gullible_score))

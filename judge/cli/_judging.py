@@ -102,6 +102,8 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
             raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
         if rubric == SAMPLE_RUBRIC:
             request = _sample_rubric_request(config, sample)
+        elif rubric in config.rubrics and config.mode(rubric) == "group":
+            request = _group_request(config, samples, index, rubric)
         else:
             names = [rubric] if rubric else list(config.rubrics)
             rubrics = load_rubrics(config.path("rubrics"), names)
@@ -119,6 +121,30 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         else:
             action = "no cachePoint added"
         say("cache", "cyan", f"{decision.describe()}; {action}")
+
+
+def _group_request(
+    config: RewardConfig, samples: list[Any], index: int, rubric: str
+) -> dict[str, Any]:
+    """The group request that judges sample ``index`` with its batch-mates (group mode).
+
+    Grouped as the Lambda would group this batch: the samples that parse and pass the guard,
+    by conversation and reference; the first order's request.
+    """
+    from judge.contract import parse_sample
+    from judge.pipeline import Evaluator
+
+    evaluator = Evaluator.from_settings(config)
+    try:
+        items = {}
+        for i, raw in enumerate(samples):
+            item = parse_sample(i, raw).item
+            if item is not None and (i == index or evaluator._guard(item) is None):
+                items[i] = item
+        rows = evaluator.group_rows(evaluator.rubrics[rubric], list(items.values()))
+    finally:
+        evaluator.close()
+    return dict(rows[list(items).index(index)][0].task.request)
 
 
 def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, Any]:
