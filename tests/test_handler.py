@@ -179,3 +179,41 @@ def test_module_handler_uses_judge_config(
         lambda_handler.reset()
     assert answer[0]["id"] == "a"
     assert answer[0]["aggregate_reward_score"] == pytest.approx(7.5)  # 4 on 1..5 -> 0.75
+
+
+def test_module_handler_with_a_panel_in_group_mode(
+    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deployed entry point: two judges, each judging the prompt's rollouts together."""
+    judges = {
+        "judge-a": ScriptedJudge(score_fn=lambda j: 2 if "Read" in j.response else 4),
+        "judge-b": ScriptedJudge(score_fn=lambda j: 1 if "Read" in j.response else 5),
+    }
+    model = serve(ScriptedJudge(models=judges))
+    config = tmp_path / "reward.toml"
+    config.write_text(
+        f'[paths]\nrubrics = "{REPO / "rubrics"}"\nprompts = "{REPO / "prompts"}"\n'
+        '[judge]\nmode = "group"\ngroup_orders = 2\n'
+        'panel = [{ model_id = "judge-a" }, { model_id = "judge-b" }]\n'
+        "[rubrics]\ntone = { weight = 1 }\n"
+    )
+    monkeypatch.setenv("JUDGE_CONFIG", str(config))
+    event = [
+        sample("a", "Thanks, happy to help: bring it back within 60 days."),
+        sample("b", "Read the manual."),
+        sample("c", "Thanks, happy to help: bring it back within 60 days."),  # b's twin
+        sample("d", "Sure! Any store takes it back."),
+    ]
+    lambda_handler.reset()
+    try:
+        answer = lambda_handler.handler({"trajectories": event}, LocalContext(60))
+    finally:
+        lambda_handler.reset()
+    rewards = {a["id"]: a["aggregate_reward_score"] for a in answer}
+    assert list(rewards) == ["a", "b", "c", "d"]
+    assert rewards["a"] == rewards["c"] == rewards["d"] == pytest.approx(0.75)  # (4 + 5) / 2
+    assert rewards["b"] == pytest.approx(-0.75)  # units (0.25 + 0) / 2 onto -1..1
+    assert len(model.requests) == 4  # 2 judges x 2 orders, one group of 3 distinct
+    metrics = {m["name"]: m["value"] for m in answer[1]["metrics_list"]}
+    assert metrics["panel_spread_tone"] == pytest.approx(0.25)
+    assert metrics["order_gap_tone"] == 0.0
