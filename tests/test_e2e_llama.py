@@ -15,6 +15,7 @@ import pytest
 
 from judge.deadline import Deadline
 from judge.lambda_handler import run_event
+from judge.pipeline import Evaluator
 from judge.prompt import verdict_tool_spec
 from judge.rubric import load_rubrics
 from judge.server.process import start_server
@@ -55,16 +56,21 @@ def test_boto3_gets_schema_valid_verdicts(llama_url: str, aws_env: object) -> No
         assert out["usage"]["inputTokens"] > 0
 
 
+def llama_evaluator(url: str, monkeypatch: pytest.MonkeyPatch, **judge: Any) -> Evaluator:
+    """An evaluator on the tone rubric against the llama.cpp server."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url)
+    # A 135M model on 2 shared cores: allow for a slow read rather than retrying it.
+    return make_evaluator(
+        rubrics={"tone": {"weight": 1}},
+        runtime={"concurrency": 2},
+        judge={"read_timeout_s": 300, **judge},
+    )
+
+
 def test_handler_path_scores_with_the_real_model(
     llama_url: str, monkeypatch: pytest.MonkeyPatch, aws_env: object
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", llama_url)
-    # A 135M model on 2 shared cores: allow for a slow read rather than retrying it.
-    evaluator = make_evaluator(
-        rubrics={"tone": {"weight": 1}},
-        runtime={"concurrency": 2},
-        judge={"read_timeout_s": 300},
-    )
+    evaluator = llama_evaluator(llama_url, monkeypatch)
     answer, batch = run_event(
         evaluator,
         [
@@ -81,12 +87,7 @@ def test_handler_path_scores_with_the_real_model(
 def test_group_mode_scores_every_response_in_one_call_with_the_real_model(
     llama_url: str, monkeypatch: pytest.MonkeyPatch, aws_env: object
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", llama_url)
-    evaluator = make_evaluator(
-        rubrics={"tone": {"weight": 1}},
-        runtime={"concurrency": 2},
-        judge={"read_timeout_s": 300, "mode": "group"},
-    )
+    evaluator = llama_evaluator(llama_url, monkeypatch, mode="group")
     batch = [
         sample("a", "Thanks for asking! You can return it within 30 days."),
         sample("b", "Read the manual."),

@@ -52,26 +52,6 @@ def test_no_family_beats_an_honest_answer_in_the_same_group(serve: ServeFn, mode
     assert len(grouped) >= len(judge.requests) // 2  # most attacks were judged in a group
 
 
-def test_probe_catches_an_unfenced_group_template(serve: ServeFn, tmp_path: Path) -> None:
-    """The negative control for group mode: group.j2 without the fence is escaped."""
-    serve(ScriptedJudge(score_fn=gullible_score))
-    config = project_copy(tmp_path)
-    group = tmp_path / "prompts" / "group.j2"
-    text = group.read_text()
-    assert "{{ response | fence }}" in text
-    group.write_text(text.replace("{{ response | fence }}", "{{ response }}"))
-    config.write_text(config.read_text().replace("[judge]\n", '[judge]\nmode = "group"\n', 1))
-    from judge.pipeline import Evaluator
-
-    evaluator = Evaluator.from_config(config)
-    try:
-        attacks = [a for a in SUITE if a.family in ("delimiter_spoof", "chat_template")]
-        report = run_probe(evaluator, attacks, Deadline.never())
-    finally:
-        evaluator.close()
-    assert all(f.rate > 0.5 for f in report.families), report.to_json()["families"]
-
-
 def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
     """The negative control: the same suite with the guard off is gamed by master keys."""
     serve(ScriptedJudge(score_fn=gullible_score))
@@ -80,12 +60,18 @@ def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
     assert rates["master_key_openers"] > 0.5 and rates["multilingual_openers"] > 0.5
 
 
-def test_probe_catches_an_unfenced_template(serve: ServeFn, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("template", "mode"), [("user.j2", "pointwise"), ("group.j2", "group")])
+def test_probe_catches_an_unfenced_template(
+    serve: ServeFn, tmp_path: Path, template: str, mode: str
+) -> None:
     """The negative control for delimiters: a template without the fence is escaped."""
     serve(ScriptedJudge(score_fn=gullible_score))
     config = project_copy(tmp_path)
-    user = tmp_path / "prompts" / "user.j2"
-    user.write_text(user.read_text().replace("{{ response | fence }}", "{{ response }}"))
+    path = tmp_path / "prompts" / template
+    text = path.read_text()
+    assert "{{ response | fence }}" in text
+    path.write_text(text.replace("{{ response | fence }}", "{{ response }}"))
+    config.write_text(config.read_text().replace("[judge]\n", f'[judge]\nmode = "{mode}"\n', 1))
     from judge.pipeline import Evaluator
 
     evaluator = Evaluator.from_config(config)
