@@ -28,7 +28,7 @@ from judge.errors import SourceError
 from judge.observe import evaluator_version
 from judge.pipeline import Evaluator
 from judge.plan import reference_view
-from judge.prompt import TOOL_NAME, JudgeInput, Turn
+from judge.prompt import TOOL_NAME, JudgeInput, Turn, reasoned_tool
 from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.verdict import PREFERENCES, Outcome, Verdict
@@ -297,25 +297,13 @@ def settle(pair: Pair, forward: Outcome, backward: Outcome) -> PairResult:
 
 def preference_tool_spec(rubric: Rubric) -> dict[str, Any]:
     """The forced tool of a pairwise request: reasoning first, then A, B or tie."""
-    return {
-        "name": TOOL_NAME,
-        "description": f"Record which response is better on {rubric.title}.",
-        "inputSchema": {
-            "json": {
-                "type": "object",
-                "properties": {
-                    "reasoning": {
-                        "type": "string",
-                        "description": "The comparison, written before the verdict.",
-                    },
-                    "preferred": {
-                        "type": "string",
-                        "enum": ["A", "B", "tie"],
-                        "description": f"The better response on {rubric.title}, or tie.",
-                    },
-                },
-                "required": ["reasoning", "preferred"],
-                "additionalProperties": False,
-            }
+    return reasoned_tool(
+        f"Record which response is better on {rubric.title}.",
+        "The comparison, written before the verdict.",
+        "preferred",
+        {
+            "type": "string",
+            "enum": ["A", "B", "tie"],
+            "description": f"The better response on {rubric.title}, or tie.",
         },
-    }
+    )

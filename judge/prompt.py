@@ -383,24 +383,36 @@ def combined_tool_spec(
 
 def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:
     """The forced tool whose input schema is the verdict: reasoning first, then the score."""
+    return reasoned_tool(
+        f"Record the {rubric.title} verdict for the response.",
+        "Evidence from the response, written before the score.",
+        "score",
+        {
+            "type": "integer",
+            "enum": rubric.scores,
+            "description": f"{rubric.title}, {rubric.scale_min} to {rubric.scale_max}.",
+        },
+    )
+
+
+def reasoned_tool(
+    description: str, reasoning: str, field: str, schema: dict[str, Any]
+) -> dict[str, Any]:
+    """A forced tool whose input is a ``reasoning`` string, then ``field`` (its JSON schema).
+
+    The reasoning comes first so the model writes its evidence before committing to an answer.
+    """
     return {
         "name": TOOL_NAME,
-        "description": f"Record the {rubric.title} verdict for the response.",
+        "description": description,
         "inputSchema": {
             "json": {
                 "type": "object",
                 "properties": {
-                    "reasoning": {
-                        "type": "string",
-                        "description": "Evidence from the response, written before the score.",
-                    },
-                    "score": {
-                        "type": "integer",
-                        "enum": rubric.scores,
-                        "description": f"{rubric.title}, {rubric.scale_min} to {rubric.scale_max}.",
-                    },
+                    "reasoning": {"type": "string", "description": reasoning},
+                    field: schema,
                 },
-                "required": ["reasoning", "score"],
+                "required": ["reasoning", field],
                 "additionalProperties": False,
             }
         },

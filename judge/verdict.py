@@ -76,15 +76,11 @@ def parse_converse_response(
     tool-call JSON, is unscored (that JSON may be the response's, quoted). In text mode only
     the keyed verdict line counts (``parse_text_verdict``); ``judged`` is the judged text.
     """
-    refused, tool_input, text, detail = _answer(response, mode)
-    if refused is not None:
-        return refused
+    failed, tool_input, text = _answer(response, mode)
+    if failed is not None:
+        return failed
     if mode == "tool":
-        if tool_input is _MISSING:
-            return Unscored(reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})")
         return _from_tool_input(tool_input, scores)
-    if not text:
-        return Unscored(reason="unparseable", detail=f"no text answer ({detail})")
     return parse_text_verdict(text, scores, key, judged)
 
 
@@ -101,9 +97,9 @@ def parse_combined_response(
     A rubric missing from the answer is unscored for that rubric only. Text verdict lines
     carry the rubric's name after the key: ``verdict-KEY-NAME: N``.
     """
-    refused, tool_input, text, detail = _answer(response, mode)
-    if refused is not None:
-        return {name: refused for name, _ in rubrics}
+    failed, tool_input, text = _answer(response, mode)
+    if failed is not None:
+        return {name: failed for name, _ in rubrics}
     out: dict[str, Outcome] = {}
     if mode == "tool":
         if isinstance(tool_input, str):
@@ -112,24 +108,17 @@ def parse_combined_response(
             except json.JSONDecodeError:
                 tool_input = None
         for name, scores in rubrics:
-            if tool_input is _MISSING:
-                out[name] = Unscored(
-                    reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})"
-                )
-            elif not isinstance(tool_input, dict) or name not in tool_input:
+            if not isinstance(tool_input, dict) or name not in tool_input:
                 out[name] = Unscored(reason="unparseable", detail=f"no verdict for '{name}'")
             else:
                 out[name] = _from_tool_input(tool_input[name], scores)
         return out
-    lines = candidate_lines(text, judged) if text else []
+    lines = candidate_lines(text, judged)
     for name, scores in rubrics:
-        if not text:
-            out[name] = Unscored(reason="unparseable", detail=f"no text answer ({detail})")
-        else:
-            outcome = keyed_verdict(lines, text, scores, f"{key}-{name}")
-            if isinstance(outcome, Unscored):
-                outcome = Unscored(reason=outcome.reason, detail=f"'{name}': {outcome.detail}")
-            out[name] = outcome
+        outcome = keyed_verdict(lines, text, scores, f"{key}-{name}")
+        if isinstance(outcome, Unscored):
+            outcome = Unscored(reason=outcome.reason, detail=f"'{name}': {outcome.detail}")
+        out[name] = outcome
     return out
 
 
@@ -138,11 +127,14 @@ _MISSING: Any = object()
 
 def _answer(
     response: dict[str, Any], mode: Literal["tool", "text"]
-) -> tuple[Unscored | None, Any, str, str]:
-    """(refusal, forced tool input or _MISSING, the text blocks joined, a detail for errors)."""
+) -> tuple[Unscored | None, Any, str]:
+    """(why there is no answer to parse, the forced tool's input, the text blocks joined).
+
+    No answer: a refusal, no forced tool call in tool mode, no text in text mode.
+    """
     stop = response.get("stopReason")
     if stop in ("guardrail_intervened", "content_filtered"):
-        return Unscored(reason="refused", detail=f"stopReason={stop}"), _MISSING, "", ""
+        return Unscored(reason="refused", detail=f"stopReason={stop}"), None, ""
     content = (response.get("output") or {}).get("message", {}).get("content") or []
     tool_input: Any = _MISSING
     texts: list[str] = []
@@ -155,7 +147,17 @@ def _answer(
                 tool_input = tool.get("input")
         elif isinstance(block.get("text"), str):
             texts.append(block["text"])
-    return None, tool_input, "\n".join(texts), f"stopReason={stop}"
+    text = "\n".join(texts)
+    if mode == "tool" and tool_input is _MISSING:
+        detail = f"no {TOOL_NAME} tool call (stopReason={stop})"
+        return Unscored(reason="unparseable", detail=detail), None, text
+    if mode == "text" and not text:
+        return (
+            Unscored(reason="unparseable", detail=f"no text answer (stopReason={stop})"),
+            None,
+            "",
+        )
+    return None, tool_input, text
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -295,18 +297,14 @@ def parse_preference_response(
     Tool mode: the forced tool's ``preferred``. Text mode: the keyed line
     ``verdict-KEY: A|B|tie``; keyed lines that disagree are unparseable (never a guess).
     """
-    refused, tool_input, text, detail = _answer(response, mode)
-    if refused is not None:
-        return refused
+    failed, tool_input, text = _answer(response, mode)
+    if failed is not None:
+        return failed
     if mode == "tool":
-        if tool_input is _MISSING:
-            return Unscored(reason="unparseable", detail=f"no {TOOL_NAME} tool call ({detail})")
         parsed = _validated(tool_input, _PreferenceInput)
         if isinstance(parsed, Unscored):
             return parsed
         return _preference(parsed.preferred, parsed.reasoning)
-    if not text:
-        return Unscored(reason="unparseable", detail=f"no text answer ({detail})")
     label = re.escape(_line_core(normalise(f"verdict-{key}")))
     pattern = re.compile(label + r" ?[:=] ?\[?(a|b|tie)\]?\.?", re.IGNORECASE)
     found = {
