@@ -18,7 +18,6 @@ which stops at the first character no phrase covers: linear, and quick on real a
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -26,7 +25,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from judge.errors import SourceError, read_text
+from pydantic import BaseModel, ConfigDict
+
+from judge.errors import parse_data_table, read_text
 from judge.text import normalise
 
 LEXICON = "guard_lexicon.toml"
@@ -123,32 +124,37 @@ def load_lexicon(path: Path) -> tuple[Phrase, ...]:
     return _parse_lexicon(read_text(path, "guard lexicon"), path)
 
 
+class _Language(BaseModel):
+    """One ``[[language]]`` entry of a lexicon."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = ""
+    name: str = ""
+    phrases: list[str]
+    fillers: list[str] = []
+
+
+class _Lexicon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: list[_Language] = []
+
+
 def _parse_lexicon(text: str, path: Path) -> tuple[Phrase, ...]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SourceError(path, f"not valid TOML ({exc})", fix="correct the TOML syntax") from None
+    data = parse_data_table(
+        text,
+        path,
+        _Lexicon,
+        fix='write [[language]] entries with code, name, phrases = ["...", ...] and optionally '
+        "fillers (see judge/data/guard_lexicon.toml)",
+    )
     out: list[Phrase] = []
-    for i, entry in enumerate(data.get("language", [])):
-        phrases = _strings(entry, "phrases", path, i, required=True)
-        fillers = _strings(entry, "fillers", path, i, required=False)
-        code = str(entry.get("code", f"#{i}"))
-        out += [Phrase(core(p), p, code) for p in phrases if core(p)]
-        out += [Phrase(core(p), p, code, filler=True) for p in fillers if core(p)]
+    for i, entry in enumerate(data.language):
+        code = entry.code or f"#{i}"
+        out += [Phrase(core(p), p, code) for p in entry.phrases if core(p)]
+        out += [Phrase(core(p), p, code, filler=True) for p in entry.fillers if core(p)]
     return tuple(out)
-
-
-def _strings(entry: object, key: str, path: Path, i: int, *, required: bool) -> list[str]:
-    """A ``[[language]]`` entry's list of strings under ``key``; a SourceError otherwise."""
-    value = entry.get(key, None if required else []) if isinstance(entry, dict) else None
-    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
-        raise SourceError(
-            path,
-            f"a [[language]] entry has no list of string '{key}'",
-            place=f"language[{i}]",
-            fix=f'write {key} = ["...", ...]',
-        )
-    return value
 
 
 class Guard:

@@ -130,7 +130,11 @@ def test_extra_phrases_and_lexicon_file(tmp_path: Path) -> None:
     lexicon.write_text('[[language]]\ncode = "x"\nphrases = ["per your request"]\n')
     assert Guard(load_lexicon(lexicon)).check("Per your request.") is not None
     lexicon.write_text('[[language]]\ncode = "x"\nphrases = "oops"\n')
-    with pytest.raises(SourceError, match="language\\[0\\]"):
+    with pytest.raises(SourceError) as err:
+        load_lexicon(lexicon)
+    assert err.value.place == "language.0.phrases"
+    lexicon.write_text('[[language]]\ncode = "x"\nphrase = ["typo"]\n')
+    with pytest.raises(SourceError, match="unknown key 'language.0.phrase'"):
         load_lexicon(lexicon)
 
 
