@@ -365,20 +365,9 @@ def combined_tool_spec(
     description: str = "Record the verdict on each quality for the response.",
 ) -> dict[str, Any]:
     """The forced tool for several rubrics (or responses): per name, reasoning then a score."""
-    return {
-        "name": TOOL_NAME,
-        "description": description,
-        "inputSchema": {
-            "json": {
-                "type": "object",
-                "properties": {
-                    r.name: verdict_tool_spec(r)["inputSchema"]["json"] for r in rubrics
-                },
-                "required": [r.name for r in rubrics],
-                "additionalProperties": False,
-            }
-        },
-    }
+    return forced_tool(
+        description, {r.name: verdict_tool_spec(r)["inputSchema"]["json"] for r in rubrics}
+    )
 
 
 def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:
@@ -402,17 +391,21 @@ def reasoned_tool(
 
     The reasoning comes first so the model writes its evidence before committing to an answer.
     """
+    return forced_tool(
+        description, {"reasoning": {"type": "string", "description": reasoning}, field: schema}
+    )
+
+
+def forced_tool(description: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """The ``submit_verdict`` tool spec: an object of exactly these (required) properties."""
     return {
         "name": TOOL_NAME,
         "description": description,
         "inputSchema": {
             "json": {
                 "type": "object",
-                "properties": {
-                    "reasoning": {"type": "string", "description": reasoning},
-                    field: schema,
-                },
-                "required": ["reasoning", field],
+                "properties": properties,
+                "required": list(properties),
                 "additionalProperties": False,
             }
         },
