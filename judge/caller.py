@@ -41,6 +41,7 @@ class JudgeTask:
     combined: bool = False  # one answer per rubric (several rubrics, or a checklist)
     pairwise: bool = False  # a preference between two responses (``judge.prefer``)
     member: int = 0  # which judge of the panel makes it (its caller; 0 without a panel)
+    grouped: bool = False  # several responses judged together (group mode)
 
     def cache_keys(self) -> dict[str, str]:
         """The verdict cache key of each rubric's verdict from this request."""

@@ -276,7 +276,8 @@ class Evaluator:
             draw=draw,
         )
         fence_key = self.renderer.group_key(context, responses)
-        return JudgeTask(key, labels, request, fence_key, "\n".join(responses), True, member=member)
+        joined = "\n".join(responses)
+        return JudgeTask(key, labels, request, fence_key, joined, True, member=member, grouped=True)
 
     def group_slots(
         self, rubric: Rubric, items: Sequence[JudgeInput], draw: int = 0, member: int | None = None
@@ -456,6 +457,9 @@ class Evaluator:
         keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
+        items = {i: it for i in plans if (it := samples[i].item) is not None}
+        if alone := self._refused_groups_alone(plans, items, outcomes):
+            outcomes.update(self._judge_all(alone, deadline, stats, progress))
         results = self._assemble(samples, guarded, plans, outcomes)
         unique_judgements = sum(len(t.rubrics) for t in tasks.values())
         return BatchResult(
@@ -465,6 +469,36 @@ class Evaluator:
             deduplicated=len(keys) - unique_judgements,
             wall_s=time.monotonic() - started,
         )
+
+    def _refused_groups_alone(
+        self, plans: dict[int, Plan], items: dict[int, JudgeInput], outcomes: dict[str, Outcomes]
+    ) -> list[JudgeTask]:
+        """Re-plan, pointwise, the responses of group calls the judge refused.
+
+        A content filter that trips on one response refuses the whole group call; judged
+        alone, only the response that tripped it is refused (and floored), not its peers.
+        Returns the new tasks (their slots replace the refused group's in each plan).
+        """
+        new: dict[str, JudgeTask] = {}
+        for index, plan in plans.items():
+            for rubric in plan.grouped:
+                slots = plan.tasks.get(rubric.name, [])
+                refused = {
+                    s.member
+                    for s in slots
+                    if s.task.grouped and _refused(outcomes[s.task.key][s.answer])
+                }
+                if not refused:
+                    continue
+                kept = [s for s in slots if s.member not in refused]
+                view = reference_view([rubric], items[index])
+                for member in sorted(refused):
+                    task = self.task(rubric, view, member=member)
+                    kept.append(Slot(new.setdefault(task.key, task), rubric.name, member))
+                plan.tasks[rubric.name] = kept
+        if new:
+            log.warning("%d group response(s) refused by the judge: judging them alone", len(new))
+        return list(new.values())
 
     def _own_rubric(self, sample: Sample) -> SampleRubric | None:
         """The sample's own rubric, parsed (``ValueError``: bad rubric data)."""
@@ -638,6 +672,10 @@ def make_guard(config: RewardConfig) -> Guard:
         phrases += load_lexicon((config.base_dir / settings.lexicon).resolve())
     phrases += tuple(Phrase(core(p), p, "config") for p in settings.extra_phrases if core(p))
     return Guard(phrases, settings.extra_patterns, settings.max_chars, settings.echo)
+
+
+def _refused(outcome: Outcome) -> bool:
+    return isinstance(outcome, Unscored) and outcome.reason == "refused"
 
 
 def _outcomes(result: Outcomes | Exception, task: JudgeTask) -> Outcomes:

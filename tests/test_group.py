@@ -321,3 +321,18 @@ def test_render_shows_the_group_request_of_a_sample(aws_env: Path, tmp_path: Pat
     assert sorted(shown(request)) == ["Answer 1 of 0: thank you.", "Answer 2 of 1: thank you."]
     alone = CliRunner().invoke(main, [*args, "--index", "2"])  # a prompt with one response
     assert "mode" not in json.loads(alone.stdout[alone.stdout.index("{") :])["requestMetadata"]
+
+
+def test_a_refused_group_is_judged_again_one_response_at_a_time(serve: ServeFn) -> None:
+    """A content filter refuses a group call for one response: only that one is refused."""
+    judge = serve(ScriptedJudge(score_fn=by_digit, refuse="FORBIDDEN"))
+    batch = [*rollouts("Q?", [2, 4]), sample("bad", "Answer 5 FORBIDDEN words.", "Q?")]
+    overrides = {**GROUP, "judge": {"mode": "group", "group_orders": 2}}
+    answers, result = run_event(make_evaluator(**overrides), batch, Deadline.never())
+    assert len(group_requests(judge)) == 2  # both orders refused
+    assert len(judge.requests) == 2 + 3  # then each response alone
+    rewards = answer(answers)
+    assert rewards["Q?-0"] == -0.5 and rewards["Q?-1"] == 0.5
+    flagged = {r.id: r.refused for r in result.results}
+    assert flagged == {"Q?-0": False, "Q?-1": False, "bad": True}
+    assert rewards["bad"] == -1.0  # [unscored] refused: the floor

@@ -134,7 +134,7 @@ def test_extra_phrases_and_lexicon_file(tmp_path: Path) -> None:
         load_lexicon(lexicon)
     assert err.value.place == "language.0.phrases"
     lexicon.write_text('[[language]]\ncode = "x"\nphrase = ["typo"]\n')
-    with pytest.raises(SourceError, match="unknown key 'language.0.phrase'"):
+    with pytest.raises(SourceError, match=r"unknown key 'language\.0\.phrase'"):
         load_lexicon(lexicon)
 
 
