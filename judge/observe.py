@@ -105,6 +105,12 @@ def record(
         values = batch.scores(name)
         if values:
             figures[f"ScoreMean_{name}"] = statistics.fmean(values)
+    # Disagreement (panels, group mode with two orders): sent only when there is any.
+    dims = [d for r in results for d in r.dimensions]
+    if spreads := [d.spread for d in dims if d.spread is not None]:
+        figures["PanelSpreadMean"] = statistics.fmean(spreads)
+    if gaps := [d.order_gap for d in dims if d.order_gap is not None]:
+        figures["OrderGapMean"] = statistics.fmean(gaps)
     units = {
         "CacheHitRate": MetricUnit.Percent,
         "JudgeLatencyMean": MetricUnit.Milliseconds,

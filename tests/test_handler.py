@@ -182,7 +182,10 @@ def test_module_handler_uses_judge_config(
 
 
 def test_module_handler_with_a_panel_in_group_mode(
-    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    serve: ServeFn,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The deployed entry point: two judges, each judging the prompt's rollouts together."""
     judges = {
@@ -217,3 +220,5 @@ def test_module_handler_with_a_panel_in_group_mode(
     metrics = {m["name"]: m["value"] for m in answer[1]["metrics_list"]}
     assert metrics["panel_spread_tone"] == pytest.approx(0.25)
     assert metrics["order_gap_tone"] == 0.0
+    emf = json.loads(capsys.readouterr().out.splitlines()[0])  # the invocation's EMF line
+    assert emf["PanelSpreadMean"] == [pytest.approx(0.25)] and emf["OrderGapMean"] == [0.0]

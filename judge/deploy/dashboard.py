@@ -57,7 +57,7 @@ def _compact(metrics: list[list[Any]]) -> list[list[Any]]:
 
 
 def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
-    """The dashboard JSON: rewards, per-rubric scores, flags, latency, throttling, tokens, cost."""
+    """The dashboard JSON: rewards, scores, flags, latency, throttling, tokens, cost, disagreement."""
     widgets = [
         _widget(
             "Reward (mean, min, max per batch)",
@@ -119,6 +119,16 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             ],
             region,
             0,
+            18,
+        ),
+        _widget(
+            "Judge disagreement: panel spread, order gap (0..1)",
+            [
+                _metric("PanelSpreadMean", function, "Average"),
+                _metric("OrderGapMean", function, "Average"),
+            ],
+            region,
+            12,
             18,
         ),
     ]
