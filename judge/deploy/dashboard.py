@@ -57,7 +57,7 @@ def _compact(metrics: list[list[Any]]) -> list[list[Any]]:
 
 
 def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
-    """The dashboard JSON: rewards, scores, flags, latency, throttling, tokens, cost, disagreement."""
+    """The dashboard JSON: rewards, scores, flags, latency, throttles, tokens, cost, spread."""
     widgets = [
         _widget(
             "Reward (mean, min, max per batch)",
