@@ -110,6 +110,8 @@ class BatchResult:
     judgements: int = 0
     deduplicated: int = 0
     wall_s: float = 0.0
+    # Per judge model id: its calls that ended without an answer (errors, deadline).
+    failed_calls: dict[str, int] = field(default_factory=dict)
 
     def scores(self, rubric: str) -> list[float]:
         """The rubric's scored (0..1) values across the batch."""
@@ -458,7 +460,8 @@ class Evaluator:
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
         items = {i: it for i in plans if (it := samples[i].item) is not None}
-        if alone := self._refused_groups_alone(plans, items, outcomes):
+        alone = self._refused_groups_alone(plans, items, outcomes)
+        if alone:
             outcomes.update(self._judge_all(alone, deadline, stats, progress))
         results = self._assemble(samples, guarded, plans, outcomes)
         unique_judgements = sum(len(t.rubrics) for t in tasks.values())
@@ -468,7 +471,34 @@ class Evaluator:
             judgements=len(keys),
             deduplicated=len(keys) - unique_judgements,
             wall_s=time.monotonic() - started,
+            failed_calls=self._failed_calls([*tasks.values(), *alone], outcomes),
         )
+
+    def _failed_calls(
+        self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]
+    ) -> dict[str, int]:
+        """Calls per judge that got no answer, each judge's first failure logged.
+
+        A panel shrinks past a failing judge without losing the sample, so a judge that
+        fails every call (a wrong model id, no access) would otherwise go unnoticed.
+        """
+        failed: dict[int, list[Unscored]] = {}
+        total: dict[int, int] = {}
+        for task in tasks:
+            total[task.member] = total.get(task.member, 0) + 1
+            first = next(iter(outcomes[task.key].values()), None)
+            if isinstance(first, Unscored) and first.reason in ("judge_error", "deadline"):
+                failed.setdefault(task.member, []).append(first)
+        for member, errors in failed.items():
+            log.warning(
+                "judge %s: %d of %d calls failed (%s: %s)",
+                self.members[member].model_id,
+                len(errors),
+                total[member],
+                errors[0].reason,
+                errors[0].detail[:200],
+            )
+        return {self.members[m].model_id: len(e) for m, e in sorted(failed.items())}
 
     def _refused_groups_alone(
         self, plans: dict[int, Plan], items: dict[int, JudgeInput], outcomes: dict[str, Outcomes]

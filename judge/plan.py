@@ -13,6 +13,7 @@ from typing import Any
 from judge.caller import JudgeTask, Outcomes
 from judge.checklist import CRITERION_PREFIX, ChecklistScore, Criterion, explicit_score
 from judge.prompt import JudgeInput
+from judge.reward import RESPONSE_INDUCED
 from judge.rubric import Rubric
 from judge.verdict import Outcome, Unscored, Verdict
 
@@ -108,7 +109,15 @@ class Plan:
         )
         flags = [bool(o.score) if isinstance(o, Verdict) else None for o in answers]
         score = explicit_score(self.criteria, flags, partial)
-        if score.score is None:
+        # ``partial`` is for criteria the judge's answer left out (which the response can bring
+        # about); a call that failed, timed out or was refused scored nothing: unscored.
+        failed = next(
+            (o for o in answers if isinstance(o, Unscored) and o.reason not in RESPONSE_INDUCED),
+            None,
+        )
+        if failed is not None:
+            score = replace(score, score=None, reason=f"{failed.reason}: {failed.detail}")
+        elif score.score is None:
             failed = next((o for o in answers if isinstance(o, Unscored)), None)
             if failed is not None and all(isinstance(o, Unscored) for o in answers):
                 score = replace(score, reason=f"{failed.reason}: {failed.detail}")

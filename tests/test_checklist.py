@@ -15,7 +15,7 @@ from judge.cli import main
 from judge.config import SampleRubricSettings
 from judge.deadline import Deadline
 from judge.lambda_handler import run_event
-from judge.server.scripted import Judged, ScriptedJudge
+from judge.server.scripted import Faults, Judged, ScriptedJudge
 from tests.conftest import REPO, ServeFn, make_evaluator, project_copy, sample
 
 SETTINGS = SampleRubricSettings()
@@ -217,6 +217,23 @@ def test_a_criterion_missing_from_the_answer(serve: ServeFn) -> None:
     _, failed = run_event(failing, batch, Deadline.never())
     assert failed.results[0].unscored
     assert "unanswered" in (failed.results[0].dimensions[0].unscored_reason or "")
+
+
+@pytest.mark.parametrize(
+    ("faults", "reason"),
+    [(Faults(access_denied=1.0), "judge_error"), (Faults(hang=1.0), "deadline")],
+)
+def test_a_failed_call_leaves_the_checklist_unscored_not_zero(
+    serve: ServeFn, faults: Faults, reason: str
+) -> None:
+    """``partial = against`` is for criteria an answer left out, not for calls that failed."""
+    serve(ScriptedJudge(score_fn=marked, faults=faults))
+    batch = [with_rubric("a", "[criterion_1]", CHECKLIST)]
+    evaluator = make_evaluator(sample_rubric={"only": True})
+    answers, result = run_event(evaluator, batch, Deadline.in_seconds(1.5))
+    dim = result.results[0].dimensions[0]
+    assert dim.normalized is None and (dim.unscored_reason or "").startswith(reason)
+    assert result.results[0].unscored and answers[0]["aggregate_reward_score"] == 0.0
 
 
 def test_cache_keys_cover_the_sample_rubric(serve: ServeFn) -> None:

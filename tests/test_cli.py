@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -187,3 +188,18 @@ def test_serve_banner_says_no_real_credentials_are_needed() -> None:
     assert "export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:" in banner[0]
     assert banner[1].startswith("note no real AWS credentials needed")
     assert "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set to anything" in banner[1]
+
+
+def test_summary_quartiles_lie_between_min_and_max(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one table row a line
+    from judge.caller import CallStats
+    from judge.cli._tables import print_summary
+    from judge.pipeline import BatchResult, SampleResult
+
+    print_summary(BatchResult([SampleResult("a", -1.0), SampleResult("b", 0.0)], CallStats()), [])
+    row = next(line for line in capsys.readouterr().out.splitlines() if "p25" in line)
+    numbers = [float(v) for v in re.findall(r"[+-]\d+\.\d+", row)]
+    _mean, low, q1, median, q3, high = numbers
+    assert low <= q1 <= median <= q3 <= high and (low, high) == (-1.0, 0.0)

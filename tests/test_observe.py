@@ -25,6 +25,7 @@ EXPECTED = {
     "JudgeCalls",
     "Retries",
     "Throttles",
+    "JudgeFailedCalls",
     "JudgeLatencyMean",
     "JudgeLatencyMax",
     "BatchDuration",

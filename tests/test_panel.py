@@ -99,7 +99,9 @@ def test_majority_votes_on_calibrated_levels_not_raw_scores() -> None:
     assert _aggregate(spread, "mean", 4) == (0.5, 3)
 
 
-def test_a_failing_judge_shrinks_the_panel_and_quorum_decides(serve: ServeFn) -> None:
+def test_a_failing_judge_shrinks_the_panel_and_quorum_decides(
+    serve: ServeFn, caplog: pytest.LogCaptureFixture
+) -> None:
     served(
         serve, {"judge-a": 2, "judge-b": 4, "judge-c": 5}, **{"judge-c": Faults(access_denied=1)}
     )

@@ -66,7 +66,11 @@ def print_summary(
     s = batch.stats
     table = Table(title="summary", show_header=False)
     if rewards:
-        q = statistics.quantiles(rewards, n=4) if len(rewards) > 1 else [rewards[0]] * 3
+        q = (  # inclusive: quartiles between min and max, however few the rewards
+            statistics.quantiles(rewards, n=4, method="inclusive")
+            if len(rewards) > 1
+            else [rewards[0]] * 3
+        )
         table.add_row(
             "reward mean / min / p25 / median / p75 / max",
             " / ".join(
@@ -96,6 +100,11 @@ def print_summary(
         f"{batch.judgements} / {batch.deduplicated} / {s.cache_hits} / {s.calls}",
     )
     table.add_row("retries / throttles", f"{s.retries} / {s.throttles}")
+    if batch.failed_calls:
+        table.add_row(
+            "failed judge calls, by judge",
+            "; ".join(f"{model} x{n}" for model, n in batch.failed_calls.items()),
+        )
     for label, row in token_rows(batch, price_table() if prices is None else prices):
         table.add_row(label, escape(row))  # "[pricing]" is not rich markup
     table.add_row("wall time", f"{batch.wall_s:.2f} s")
