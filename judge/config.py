@@ -94,7 +94,9 @@ class JudgeSettings(_Strict):
             raise ValueError(
                 "a panel lists the same model_id twice (its verdicts would come from the cache)"
             )
-        if self.quorum is not None and self.quorum > max(1, len(self.panel)):
+        if self.quorum is not None and not self.panel:
+            raise ValueError("quorum is set but there is no panel: add [judge] panel or remove it")
+        if self.quorum is not None and self.quorum > len(self.panel):
             raise ValueError(f"quorum {self.quorum} is larger than the panel ({len(ids)})")
         return self
 
@@ -391,7 +393,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> RewardConfig:
             raise SourceError(path, f"unknown key '{key}'", place=key, fix=hint) from None
         raise SourceError(
             path,
-            err["msg"],
+            err["msg"].removeprefix("Value error, "),
             place=key,
             fix=_FIXES.get(err["type"], "see the commented reward.toml in the repo"),
         ) from None

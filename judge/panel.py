@@ -77,8 +77,8 @@ def settle(
         name,
         unit,
         int(raw) if float(raw).is_integer() else raw,
-        spread=max(units) - min(units) if len(members) > 1 else None,
-        order_gap=mean(gaps) if gaps else None,
+        spread=round(max(units) - min(units), 9) if len(members) > 1 else None,
+        order_gap=round(mean(gaps), 9) if gaps else None,
     )
 
 
@@ -128,10 +128,12 @@ _GEO = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa|uk|in)\.")
 def model_family(model_id: str) -> str:
     """A model id's family, e.g. ``nova`` for ``us.amazon.nova-pro-v1:0`` or ``nova-lite``.
 
-    The first run of letters of the model's name, after any ARN path, inference-profile
-    region and provider (``amazon.``, ``anthropic.``...).
+    The first run of letters of the model's name, after any ARN path (a custom model's ARN
+    names its base model: ``.../custom-model/amazon.nova-lite-v1:0:300k/abc``),
+    inference-profile region and provider (``amazon.``, ``anthropic.``...).
     """
-    name = model_id.lower().rsplit("/", 1)[-1]
+    parts = model_id.lower().split("/")
+    name = next((p for p in parts[1:] if "." in p.split(":")[0]), parts[-1])
     name = _GEO.sub("", name)
     name = name.split(".", 1)[1] if "." in name.split(":")[0] else name
     found = re.match(r"[a-z]+", name)

@@ -1,6 +1,6 @@
 """Pairwise preferences: every pair of a prompt's responses judged in both orders.
 
-The responses of a batch that share a prompt (``Sample.group``) form a group; each pair of
+The responses of a batch that share a prompt and reference answer form a group; each pair of
 distinct responses is judged on one rubric twice, A-then-B and B-then-A, each in one Converse
 call with a forced tool (``preferred``: A, B or tie) or, in text mode, a keyed verdict line.
 Both orders agreeing on a winner give a preference with margin 1.0; one order saying tie and
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -25,6 +26,7 @@ from judge.caller import CallStats, JudgeTask
 from judge.contract import parse_sample
 from judge.deadline import Deadline
 from judge.errors import SourceError
+from judge.group import context_key
 from judge.observe import evaluator_version
 from judge.pipeline import Evaluator
 from judge.plan import reference_view
@@ -33,6 +35,7 @@ from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.verdict import PREFERENCES, Outcome, Verdict
 
+log = logging.getLogger("judge")
 PAIRWISE_TEMPLATE = "pairwise.j2"
 Winner = Literal["first", "second", "tie"]
 Status = Literal["preference", "tie", "inconsistent", "failed"]
@@ -146,7 +149,8 @@ def pairs_of(raw_samples: list[Any]) -> tuple[list[Pair], int, int, int]:
         if sample.item is None or sample.unsupported:
             malformed += 1
             continue
-        groups.setdefault(sample.group, []).append((sample.id, sample.item))
+        # Responses to the same conversation with the same reference are comparable.
+        groups.setdefault(context_key(sample.item), []).append((sample.id, sample.item))
     pairs: list[Pair] = []
     identical = singletons = 0
     for members in groups.values():
@@ -185,7 +189,13 @@ class PairJudge:
         self.template_hash = hashlib.sha256(
             renderer.template_hash.encode() + path.read_bytes()
         ).hexdigest()
-        settings = evaluator.config.judge
+        settings = evaluator.members[0]
+        if evaluator.config.judge.panel:
+            log.warning(
+                "judge prefer uses one judge, the panel's first: %s (preferences are not "
+                "aggregated across a panel)",
+                settings.model_id,
+            )
         # Static: no key, no sample (the cacheable prefix of every pairwise request).
         self.system = self._render(
             part="system",
@@ -213,7 +223,7 @@ class PairJudge:
             JudgeInput(pair.conversation, json.dumps([first, second]), pair.reference),
         )
         renderer = self.evaluator.renderer
-        settings = self.evaluator.config.judge
+        settings = self.evaluator.members[0]
         key = renderer.key(item)  # over both responses, in this order
         user = self._render(
             part="user",

@@ -319,8 +319,12 @@ def test_render_shows_the_group_request_of_a_sample(aws_env: Path, tmp_path: Pat
     request = json.loads(grouped.stdout[grouped.stdout.index("{") :])
     assert request["requestMetadata"]["mode"] == "group"
     assert sorted(shown(request)) == ["Answer 1 of 0: thank you.", "Answer 2 of 1: thank you."]
+    assert "sample 1 is response_" in grouped.stderr
     alone = CliRunner().invoke(main, [*args, "--index", "2"])  # a prompt with one response
     assert "mode" not in json.loads(alone.stdout[alone.stdout.index("{") :])["requestMetadata"]
+    batch.write_text(batch.read_text() + json.dumps(sample("floored", "Thought process:", "Q?")))
+    floored = CliRunner().invoke(main, [*args, "--index", "3"])
+    assert floored.exit_code != 0 and "floored by the guard" in floored.output
 
 
 def test_a_refused_group_is_judged_again_one_response_at_a_time(serve: ServeFn) -> None:

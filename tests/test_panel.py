@@ -159,6 +159,11 @@ def test_a_checklist_criterion_is_the_judges_majority(serve: ServeFn) -> None:
             "llama",
         ),
         ("global.mistral.mistral-large-2407-v1:0", "mistral"),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-lite-v1:0:300k/abc",
+            "nova",
+        ),
+        ("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0", "nova"),
     ],
 )
 def test_model_family(model_id: str, family: str) -> None:
@@ -185,6 +190,7 @@ def test_a_judge_of_the_policys_family_is_warned_about(
     [
         ({"panel": [{"model_id": "a"}, {"model_id": "a"}]}, "judge"),
         ({"panel": [{"model_id": "a"}, {"model_id": "b"}], "quorum": 3}, "judge"),
+        ({"quorum": 2}, "judge"),
         ({"panel": [{"model_id": "a", "temprature": 0.5}]}, "judge.panel.0.temprature"),
         ({"aggregation": "vote"}, "judge.aggregation"),
         ({"mode": "groups"}, "judge.mode"),
@@ -195,6 +201,7 @@ def test_a_bad_panel_or_mode_names_the_key(judge: dict[str, Any], place: str) ->
     with pytest.raises(SourceError) as err:
         parse_config(merge(base_config(), {"judge": judge}), REPO / "reward.toml")
     assert err.value.place == place
+    assert not err.value.problem.startswith("Value error")
 
 
 def test_members_inherit_the_judge_settings_and_override_them() -> None:
@@ -277,3 +284,23 @@ def test_calibrate_fits_a_map_per_judge_and_reports_the_panel(
     finally:
         evaluator.close()
     shutil.rmtree(out / "reports")
+
+
+def test_calibration_writes_every_judges_map_or_none(serve: ServeFn, tmp_path: Path) -> None:
+    failing = fixed(3)
+    failing.faults = Faults(access_denied=1.0)
+    failing.__post_init__()
+    serve(ScriptedJudge(models={"judge-a": fixed(3), "judge-b": failing}))
+    config_path = project_copy(tmp_path)
+    toml = config_path.read_text().replace(
+        "[judge]\n", '[judge]\npanel = [{model_id = "judge-a"}, {model_id = "judge-b"}]\n', 1
+    )
+    config_path.write_text(toml.replace("[guard]\nenabled = true", "[guard]\nenabled = false"))
+    anchors = tmp_path / "anchors.jsonl"
+    anchors.write_text("\n".join(anchor_lines(12)) + "\n")
+    args = ["calibrate", "--rubric", "tone", "--anchors", str(anchors), "--probes", "0"]
+    result = CliRunner().invoke(main, [*args, "--config", str(config_path)])
+    assert result.exit_code == 4, result.output
+    assert "judge judge-b" in result.output and "nothing written" in result.output
+    out = tmp_path / "calibration"
+    assert not list(out.glob("*.json")) and not list(out.glob("reports/*"))

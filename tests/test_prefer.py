@@ -115,6 +115,17 @@ def test_singleton_groups_give_no_pairs(serve: ServeFn) -> None:
     assert report.singletons == 2 and report.malformed == 1 and report.consistency is None
 
 
+def test_responses_to_different_references_are_not_compared(serve: ServeFn) -> None:
+    """Same prompt, different reference answers: each response is judged against its own."""
+    judge = serve(ScriptedJudge(score_fn=quality))
+    batch = [
+        sample("g", GOOD, reference_answer="Yes, 60 days."),
+        sample("b", BAD, reference_answer="No returns."),
+    ]
+    report = run(batch)
+    assert report.results == [] and judge.requests == [] and report.singletons == 2
+
+
 @pytest.mark.parametrize("fault", ["malformed", "validation"])
 def test_failures_are_counted_never_preferences(serve: ServeFn, fault: str) -> None:
     serve(ScriptedJudge(score_fn=quality, faults=Faults(**{fault: 1.0})))

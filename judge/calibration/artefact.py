@@ -126,12 +126,12 @@ def mismatches(
         out.append(f"it was fitted against a {artefact.endpoint} endpoint, this is {endpoint}")
     if artefact.rubric_hash != rubric.content_hash:
         out.append("the rubric file changed")
-    if artefact.template_hash != template_hash:
+    fitted = artefact.inference.get("mode", "pointwise")
+    if artefact.template_hash != template_hash and fitted == mode:
         out.append("the prompt templates changed")
     if artefact.model_id != settings.model_id:
         out.append(f"the judge model is {settings.model_id}, not {artefact.model_id}")
     if artefact.inference != inference_fingerprint(settings, mode):
-        fitted = artefact.inference.get("mode", "pointwise")
         out.append(
             f"it was fitted in {fitted} mode, the rubric is judged in {mode} mode"
             if fitted != mode

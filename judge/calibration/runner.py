@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -249,13 +250,16 @@ def calibrate_panel(
     config's aggregation (``majority`` is measured as the median: a vote needs the judge's
     scale, the calibrated predictions are on the humans').
     """
-    members = [
-        (
-            judge.model_id,
-            calibrate(evaluator, rubric_name, anchors_path, out=out, member=i, **options),
-        )
-        for i, judge in enumerate(evaluator.members)
-    ]
+    members: list[tuple[str, CalibrationResult]] = []
+    for i, judge in enumerate(evaluator.members):
+        try:
+            result = calibrate(evaluator, rubric_name, anchors_path, out=out, member=i, **options)
+        except CalibrationFailed as exc:  # all judges' maps or none: remove the ones written
+            for _, done in members:
+                done.artefact_path.unlink(missing_ok=True)
+                shutil.rmtree(done.report_path.parent, ignore_errors=True)
+            raise CalibrationFailed(f"judge {judge.model_id}: {exc}") from None
+        members.append((judge.model_id, result))
     common = sorted(set.intersection(*(set(r.held) for _, r in members)))
     how = evaluator.config.judge.aggregation
     summary: dict[str, Any] = {"aggregation": how, "held_out_items": len(common)}

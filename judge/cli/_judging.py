@@ -129,7 +129,8 @@ def _group_request(
     """The group request that judges sample ``index`` with its batch-mates (group mode).
 
     Grouped as the Lambda would group this batch: the samples that parse and pass the guard,
-    by conversation and reference; the first order's request.
+    by conversation and reference; the first order's request. Which label is the sample,
+    and whether a reversed order is sent too, goes to stderr.
     """
     from judge.contract import parse_sample
     from judge.pipeline import Evaluator
@@ -139,12 +140,26 @@ def _group_request(
         items = {}
         for i, raw in enumerate(samples):
             item = parse_sample(i, raw).item
-            if item is not None and (i == index or evaluator._guard(item) is None):
+            flag = evaluator._guard(item) if item is not None else "malformed"
+            if i == index and flag is not None:
+                raise click.ClickException(
+                    f"sample {index} is floored by the guard ({flag}): never sent to the judge"
+                )
+            if item is not None and flag is None:
                 items[i] = item
         rows = evaluator.group_rows(evaluator.rubrics[rubric], list(items.values()))
     finally:
         evaluator.close()
-    return dict(rows[list(items).index(index)][0].task.request)
+    slots = rows[list(items).index(index)]
+    orders = len({s.order for s in slots})
+    label = slots[0].answer if slots[0].task.grouped else "its own request (no group)"
+    say(
+        "group",
+        "cyan",
+        f"sample {index} is {label}"
+        + (f"; {orders} orders are sent, this is the first" if orders > 1 else ""),
+    )
+    return dict(slots[0].task.request)
 
 
 def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, Any]:
