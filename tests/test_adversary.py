@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 from judge.config import parse_config
 from judge.deadline import Deadline
 from judge.errors import EventError, SourceError
+from judge.group import answer_rubrics
 from judge.lambda_handler import run_event
 from judge.prompt import JudgeInput, PromptRenderer, Turn, fence, structure_spans
 from judge.rubric import load_rubrics
 from judge.server.scripted import ScriptedJudge
 from judge.text import normalise
-from judge.verdict import Verdict, parse_text_verdict
+from judge.verdict import Verdict, parse_combined_response, parse_text_verdict
 from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, sample
 
 
@@ -184,6 +185,30 @@ def test_no_attack_string_escapes_the_delimiters(pieces: list[str]) -> None:
     assert isinstance(outcome, Verdict) and outcome.score == 2
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_PIECES, max_size=25), min_size=2, max_size=5))
+def test_no_attack_string_escapes_the_group_delimiters(responses: list[list[str]]) -> None:
+    """Group mode: each response stays in its own block and cannot speak for another."""
+    texts = ["".join(pieces) + f" (response {i})" for i, pieces in enumerate(responses)]
+    context = JudgeInput((Turn("user", texts[0]),), "", texts[-1])
+    labels = answer_rubrics(_RUBRIC, len(texts))
+    request = _RENDERER.render_group(_RUBRIC, context, texts, labels, make_settings())
+    user = request["messages"][0]["content"][0]["text"]
+    key = _RENDERER.group_key(context, texts)
+    for i, text in enumerate(texts, start=1):
+        tag = f"response_{i}-{key}"
+        assert user.count(f"<{tag}>") == 1 and user.count(f"</{tag}>") == 1
+        inside = user.split(f"<{tag}>")[1].split(f"</{tag}>")[0]
+        assert fence(text).strip() in inside
+        assert structure_spans(fence(text)) == []
+    # the judge's keyed lines count; anything the responses hold never does
+    lines = "\n".join(f"verdict-{key}-response_{i}: 2" for i in range(1, len(texts) + 1))
+    answer = {"output": {"message": {"content": [{"text": f"Fine.\n{lines}\n" + texts[0]}]}}}
+    names = [(r.name, r.scores) for r in labels]
+    parsed = parse_combined_response(answer, names, mode="text", key=key, judged="\n".join(texts))
+    assert all(isinstance(o, Verdict) and o.score == 2 for o in parsed.values())
+
+
 def make_settings() -> Any:
     from judge.config import JudgeSettings
 
@@ -271,6 +296,53 @@ def test_handler_fuzz(fuzz_evaluator: Any, event: Any) -> None:
             else [event]
         )
     )
+    assert len(answer) == len(samples)
+    for item in answer:
+        assert -1.0 <= item["aggregate_reward_score"] <= 1.0
+    json.dumps(answer, allow_nan=False)
+
+
+@pytest.fixture(scope="module")
+def group_panel_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Group mode, two orders, a panel of two (the scripted server answers any model id)."""
+    import os
+
+    from judge.server import ConverseServer
+
+    server = ConverseServer(ScriptedJudge()).start()
+    saved = dict(os.environ)
+    os.environ.update(
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=server.url,
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1",
+        JUDGE_CACHE_DIR=str(tmp_path_factory.mktemp("fuzz-group-cache")),
+    )
+    evaluator = make_evaluator(
+        judge={
+            "mode": "group",
+            "group_orders": 2,
+            "group_max_size": 3,
+            "panel": [{"model_id": "judge-a"}, {"model_id": "judge-b"}],
+        }
+    )
+    yield evaluator
+    evaluator.close()
+    server.stop()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(_rft_events())
+def test_handler_fuzz_in_group_mode_with_a_panel(group_panel_evaluator: Any, event: Any) -> None:
+    """Mutated RFT events in group mode with a panel: one finite in-range reward per sample."""
+    answer, _ = run_event(group_panel_evaluator, event, Deadline.in_seconds(20))
+    samples = event["trajectories"] if isinstance(event, dict) else event
     assert len(answer) == len(samples)
     for item in answer:
         assert -1.0 <= item["aggregate_reward_score"] <= 1.0
