@@ -215,11 +215,15 @@ def make_settings() -> Any:
     return JudgeSettings()
 
 
+def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # A named function, not a lambda: hypothesis reads an extend function's source to check
+    # it recurses, and a lambda's source can be misread.
+    return st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    _containers,
     max_leaves=20,
 )
 _TEXT = st.text(max_size=60) | st.sampled_from(["", " ", "Solution:", "<think></think>", "∞"])

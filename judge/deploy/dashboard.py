@@ -60,7 +60,7 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
     """The dashboard JSON: rewards, scores, flags, latency, throttles, tokens, cost, spread."""
     widgets = [
         _widget(
-            "Reward (mean, min, max per batch)",
+            "Reward: mean, min, max",
             [
                 _metric("RewardMean", function, "Average"),
                 _metric("RewardMin", function, "Minimum"),
@@ -71,14 +71,14 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             0,
         ),
         _widget(
-            "Rubric scores (0..1, batch means)",
+            "Rubric scores (0..1)",
             [_metric(f"ScoreMean_{r}", function, "Average", r) for r in rubrics],
             region,
             12,
             0,
         ),
         _widget(
-            "Samples: total, unscored, guarded, malformed",
+            "Samples and flags",
             [
                 _metric(name, function, "Sum")
                 for name in ("BatchSize", "UnscoredSamples", "GuardedSamples", "MalformedSamples")
@@ -99,7 +99,7 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             6,
         ),
         _widget(
-            "Bedrock: throttles, retries, calls",
+            "Throttles, retries, calls",
             [_metric(name, function, "Sum") for name in ("Throttles", "Retries", "JudgeCalls")],
             region,
             0,
@@ -109,7 +109,7 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             "Cache hit rate (%)", [_metric("CacheHitRate", function, "Average")], region, 12, 12
         ),
         _widget(
-            "Judge tokens (left) and estimated cost in USD (right)",
+            "Tokens; est. USD (right)",
             [
                 *(
                     _metric(f"Judge{kind}Tokens", function, "Sum")
@@ -122,7 +122,7 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             18,
         ),
         _widget(
-            "Judge disagreement: panel spread, order gap (0..1)",
+            "Judge disagreement (0..1)",
             [
                 _metric("PanelSpreadMean", function, "Average"),
                 _metric("OrderGapMean", function, "Average"),
