@@ -452,3 +452,32 @@ def test_combined_mode_and_refusals_match_on_demand(
     evaluator.close()
     assert batch.counts()["refused"] == 1
     assert json.loads(rewards.read_text()) == answer
+
+
+def test_group_mode_matches_on_demand(
+    local: StandIns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job of group requests (both orders) gives the rewards the Lambda would give."""
+    local.config.write_text(
+        local.config.read_text().replace("[judge]", '[judge]\nmode = "group"\ngroup_orders = 2', 1)
+    )
+    data = _dataset(tmp_path / "data.jsonl", 40)  # 10 prompts x 4 answers
+    submitted = _cli(
+        "batch", "submit", str(data), "--bucket", f"s3://{BUCKET}", "--role-arn", ROLE,
+        "--config", str(local.config), "--min-records", "1", "--rubric", "helpfulness",
+        "--rubric", "tone",
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    assert "40 records" in submitted.output  # 10 groups x 2 orders x 2 rubrics
+    job = _job_name(submitted)
+    _wait(job)
+    rewards = tmp_path / "rewards.json"
+    collected = _cli("batch", "collect", job, "--out", str(rewards))
+    assert collected.exit_code == 0, collected.output
+    evaluator = _on_demand(local.config, tmp_path / "on-demand-cache", monkeypatch)
+    answer, batch = run_event(
+        evaluator, [json.loads(x) for x in data.read_text().splitlines()], Deadline.never()
+    )
+    evaluator.close()
+    assert batch.stats.calls == 40 and batch.counts()["unscored"] == 0
+    assert json.loads(rewards.read_text()) == answer
