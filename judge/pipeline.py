@@ -452,14 +452,14 @@ class Evaluator:
                 samples[i] = replace(s, item=None, problem=f"cannot be judged ({exc!r})"[:200])
                 continue
             plans[s.index] = plan
-        self.add_group_slots(plans, {i: it for i in plans if (it := samples[i].item) is not None})
+        items = {i: it for i in plans if (it := samples[i].item) is not None}
+        self.add_group_slots(plans, items)
         for plan in plans.values():
             for task in plan.all_tasks():
                 tasks.setdefault(task.key, task)
         keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
-        items = {i: it for i in plans if (it := samples[i].item) is not None}
         alone = self._refused_groups_alone(plans, items, outcomes)
         if alone:
             outcomes.update(self._judge_all(alone, deadline, stats, progress))
