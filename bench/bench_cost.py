@@ -96,6 +96,18 @@ CONFIGS = (
     ("separate + cache", {"combine_rubrics": False, "prompt_cache": True}),
     ("combined", {"combine_rubrics": True, "prompt_cache": False}),
     ("combined + cache", {"combine_rubrics": True, "prompt_cache": True}),
+    # Group mode: the batch has 4 answers per prompt, so a group call grades 4 responses.
+    ("group (4 a call)", {"mode": "group"}),
+    ("group, 2 orders", {"mode": "group", "group_orders": 2}),
+    (
+        "panel of 2",
+        {
+            "panel": [
+                {"model_id": "us.amazon.nova-pro-v1:0"},
+                {"model_id": "us.amazon.nova-lite-v1:0"},
+            ]
+        },
+    ),
 )
 
 
@@ -116,8 +128,9 @@ def _cost_table(samples: list[dict[str, Any]], concurrency: int) -> None:
 
     prices = price_table()
     print(
-        f"\nCost per 1,000 rewards: {len(samples)} samples x 3 rubrics; tokens as the local "
-        "server counts them (4 characters a token), prices from judge/data/prices.toml"
+        f"\nCost per 1,000 rewards: {len(samples)} samples (4 per prompt) x 3 rubrics; tokens as "
+        "the local server counts them (4 characters a token), prices from "
+        "judge/data/prices.toml (the panel: Nova Pro + Nova Lite)"
     )
     print(
         f"{'mode':<18}{'calls':>7}{'input':>10}{'cache read':>12}{'cache write':>13}"
