@@ -68,6 +68,34 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
     return problems, ok
 
 
+def config_notes(config_path: str | Path | None = None) -> list[str]:
+    """Settings that do nothing, or that work against the reward (warnings, not errors)."""
+    from judge.panel import same_family
+
+    config = load_config(config_path)
+    judge = config.judge
+    given = judge.model_fields_set
+    grouped = [name for name in config.rubrics if config.mode(name) == "group"]
+    notes = []
+    for key in sorted({"group_orders", "group_max_size", "group_max_chars"} & given):
+        if not grouped:
+            notes.append(f"[judge] {key} has no effect: no rubric is judged in group mode")
+    for key in sorted({"aggregation", "quorum"} & given):
+        if len(judge.panel) < 2:
+            notes.append(f"[judge] {key} has no effect without a panel of two or more judges")
+    if len(judge.panel) == 1:
+        notes.append("[judge] panel has one judge: it is judge.model_id's replacement, not a panel")
+    if judge.combine_rubrics and grouped:
+        names = ", ".join(grouped)
+        notes.append(f"[judge] combine_rubrics does not apply to rubrics in group mode ({names})")
+    notes += [
+        f"judge {model} is of the policy's family ({judge.policy_model_id}): judges favour "
+        "their own family; prefer another"
+        for model in same_family(judge)
+    ]
+    return notes
+
+
 def _render_every_template(
     renderer: PromptRenderer, rubrics: list[Rubric], judge: JudgeSettings, grouped: bool
 ) -> list[str]:

@@ -304,3 +304,22 @@ def test_calibration_writes_every_judges_map_or_none(serve: ServeFn, tmp_path: P
     assert "judge judge-b" in result.output and "nothing written" in result.output
     out = tmp_path / "calibration"
     assert not list(out.glob("*.json")) and not list(out.glob("reports/*"))
+
+
+def test_lint_warns_about_settings_that_do_nothing(tmp_path: Path) -> None:
+    config = project_copy(tmp_path)
+    text = config.read_text().replace(
+        "[judge]\n",
+        '[judge]\ngroup_orders = 2\npolicy_model_id = "nova-lite"\n'
+        'panel = [{model_id = "us.amazon.nova-pro-v1:0"}]\naggregation = "median"\n',
+        1,
+    )
+    config.write_text(text)
+    result = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    assert result.exit_code == 0, result.output  # warnings, not errors
+    warnings = [line for line in result.output.splitlines() if line.startswith("warn")]
+    assert any("group_orders has no effect" in w for w in warnings)
+    assert any("aggregation has no effect" in w for w in warnings)
+    assert any("panel has one judge" in w for w in warnings)
+    assert any("policy's family" in w for w in warnings)
+    assert len(warnings) == 4

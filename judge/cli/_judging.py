@@ -41,9 +41,11 @@ if TYPE_CHECKING:
 @config_option
 def lint(data_file: str | None, config_path: str | None) -> None:
     """Check the config, every rubric and the prompt templates (and a dataset's rubrics)."""
-    from judge.lint import lint_data, lint_project
+    from judge.lint import config_notes, lint_data, lint_project
 
     problems, checked = lint_project(config_path)
+    for note in [] if problems else config_notes(config_path):
+        say("warn", "yellow", note)
     if data_file and not problems:
         with reported_errors():
             bad, seen = lint_data(Path(data_file), config_path)
