@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import math
+from collections.abc import Callable
 from dataclasses import replace
 
 from judge.prompt import JudgeInput
@@ -43,12 +44,18 @@ def shuffled(secret: bytes, context: JudgeInput, responses: list[str]) -> list[s
     return sorted(dict.fromkeys(responses), key=lambda r: (rank(r), r))
 
 
-def split(responses: list[str], max_size: int, max_chars: int | None = None) -> list[list[str]]:
+def split(
+    responses: list[str],
+    max_size: int,
+    max_chars: int | None = None,
+    size: Callable[[str], int] = len,
+) -> list[list[str]]:
     """``responses`` in consecutive parts of near-equal size, none above ``max_size``.
 
-    A part longer than ``max_chars`` in total is halved until it fits or is one response:
-    one long response must not push its group past the judge's context, where the whole
-    call (every response in it) would fail.
+    A part longer than ``max_chars`` in total (each response measured by ``size``: the
+    pipeline counts the fenced text the judge reads) is halved until it fits or is one
+    response: one long response must not push its group past the judge's context, where
+    the whole call (every response in it) would fail.
     """
     if not responses:
         return []
@@ -57,17 +64,17 @@ def split(responses: list[str], max_size: int, max_chars: int | None = None) -> 
     out: list[list[str]] = []
     start = 0
     for i in range(parts):
-        size = base + (i < extra)
-        out += _fit(responses[start : start + size], max_chars)
-        start += size
+        count = base + (i < extra)
+        out += _fit(responses[start : start + count], max_chars, size)
+        start += count
     return out
 
 
-def _fit(part: list[str], max_chars: int | None) -> list[list[str]]:
-    if max_chars is None or len(part) < 2 or sum(map(len, part)) <= max_chars:
+def _fit(part: list[str], max_chars: int | None, size: Callable[[str], int]) -> list[list[str]]:
+    if max_chars is None or len(part) < 2 or sum(map(size, part)) <= max_chars:
         return [part]
     half = (len(part) + 1) // 2
-    return _fit(part[:half], max_chars) + _fit(part[half:], max_chars)
+    return _fit(part[:half], max_chars, size) + _fit(part[half:], max_chars, size)
 
 
 def orders(responses: list[str], count: int) -> list[list[str]]:

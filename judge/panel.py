@@ -3,8 +3,8 @@
 Each judge's verdicts are mapped to 0..1 through that judge's own calibration map first
 (judges differ in harshness), then combined. A judge counts only when every order of its
 judgement gave a verdict: a response that talks a judge out of one order's answer gains
-nothing from the other. Below the quorum of judges the dimension is unscored, with the first
-failure's reason first (so a response-induced failure still fires a gate).
+nothing from the other. Below the quorum of judges the dimension is unscored, with a
+response-induced failure's reason first if there is one (so it still fires a gate).
 
 Published studies find a panel of diverse judges agrees with people better than one large
 judge (Verga et al., "Replacing Judges with Juries", arXiv 2404.18796), and a judge favours
@@ -22,7 +22,7 @@ from statistics import mean, median
 
 from judge.config import JudgeSettings
 from judge.plan import Judgement
-from judge.reward import Dimension
+from judge.reward import RESPONSE_INDUCED, Dimension
 from judge.verdict import Unscored, Verdict
 
 log = logging.getLogger("judge")
@@ -111,10 +111,16 @@ def _why(
     need: int,
     settings: JudgeSettings,
 ) -> str:
-    """An unscored dimension's reason: the first failure's, plus the count for a panel."""
+    """An unscored dimension's reason, plus the count for a panel.
+
+    A failure the response can bring about (an unreadable answer) comes first whatever the
+    judge's place in the panel, so it still fires a gate when another judge merely erred:
+    otherwise one judge's timeout would let a response that silenced the others skip it.
+    """
     if not failures:
         return "judge_error: no judgement was made"
-    first = failures[0][1]
+    induced = [u for _, u in failures if u.reason in RESPONSE_INDUCED]
+    first = induced[0] if induced else failures[0][1]
     if members == 1:
         return f"{first.reason}: {first.detail}"
     ids = [m.model_id for m in settings.members()]

@@ -35,8 +35,8 @@ from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
 from judge.panel import settle, warn_same_family
 from judge.plan import ChecklistResult, Judgement, Plan, Slot, reference_view
-from judge.prompt import JudgeInput, Kind, PromptRenderer
-from judge.reward import Dimension, combine, fill_unscored, normalize
+from judge.prompt import JudgeInput, Kind, PromptRenderer, fence
+from judge.reward import RESPONSE_INDUCED, Dimension, combine, fill_unscored, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
 from judge.verdict import Outcome, Unscored
@@ -294,7 +294,10 @@ class Evaluator:
         judges = range(len(self.members)) if member is None else [member]
         ordered = shuffled(self.renderer.secret, context, [i.response for i in items])
         slots: dict[str, list[Slot]] = {r: [] for r in ordered}
-        for part in split(ordered, settings.group_max_size, settings.group_max_chars):
+        sizes = {r: len(fence(r)) for r in ordered}  # what the judge reads, markers included
+        for part in split(
+            ordered, settings.group_max_size, settings.group_max_chars, sizes.__getitem__
+        ):
             for m in judges:
                 if len(part) == 1:
                     task = self.task(rubric, replace(context, response=part[0]), draw, m)
@@ -460,7 +463,7 @@ class Evaluator:
         keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
         stats = CallStats()
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
-        alone = self._refused_groups_alone(plans, items, outcomes)
+        alone = self._group_failures_alone(plans, items, outcomes)
         if alone:
             outcomes.update(self._judge_all(alone, deadline, stats, progress))
         results = self._assemble(samples, guarded, plans, outcomes)
@@ -477,18 +480,20 @@ class Evaluator:
     def _failed_calls(
         self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]
     ) -> dict[str, int]:
-        """Calls per judge that got no answer, each judge's first failure logged.
+        """Calls per judge that gave no usable answer, each judge's first failure logged.
 
-        A panel shrinks past a failing judge without losing the sample, so a judge that
-        fails every call (a wrong model id, no access) would otherwise go unnoticed.
+        Errors, the deadline, and answers that could not be read (all of a call's verdicts
+        unparseable or off the scale). A panel shrinks past a failing judge without losing
+        the sample, so a judge that fails every call (a wrong model id, no access, answers
+        that break the schema) would otherwise go unnoticed.
         """
         failed: dict[int, list[Unscored]] = {}
         total: dict[int, int] = {}
         for task in tasks:
             total[task.member] = total.get(task.member, 0) + 1
-            first = next(iter(outcomes[task.key].values()), None)
-            if isinstance(first, Unscored) and first.reason in ("judge_error", "deadline"):
-                failed.setdefault(task.member, []).append(first)
+            errors = [o for o in outcomes[task.key].values() if isinstance(o, Unscored)]
+            if errors and len(errors) == len(task.rubrics) and errors[0].reason != "refused":
+                failed.setdefault(task.member, []).append(errors[0])
         for member, errors in failed.items():
             log.warning(
                 "judge %s: %d of %d calls failed (%s: %s)",
@@ -500,34 +505,40 @@ class Evaluator:
             )
         return {self.members[m].model_id: len(e) for m, e in sorted(failed.items())}
 
-    def _refused_groups_alone(
+    def _group_failures_alone(
         self, plans: dict[int, Plan], items: dict[int, JudgeInput], outcomes: dict[str, Outcomes]
     ) -> list[JudgeTask]:
-        """Re-plan, pointwise, the responses of group calls the judge refused.
+        """Re-plan, pointwise, the responses a group call refused or left unscored.
 
-        A content filter that trips on one response refuses the whole group call; judged
-        alone, only the response that tripped it is refused (and floored), not its peers.
-        Returns the new tasks (their slots replace the refused group's in each plan).
+        In a group call one response can cost its peers their verdicts: a content filter it
+        trips refuses the whole call, and text in it can talk the judge out of answering for
+        the others (left out, or unreadable). Judged alone, each response answers for
+        itself: only the response that trips the filter is refused, and only one that breaks
+        the judge's answer on its own is unreadable (and gated as such). Failed calls and the
+        deadline are not retried here. Returns the new tasks; their slots replace the group's.
         """
         new: dict[str, JudgeTask] = {}
         for index, plan in plans.items():
             for rubric in plan.grouped:
                 slots = plan.tasks.get(rubric.name, [])
-                refused = {
+                failed = {
                     s.member
                     for s in slots
-                    if s.task.grouped and _refused(outcomes[s.task.key][s.answer])
+                    if s.task.grouped and _answer_failed(outcomes[s.task.key][s.answer])
                 }
-                if not refused:
+                if not failed:
                     continue
-                kept = [s for s in slots if s.member not in refused]
+                kept = [s for s in slots if s.member not in failed]
                 view = reference_view([rubric], items[index])
-                for member in sorted(refused):
+                for member in sorted(failed):
                     task = self.task(rubric, view, member=member)
                     kept.append(Slot(new.setdefault(task.key, task), rubric.name, member))
                 plan.tasks[rubric.name] = kept
         if new:
-            log.warning("%d group response(s) refused by the judge: judging them alone", len(new))
+            log.warning(
+                "%d response(s) refused or left unscored in a group call: judging them alone",
+                len(new),
+            )
         return list(new.values())
 
     def _own_rubric(self, sample: Sample) -> SampleRubric | None:
@@ -542,7 +553,16 @@ class Evaluator:
         if not self.config.guard.enabled:
             return None
         prompt = next((t.text for t in reversed(item.conversation) if t.role == "user"), None)
-        return self.guard.check(item.response, prompt)
+        if (flag := self.guard.check(item.response, prompt)) is not None:
+            return flag
+        # The judge reads the fenced text, and each removed tag becomes a marker: a response
+        # of removable tags must not grow past the limit on the way to the judge (a call
+        # over the context fails, and a failed call is unscored, not floored).
+        seen = len(fence(item.response))
+        limit = self.config.guard.max_chars
+        if seen > limit:
+            return f"too_long: {seen} characters as the judge sees them (limit {limit})"
+        return None
 
     def _judge_all(
         self,
@@ -704,8 +724,9 @@ def make_guard(config: RewardConfig) -> Guard:
     return Guard(phrases, settings.extra_patterns, settings.max_chars, settings.echo)
 
 
-def _refused(outcome: Outcome) -> bool:
-    return isinstance(outcome, Unscored) and outcome.reason == "refused"
+def _answer_failed(outcome: Outcome) -> bool:
+    """A group answer that gave this response no verdict though the call itself worked."""
+    return isinstance(outcome, Unscored) and outcome.reason in ("refused", *RESPONSE_INDUCED)
 
 
 def _outcomes(result: Outcomes | Exception, task: JudgeTask) -> Outcomes:

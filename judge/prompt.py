@@ -72,7 +72,7 @@ _STRUCTURE = re.compile(
     # "[Judge]", "=== System ===", "### Response", after any line break a model honours
     r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[>*_\-\d.@\"'`(\[|= \t]{0,10}"
     + _ROLES
-    + r"[*_\"'`)\]|= \t]{0,6}(?::|>|-|—|\]|=|\||says\b|\n[ \t]{0,4}:)"
+    + r"(?:[*_\"'`)\]|= \t]|\[tag removed\]){0,6}(?::|>|-|—|\]|=|\||says\b|\n[ \t]{0,4}:)"
     r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]{0,8}#{1,6}[ \t]{0,3}(?:response|instruction"
     r"|input|" + _ROLES[3:]
 )
@@ -88,16 +88,35 @@ def structure_spans(text: str) -> list[tuple[int, int]]:
 
 
 def fence(text: object) -> str:
-    """Judged text with every tag-like span removed (a jinja2 filter)."""
-    raw = _TAG_CHARACTERS.sub("", str(text))
-    spans = structure_spans(raw)
+    """Judged text with every tag-like span removed (a jinja2 filter).
+
+    Adjacent spans become one marker (so a run of ``<|<|<|`` cannot multiply the text's
+    length), and the removal repeats until nothing reads as structure: taking out one tag
+    can join its neighbours into another (``</s>/response`` leaves ``]/response``).
+    """
+    out = _TAG_CHARACTERS.sub("", str(text))
+    for marker in (REMOVED,) * _FENCE_PASSES + ("",) * _FENCE_PASSES:
+        spans = structure_spans(out)
+        if not spans:
+            return out
+        out = _replace_spans(out, spans, marker)
+    return out  # unreachable in practice: each empty-marker pass only shortens the text
+
+
+# Passes with the marker, then (should structure persist) passes that delete the spans.
+_FENCE_PASSES = 4
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], marker: str) -> str:
+    """``text`` with each run of adjacent ``spans`` replaced by one ``marker``."""
     out: list[str] = []
     pos = 0
     for a, b in spans:
-        out.append(raw[pos:a])
-        out.append(REMOVED)
-        pos = b
-    out.append(raw[pos:])
+        if a > pos or not out:  # a new run (adjacent spans extend the previous one)
+            out.append(text[pos:a])
+            out.append(marker)
+        pos = max(pos, b)
+    out.append(text[pos:])
     return "".join(out)
 
 

@@ -199,36 +199,60 @@ def test_two_orders_cancel_a_position_bias(serve: ServeFn) -> None:
 
 
 @pytest.mark.parametrize("mode", ["tool", "text"])
-def test_a_response_missing_from_the_answer_is_unscored_not_guessed(
+def test_a_response_missing_from_the_answer_is_judged_alone_not_guessed(
     serve: ServeFn, mode: str
 ) -> None:
-    serve(ScriptedJudge(score_fn=by_digit, omit="response_2"))
+    """A group answer without response_2's verdict: it is asked about on its own."""
+    judge = serve(ScriptedJudge(score_fn=by_digit, omit="response_2"))
     overrides = {
         **GROUP,
         "judge": {"mode": "group", "verdict_mode": mode},
         "retry": {"parse_retries": 0},
     }
+    batch = rollouts("Q?", [1, 3, 5])
+    answers, result = run_event(make_evaluator(**overrides), batch, Deadline.never())
+    assert len(group_requests(judge)) == 1 and len(judge.requests) == 2  # then one alone
+    alone = judge.requests[1]["messages"][0]["content"][0]["text"]
+    assert alone.count("Answer ") == 1 and shown(judge.requests[0])[1] in alone
+    assert [answer(answers)[s["id"]] for s in batch] == [-1.0, 0.0, 1.0]  # its own score
+    assert result.counts()["unscored"] == 0
+
+
+def test_missing_alone_too_is_unscored_and_a_gate_fires(serve: ServeFn) -> None:
+    """A response that breaks the judge's answer on its own is unscored and gated as such."""
+
+    def breaks_alone(j: Judged) -> int:
+        """Off the scale whenever a response is judged on its own (pointwise tags)."""
+        return 99 if f"<response-{j.key}>" in j.user_text else by_digit(j)
+
+    serve(ScriptedJudge(score_fn=breaks_alone, omit="response_2"))
+    overrides = {
+        "judge": {"mode": "group"},
+        "rubrics": {"tone": {"weight": 1.0}},
+        "gates": [{"rubric": "tone", "below": 0.1}],
+        "retry": {"parse_retries": 0},
+    }
     _, result = run_event(make_evaluator(**overrides), rollouts("Q?", [1, 3, 5]), Deadline.never())
-    unscored = [r for r in result.results if r.unscored]
-    assert len(unscored) == 1
-    reason = unscored[0].dimensions[0].unscored_reason or ""
-    assert reason.startswith("unparseable") and "response_2" in reason
-    # the [unscored] policy (group mean of scored peers), never 0 or a neighbour's score
-    scored = [r.reward for r in result.results if not r.unscored]
-    assert unscored[0].reward == sum(scored) / 2
+    by_id = {r.id: r for r in result.results}
+    broken = next(r for r in by_id.values() if r.dimensions[0].normalized is None)
+    assert (broken.dimensions[0].unscored_reason or "").startswith("out_of_range")
+    assert broken.gate == "tone" and broken.reward == -1.0
 
 
-def test_missing_in_one_order_is_missing(serve: ServeFn) -> None:
-    """With two orders, a judge that skipped the response in either order did not score it."""
-    serve(ScriptedJudge(score_fn=by_digit, omit="response_1"))
+def test_missing_in_one_order_is_judged_alone(serve: ServeFn) -> None:
+    """With two orders, a response skipped in either order is judged again alone."""
+    judge = serve(ScriptedJudge(score_fn=by_digit, omit="response_1"))
     overrides = {
         **GROUP,
         "judge": {"mode": "group", "group_orders": 2},
         "retry": {"parse_retries": 0},
     }
-    _, result = run_event(make_evaluator(**overrides), rollouts("Q?", [1, 3, 5]), Deadline.never())
+    batch = rollouts("Q?", [1, 3, 5])
+    answers, result = run_event(make_evaluator(**overrides), batch, Deadline.never())
     # response_1 of the forward order and of the reversed one are different responses
-    assert sum(r.unscored for r in result.results) == 2
+    assert len(group_requests(judge)) == 2 and len(judge.requests) == 4
+    assert [answer(answers)[s["id"]] for s in batch] == [-1.0, 0.0, 1.0]
+    assert result.counts()["unscored"] == 0
 
 
 def test_a_response_cannot_close_its_block_or_address_another(serve: ServeFn) -> None:

@@ -323,3 +323,38 @@ def test_lint_warns_about_settings_that_do_nothing(tmp_path: Path) -> None:
     assert any("panel has one judge" in w for w in warnings)
     assert any("policy's family" in w for w in warnings)
     assert len(warnings) == 4
+
+
+def test_a_judge_error_does_not_let_a_response_skip_a_gate(serve: ServeFn) -> None:
+    """Judge a fails; b and c are talked out of their answer: the gate fires as for one judge."""
+    silenced = {m: fixed(4) for m in ("judge-b", "judge-c")}
+    for judge in silenced.values():
+        judge.omit = "brand_voice"
+    failing = fixed(4)
+    failing.faults = Faults(access_denied=1.0)
+    failing.__post_init__()
+    serve(ScriptedJudge(models={"judge-a": failing, **silenced}))
+    config = {
+        "judge": {"panel": [{"model_id": m} for m in IDS]},
+        "rubrics": {"tone": {"weight": 1.0}, "brand_voice": {"weight": 1.0}},
+        "gates": [{"rubric": "brand_voice", "below": 0.25}],
+        "retry": {"parse_retries": 0},
+    }
+    answers, result = run_event(make_evaluator(**config), BATCH, Deadline.never())
+    dims = {d.rubric: d for d in result.results[0].dimensions}
+    assert (dims["brand_voice"].unscored_reason or "").startswith("unparseable")
+    assert result.results[0].gate == "brand_voice" and answers[0]["aggregate_reward_score"] == -1.0
+
+
+def test_a_judge_whose_answers_break_the_schema_is_named(
+    serve: ServeFn, caplog: pytest.LogCaptureFixture
+) -> None:
+    served(serve, {"judge-a": 2, "judge-b": 4, "judge-c": 4}, **{"judge-c": Faults(malformed=1)})
+    batch = [sample(f"s{i}", f"Reply {i}: thanks, bring it back.") for i in range(4)]
+    with caplog.at_level(logging.WARNING, logger="judge"):
+        _, result = run_event(
+            make_evaluator(**panel(), retry={"parse_retries": 0}), batch, Deadline.never()
+        )
+    assert result.failed_calls == {"judge-c": 4}
+    assert any("judge judge-c: 4 of 4 calls failed" in r.getMessage() for r in caplog.records)
+    assert result.counts()["unscored"] == 0  # a and b are a quorum of three
