@@ -450,33 +450,21 @@ class _BatchHandler(_Handler):
         self._control("GET", parts.path, parse_qs(parts.query))
 
     def _control(self, method: str, path: str, query: dict[str, list[str]]) -> None:
-        request_id = secrets.token_hex(16)
         plane = _PLANES[self.server]
-        try:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                body = json.loads(raw or b"{}")
-            except json.JSONDecodeError:
-                raise ConverseFault(400, "SerializationException", "Body is not JSON") from None
+
+        def route(body: Any) -> dict[str, Any]:
             match = _JOB.match(path)
             if method == "POST" and path == "/model-invocation-job":
-                reply = plane.create(body if isinstance(body, dict) else {})
-            elif method == "GET" and path == "/model-invocation-jobs":
-                reply = plane.list(query)
-            elif method == "GET" and match and not match["stop"]:
-                reply = plane.get(unquote(match["id"]))
-            elif method == "POST" and match and match["stop"]:
-                reply = plane.stop(unquote(match["id"]))
-            else:
-                raise ConverseFault(404, "UnknownOperationException", f"No route for {path}")
-            self._send(200, reply, request_id)
-        except ConverseFault as fault:
-            self._send(fault.status, {"message": fault.message}, request_id, fault.error_type)
-        except Exception as exc:
-            log.exception("control plane failed")
-            self._send(
-                500, {"message": f"Internal error: {exc}"}, request_id, "InternalServerException"
-            )
+                return plane.create(body if isinstance(body, dict) else {})
+            if method == "GET" and path == "/model-invocation-jobs":
+                return plane.list(query)
+            if method == "GET" and match and not match["stop"]:
+                return plane.get(unquote(match["id"]))
+            if method == "POST" and match and match["stop"]:
+                return plane.stop(unquote(match["id"]))
+            raise ConverseFault(404, "UnknownOperationException", f"No route for {path}")
+
+        self._reply(route, "control plane")
 
 
 class BatchServer(ConverseServer):

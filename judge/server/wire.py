@@ -228,26 +228,38 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug(format, *args)
 
     def do_POST(self) -> None:
+        self._reply(self._converse, "backend")
+
+    def _converse(self, request: Any) -> dict[str, Any]:
+        """One Converse call: route, validate, answer through the backend."""
+        match = _ROUTE.match(self.path.split("?", 1)[0])
+        if not match:
+            raise ConverseFault(404, "UnknownOperationException", f"No route for {self.path}")
+        model_id = unquote(match.group("model"))
+        response = self.server.backend.converse(
+            model_id, validate_request(request), self.server.stopping
+        )
+        self.server.prompt_cache.account(model_id, request, response)
+        return response
+
+    def _reply(self, answer: Callable[[Any], dict[str, Any]], what: str) -> None:
+        """Read the JSON body, answer it, and send the answer or the error as Bedrock does.
+
+        A ``ConverseFault`` becomes its status and ``x-amzn-ErrorType``; anything else a
+        500 ``InternalServerException`` (logged as ``what`` failing).
+        """
         request_id = str(uuid.uuid4())
         try:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            match = _ROUTE.match(self.path.split("?", 1)[0])
-            if not match:
-                raise ConverseFault(404, "UnknownOperationException", f"No route for {self.path}")
             try:
                 request = json.loads(body or b"{}")
             except json.JSONDecodeError:
                 raise ConverseFault(400, "SerializationException", "Body is not JSON") from None
-            model_id = unquote(match.group("model"))
-            response = self.server.backend.converse(
-                model_id, validate_request(request), self.server.stopping
-            )
-            self.server.prompt_cache.account(model_id, request, response)
-            self._send(200, response, request_id)
+            self._send(200, answer(request), request_id)
         except ConverseFault as fault:
             self._send(fault.status, {"message": fault.message}, request_id, fault.error_type)
         except Exception as exc:
-            log.exception("backend failed")
+            log.exception("%s failed", what)
             self._send(
                 500, {"message": f"Internal error: {exc}"}, request_id, "InternalServerException"
             )
