@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from judge.config import parse_config
+from judge.contract import samples_of
 from judge.deadline import Deadline
 from judge.errors import EventError, SourceError
 from judge.group import answer_rubrics
@@ -256,10 +261,9 @@ def _rft_events(draw: st.DrawFn) -> Any:
     return draw(st.sampled_from([samples, {"trajectories": samples}]))
 
 
-@pytest.fixture(scope="module")
-def fuzz_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    import os
-
+@contextmanager
+def _scripted(cache: Path, **overrides: Any) -> Iterator[Any]:
+    """An evaluator against a scripted judge on loopback (module scope: not the fixtures)."""
     from judge.server import ConverseServer
 
     server = ConverseServer(ScriptedJudge()).start()
@@ -269,21 +273,52 @@ def fuzz_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Any:
         AWS_ACCESS_KEY_ID="x",
         AWS_SECRET_ACCESS_KEY="x",
         AWS_DEFAULT_REGION="us-east-1",
-        JUDGE_CACHE_DIR=str(tmp_path_factory.mktemp("fuzz-cache")),
+        JUDGE_CACHE_DIR=str(cache),
     )
-    evaluator = make_evaluator()
-    yield evaluator
-    evaluator.close()
-    server.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    evaluator = make_evaluator(**overrides)
+    try:
+        yield evaluator
+    finally:
+        evaluator.close()
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-@settings(
-    max_examples=150,
+@pytest.fixture(scope="module")
+def fuzz_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with _scripted(tmp_path_factory.mktemp("fuzz-cache")) as evaluator:
+        yield evaluator
+
+
+@pytest.fixture(scope="module")
+def group_panel_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Group mode, two orders, a panel of two (the scripted server answers any model id)."""
+    judge = {
+        "mode": "group",
+        "group_orders": 2,
+        "group_max_size": 3,
+        "panel": [{"model_id": "judge-a"}, {"model_id": "judge-b"}],
+    }
+    with _scripted(tmp_path_factory.mktemp("fuzz-group-cache"), judge=judge) as evaluator:
+        yield evaluator
+
+
+def _answers_every_sample(event: Any, answer: list[dict[str, Any]]) -> None:
+    """One finite, in-range, JSON-safe reward per sample of ``event``."""
+    assert len(answer) == len(samples_of(event))
+    for item in answer:
+        assert -1.0 <= item["aggregate_reward_score"] <= 1.0
+    json.dumps(answer, allow_nan=False)
+
+
+_FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+@settings(_FUZZ, max_examples=150)
 @given(st.one_of(_JSON, _rft_events()))
 def test_handler_fuzz(fuzz_evaluator: Any, event: Any) -> None:
     """Arbitrary JSON and mutated RFT events: EventError, or one finite in-range reward each."""
@@ -291,66 +326,15 @@ def test_handler_fuzz(fuzz_evaluator: Any, event: Any) -> None:
         answer, _ = run_event(fuzz_evaluator, event, Deadline.in_seconds(20))
     except EventError:
         return
-    samples = (
-        event
-        if isinstance(event, list)
-        else (
-            event["trajectories"]
-            if isinstance(event, dict) and "trajectories" in event
-            else [event]
-        )
-    )
-    assert len(answer) == len(samples)
-    for item in answer:
-        assert -1.0 <= item["aggregate_reward_score"] <= 1.0
-    json.dumps(answer, allow_nan=False)
+    _answers_every_sample(event, answer)
 
 
-@pytest.fixture(scope="module")
-def group_panel_evaluator(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Group mode, two orders, a panel of two (the scripted server answers any model id)."""
-    import os
-
-    from judge.server import ConverseServer
-
-    server = ConverseServer(ScriptedJudge()).start()
-    saved = dict(os.environ)
-    os.environ.update(
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=server.url,
-        AWS_ACCESS_KEY_ID="x",
-        AWS_SECRET_ACCESS_KEY="x",
-        AWS_DEFAULT_REGION="us-east-1",
-        JUDGE_CACHE_DIR=str(tmp_path_factory.mktemp("fuzz-group-cache")),
-    )
-    evaluator = make_evaluator(
-        judge={
-            "mode": "group",
-            "group_orders": 2,
-            "group_max_size": 3,
-            "panel": [{"model_id": "judge-a"}, {"model_id": "judge-b"}],
-        }
-    )
-    yield evaluator
-    evaluator.close()
-    server.stop()
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-@settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@settings(_FUZZ, max_examples=80)
 @given(_rft_events())
 def test_handler_fuzz_in_group_mode_with_a_panel(group_panel_evaluator: Any, event: Any) -> None:
     """Mutated RFT events in group mode with a panel: one finite in-range reward per sample."""
     answer, _ = run_event(group_panel_evaluator, event, Deadline.in_seconds(20))
-    samples = event["trajectories"] if isinstance(event, dict) else event
-    assert len(answer) == len(samples)
-    for item in answer:
-        assert -1.0 <= item["aggregate_reward_score"] <= 1.0
-    json.dumps(answer, allow_nan=False)
+    _answers_every_sample(event, answer)
 
 
 def test_view_folds_what_a_model_reads() -> None:
