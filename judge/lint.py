@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from judge.calibration.artefact import load_artefact, member_slug, mismatches
@@ -16,7 +18,6 @@ from judge.prompt import (
     COMBINED_TEMPLATE,
     GROUP_TEMPLATE,
     JudgeInput,
-    Kind,
     PromptRenderer,
     Turn,
 )
@@ -107,25 +108,33 @@ def _render_every_template(
     checklist = criterion_rubrics(SampleRubric(criteria=(Criterion("Says hello", 1.0),)))
     for mode in ("tool", "text"):
         settings = JudgeSettings.model_validate({**judge.model_dump(), "verdict_mode": mode})
-        cases: list[tuple[list[Rubric], Kind]] = [([r], "single") for r in rubrics]
+        renders: list[Callable[[], object]] = [
+            partial(renderer.render_many, [r], _PROBE, settings, "single") for r in rubrics
+        ]
         if len(rubrics) > 1 and (judge.combine_rubrics or COMBINED_TEMPLATE in renderer.optional):
-            cases.append((rubrics, "combined"))
+            renders.append(partial(renderer.render_many, rubrics, _PROBE, settings, "combined"))
         if CHECKLIST_TEMPLATE in renderer.optional:
-            cases.append((list(checklist), "checklist"))
-        for group, kind in cases:
+            renders.append(
+                partial(renderer.render_many, list(checklist), _PROBE, settings, "checklist")
+            )
+        if grouped or GROUP_TEMPLATE in renderer.optional:
+            renders += [
+                partial(
+                    renderer.render_group,
+                    r,
+                    _PROBE,
+                    ["One.", "Two."],
+                    answer_rubrics(r, 2),
+                    settings,
+                )
+                for r in rubrics
+            ]
+        for render in renders:
             try:
-                renderer.render_many(group, _PROBE, settings, kind)
+                render()
             except SourceError as exc:
                 if str(exc) not in problems:
                     problems.append(str(exc))
-        if grouped or GROUP_TEMPLATE in renderer.optional:
-            for rubric in rubrics:
-                labels = answer_rubrics(rubric, 2)
-                try:
-                    renderer.render_group(rubric, _PROBE, ["One.", "Two."], labels, settings)
-                except SourceError as exc:
-                    if str(exc) not in problems:
-                        problems.append(str(exc))
     return problems
 
 
