@@ -373,10 +373,18 @@ class PromptRenderer:
             raise SourceError(
                 self.directory / (template.name or ""),
                 f"template uses an undefined value ({exc.message})",
-                fix="system templates see only rubric, rubrics, verdict_mode and tool_name (they "
-                "are the same for every sample); user.j2 also sees key, conversation, response "
-                "and reference",
+                fix=_GROUP_VALUES if template.name == GROUP_TEMPLATE else _VALUES,
             ) from None
+
+
+_VALUES = (
+    "system templates see only rubric, rubrics, verdict_mode and tool_name (they are the same "
+    "for every sample); user.j2 also sees key, conversation, response and reference"
+)
+_GROUP_VALUES = (
+    'group.j2\'s system part (part == "system") sees only rubric, verdict_mode and tool_name; '
+    "its user part sees part, key, rubric, conversation, reference, responses and verdict_mode"
+)
 
 
 def combined_tool_spec(

@@ -364,3 +364,12 @@ def test_a_refused_group_is_judged_again_one_response_at_a_time(serve: ServeFn) 
     flagged = {r.id: r.refused for r in result.results}
     assert flagged == {"Q?-0": False, "Q?-1": False, "bad": True}
     assert rewards["bad"] == -1.0  # [unscored] refused: the floor
+
+
+def test_lint_names_group_j2_and_what_it_may_use(tmp_path: Path) -> None:
+    config_path = project_copy(tmp_path)
+    template = tmp_path / "prompts" / "group.j2"
+    template.write_text(template.read_text() + "{{ nope }}")
+    result = CliRunner().invoke(main, ["lint", "--config", str(config_path)])
+    assert result.exit_code == 1
+    assert "group.j2" in result.output and "responses" in result.output
