@@ -410,10 +410,10 @@ class Evaluator:
             slots = [[s for row in rows for s in row] for rows in zip(*per_draw, strict=True)]
         else:
             combined = self.config.judge.combine_rubrics and rubric.name in self.rubrics
-            group = tuple(self.rubrics.values()) if combined else (rubric,)
+            judged = tuple(self.rubrics.values()) if combined else (rubric,)
             slots = [
                 [
-                    Slot(self.task_many(group, item, d, member=member), rubric.name, member)
+                    Slot(self.task_many(judged, item, d, member=member), rubric.name, member)
                     for d in range(draws)
                 ]
                 for item in items

@@ -31,7 +31,6 @@ from judge.observe import evaluator_version
 from judge.pipeline import Evaluator
 from judge.plan import reference_view
 from judge.prompt import TOOL_NAME, JudgeInput, Turn, reasoned_tool
-from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.verdict import PREFERENCES, Outcome, Verdict
 
@@ -189,7 +188,7 @@ class PairJudge:
         self.template_hash = hashlib.sha256(
             renderer.template_hash.encode() + path.read_bytes()
         ).hexdigest()
-        settings = evaluator.members[0]
+        self.settings = settings = evaluator.members[0]
         if evaluator.config.judge.panel:
             log.warning(
                 "judge prefer uses one judge, the panel's first: %s (preferences are not "
@@ -223,7 +222,7 @@ class PairJudge:
             JudgeInput(pair.conversation, json.dumps([first, second]), pair.reference),
         )
         renderer = self.evaluator.renderer
-        settings = self.evaluator.members[0]
+        settings = self.settings
         key = renderer.key(item)  # over both responses, in this order
         user = self._render(
             part="user",
@@ -235,21 +234,13 @@ class PairJudge:
             second=second,
             verdict_mode=settings.verdict_mode,
         )
-        request: dict[str, Any] = {
-            "system": [{"text": self.system}],
-            "messages": [{"role": "user", "content": [{"text": user}]}],
-            "inferenceConfig": settings.inference_config(),
-            "requestMetadata": {"rubric": self.rubric.name, "mode": "pairwise"},
-        }
-        if fields := settings.request_fields():
-            request["additionalModelRequestFields"] = fields
-        if settings.verdict_mode == "tool":
-            request["toolConfig"] = {
-                "tools": [{"toolSpec": preference_tool_spec(self.rubric)}],
-                "toolChoice": {"tool": {"name": TOOL_NAME}},
-            }
-        if settings.prompt_cache:
-            add_cache_point(request, settings.model_id)
+        request = renderer.assemble(
+            self.system,
+            user,
+            preference_tool_spec(self.rubric),
+            settings,
+            {"rubric": self.rubric.name, "mode": "pairwise"},
+        )
         ckey = cache_key(
             model_id=settings.model_id,
             endpoint=self.evaluator.endpoint_url,

@@ -253,7 +253,7 @@ class PromptRenderer:
         }
         user = self._render(self.user, values).strip()
         metadata = {"rubric": ",".join(r.name for r in rubrics)}
-        return self._request(system, user, tool, settings, metadata)
+        return self.assemble(system, user, tool, settings, metadata)
 
     def render_group(
         self,
@@ -301,7 +301,7 @@ class PromptRenderer:
                 "verdict_mode": settings.verdict_mode,
             },
         ).strip()
-        return self._request(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
+        return self.assemble(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
 
     def _optional(self, name: str, needed_by: str) -> jinja2.Template:
         """An optional template, or a clear error naming what needs it."""
@@ -313,7 +313,7 @@ class PromptRenderer:
             )
         return self.optional[name]
 
-    def _request(
+    def assemble(
         self,
         system: str,
         user: str,
@@ -321,7 +321,11 @@ class PromptRenderer:
         settings: JudgeSettings,
         metadata: dict[str, str],
     ) -> dict[str, Any]:
-        """A Converse request (without ``modelId``) from its rendered parts."""
+        """A Converse request (without ``modelId``) from its rendered parts.
+
+        Every request kind (single, combined, checklist, group, pairwise) is assembled here,
+        so they share inference settings, the forced tool and the prompt-cache point.
+        """
         request: dict[str, Any] = {
             "system": [{"text": system}],
             "messages": [{"role": "user", "content": [{"text": user}]}],

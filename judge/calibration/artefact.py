@@ -159,9 +159,9 @@ def maps_in_force(
     """
     maps: dict[str, ScoreMap] = {}
     stale: dict[str, str] = {}
-    for name, rubric in rubrics.items():
-        path = artefact_path(directory, name, member)
-        name = path.stem
+    for rubric in rubrics.values():
+        path = artefact_path(directory, rubric.name, member)
+        name = path.stem  # the artefact's name: the rubric's, or <rubric>@<model>
         try:
             artefact = load_artefact(path)
         except SourceError as exc:  # an unreadable map must not stop the Lambda: use raw scores
