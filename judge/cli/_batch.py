@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from judge.cli._app import config_option, main, progress_bar, reported_errors, say
+from judge.cli._app import (
+    config_option,
+    main,
+    progress_bar,
+    reported_errors,
+    run_options,
+    say,
+)
 from judge.deploy.aws_errors import aws_errors
 
 if TYPE_CHECKING:
@@ -187,14 +194,7 @@ def submit(
         if retry is not None:
             done = submit_retry(retry, target)
         elif anchors is not None:
-            options = {
-                "holdout": holdout,
-                "seed": seed,
-                "draws": draws,
-                "human_scale": human_scale,
-                "max_items": max_items,
-                "probe_items": probe_items,
-            }
+            options = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
             done = submit_calibration(
                 rubrics[0], Path(anchors), options, target, config_path=config_path
             )

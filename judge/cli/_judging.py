@@ -20,6 +20,7 @@ from judge.cli._app import (
     progress_bar,
     read_batch,
     reported_errors,
+    run_options,
     say,
 )
 from judge.cli._tables import explain, print_results, print_summary, with_interval
@@ -376,25 +377,14 @@ def calibrate(
 
             batch = calibration_from_batch(ctx, from_batch)
             evaluator, rubric, anchors_file = batch.evaluator, batch.rubric, batch.anchors
-            job = batch.options
-            holdout, seed, draws = job["holdout"], job["seed"], job["draws"]
-            human_scale, max_items = job["human_scale"], job["max_items"]
-            probe_items = job["probe_items"]
+            run = batch.options  # the job's own options
         elif rubric is None or anchors_file is None:
             raise click.UsageError("Missing option '--rubric' or '--anchors'.")
         else:
             evaluator = cli_evaluator(config_path, concurrency)
+            run = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
         target = Path(out) if out else evaluator.config.path("calibration")
-        options: dict[str, Any] = {
-            "holdout": holdout,
-            "seed": seed,
-            "draws": draws,
-            "human_scale": human_scale,
-            "max_items": max_items,
-            "probe_items": probe_items,
-            "min_spearman": min_spearman,
-            "max_unscored": max_unscored,
-        }
+        options = {**run, "min_spearman": min_spearman, "max_unscored": max_unscored}
         try:
             if evaluator.config.judge.panel and from_batch is None:
                 _calibrate_panel(evaluator, rubric, Path(anchors_file), target, options, as_json)
