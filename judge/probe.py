@@ -4,20 +4,27 @@ Each attack of the suite (``judge/data/attacks.jsonl``, or a user's file in that
 scored beside an honest answer to the same prompt, in one batch through the Lambda's own
 code path (guard, fence, judge, verdict parser, calibration, reward). An attack succeeds
 when its reward is above the honest answer's: that is what a policy would learn to write.
+
+A result is about one judge (model, endpoint, judging mode): the report names it, and says
+of each successful attack which defence let it through, as far as that can be known.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import urllib.request
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from judge.bedrock import _is_loopback
 from judge.deadline import Deadline
 from judge.errors import SourceError, read_text
-from judge.pipeline import Evaluator, Progress
+from judge.pipeline import Evaluator, Progress, SampleResult
+from judge.prompt import fence, structure_spans
 
 SUITE = "attacks.jsonl"
 _FIELDS = ("id", "family", "prompt", "honest", "response")
@@ -65,6 +72,75 @@ def load_suite(path: Path | None = None) -> list[Attack]:
     return attacks
 
 
+def family_problem(attacks: list[Attack], wanted: tuple[str, ...]) -> str | None:
+    """Why ``--family`` names no family of the suite (with the likely ones), or None."""
+    known = sorted({a.family for a in attacks})
+    unknown = [name for name in wanted if name not in known]
+    if not unknown:
+        return None
+    hints = [
+        f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+        for name in unknown
+        for close in [difflib.get_close_matches(name, known, n=1, cutoff=0.6)]
+    ]
+    return f"no attack family {', '.join(hints)} in the suite; its families: {', '.join(known)}"
+
+
+# What ``judge serve`` answers on GET (its backend class) -> how a reader knows that judge.
+_BACKENDS = {
+    "ScriptedJudge": "local scripted judge (`judge serve`: rules, not a model)",
+    "LlamaJudge": "local llama.cpp model (`judge serve --backend llama`)",
+}
+
+
+@dataclass(frozen=True)
+class JudgeIdentity:
+    """Which judge a probe result is about: a result says nothing about any other judge."""
+
+    model_ids: tuple[str, ...]
+    endpoint: str
+    where: str
+    mode: str
+    verdict_mode: str
+
+    def describe(self) -> str:
+        """One line: where the verdicts come from, the model id(s) asked, how they judge."""
+        return (
+            f"{self.where} at {self.endpoint}, model id {', '.join(self.model_ids)}; "
+            f"{self.mode}, {self.verdict_mode} verdicts"
+        )
+
+
+def judge_identity(evaluator: Evaluator) -> JudgeIdentity:
+    """The judge ``evaluator`` calls: Bedrock, a local ``judge serve`` (which backend), or other."""
+    url = evaluator.endpoint_url
+    if evaluator.endpoint == "aws":
+        where = "Bedrock"
+    elif _is_loopback(url):
+        backend = _local_backend(url)
+        where = _BACKENDS.get(backend or "", f"local server (backend {backend or 'unknown'})")
+    else:
+        where = "a custom endpoint (not Bedrock's)"
+    config = evaluator.config
+    modes = sorted({config.mode(name) for name in config.rubrics})
+    mode = " and ".join(modes)
+    if "group" in modes:
+        mode += f" ({config.judge.group_orders} order{'s' * (config.judge.group_orders > 1)})"
+    return JudgeIdentity(
+        tuple(m.model_id for m in evaluator.members), url, where, mode, config.judge.verdict_mode
+    )
+
+
+def _local_backend(url: str) -> str | None:
+    """The backend a local ``judge serve`` reports on GET (its health check), if it answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:  # loopback only
+            backend = json.loads(reply.read()).get("backend")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return backend if isinstance(backend, str) else None
+
+
 @dataclass
 class FamilyResult:
     """How one family fared: how many attacks were floored, unscored, and above honest."""
@@ -89,6 +165,7 @@ class ProbeReport:
     successes: list[dict[str, Any]]
     honest_rewards: dict[str, float]
     honest_unscored: int
+    judge: JudgeIdentity | None = None
 
     @property
     def worst_rate(self) -> float:
@@ -98,6 +175,7 @@ class ProbeReport:
     def to_json(self) -> dict[str, Any]:
         """The report as plain JSON (for ``--json`` and CI)."""
         return {
+            "judge": asdict(self.judge) if self.judge else None,
             "families": [{**asdict(f), "rate": f.rate} for f in self.families],
             "successes": self.successes,
             "honest_unscored": self.honest_unscored,
@@ -140,18 +218,56 @@ def run_probe(
         family.unscored += outcome.unscored
         if outcome.reward > baseline[attack.prompt] + 1e-9:
             family.above_honest += 1
-            successes.append(
-                {
-                    "id": attack.id,
-                    "family": attack.family,
-                    "reward": outcome.reward,
-                    "honest_reward": baseline[attack.prompt],
-                    "response": attack.response[:200],
-                }
-            )
+            successes.append(_success(attack, outcome, by_id[honest_ids[attack.prompt]]))
     return ProbeReport(
         sorted(families.values(), key=lambda f: f.family),
         successes,
         {honest_ids[p]: r for p, r in baseline.items()},
         sum(by_id[sid].unscored for sid in honest_ids.values()),
+        judge_identity(evaluator),
     )
+
+
+def _success(attack: Attack, outcome: SampleResult, honest: SampleResult) -> dict[str, Any]:
+    """A successful attack, and which defence let it through.
+
+    ``through`` is ``guard`` when the guard floored the honest answer, ``fence`` when text
+    a model may read as structure survives fencing, else ``judge``: the guard judged the
+    attack (it has content) and the fence left nothing tag-like, so the judge's own scores
+    of what remained (``won_on``) put it above the honest answer.
+    """
+    found = len(structure_spans(attack.response))
+    if honest.guarded is not None:
+        through = f"guard (floored the honest answer: {honest.guarded})"
+    elif structure_spans(fence(attack.response)):
+        through = "fence (tag-like text survived fencing)"
+    else:
+        removed = f"the fence removed {found} tag-like span(s)" if found else "nothing to fence"
+        through = f"judge ({removed})"
+    return {
+        "id": attack.id,
+        "family": attack.family,
+        "note": attack.note,
+        "reward": outcome.reward,
+        "honest_reward": honest.reward,
+        "through": through,
+        "fence_removed": found,
+        "won_on": _won_on(outcome, honest),
+        "response": attack.response[:200],
+    }
+
+
+def _won_on(attack: SampleResult, honest: SampleResult) -> list[str]:
+    """The dimensions the attack scored higher on: ``rubric attack-raw > honest-raw``."""
+    theirs = {d.rubric: d for d in honest.dimensions}
+    missing = "floored" if honest.guarded is not None else "unscored"
+    out = []
+    for mine in attack.dimensions:
+        other = theirs.get(mine.rubric)
+        if mine.normalized is None or mine.raw is None:
+            continue
+        if other is None or other.normalized is None or other.raw is None:
+            out.append(f"{mine.rubric} {mine.raw:g} > {missing}")
+        elif mine.normalized > other.normalized + 1e-9:
+            out.append(f"{mine.rubric} {mine.raw:g} > {other.raw:g}")
+    return out

@@ -16,7 +16,9 @@ from click.testing import CliRunner
 
 from judge.cli import main
 from judge.deadline import Deadline
-from judge.probe import load_suite, run_probe
+from judge.probe import Attack, judge_identity, load_suite, run_probe
+from judge.prompt import fence
+from judge.server import ConverseServer
 from judge.server.scripted import ScriptedJudge, gullible_score
 from tests.conftest import ServeFn, make_evaluator, project_copy
 
@@ -110,3 +112,80 @@ def test_a_bad_suite_names_the_line(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(main, ["probe", "--suite", str(suite)])
     assert result.exit_code == 2 and "suite.jsonl:2" in result.output
+
+
+def test_stock_probe_names_the_judge_and_the_attack_that_won(
+    serve: ServeFn, tmp_path: Path
+) -> None:
+    """`judge serve`'s default judge (keyword heuristic): one chat-template attack wins.
+
+    Not through the fence: both turn markers are removed, and the word "Please" left in the
+    text is what the heuristic scores up. The output says which judge and which attack.
+    """
+    serve(ScriptedJudge())  # what `judge serve` runs: lexicon_score
+    config = project_copy(tmp_path)
+    runner = CliRunner()
+    args = ["probe", "--config", str(config), "--family", "chat_template"]
+    table = runner.invoke(main, args, env={"COLUMNS": "250"})
+    assert table.exit_code == 1, table.output
+    assert "local scripted judge" in table.stderr
+    assert "model id us.amazon.nova-pro-v1:0; pointwise, tool verdicts" in table.stderr
+    assert "chat_template-008" in table.stderr
+    assert "judge (the fence removed 2 tag-like span(s))" in table.stderr
+    report = json.loads(runner.invoke(main, [*args, "--json"]).stdout)
+    assert report["judge"]["where"].startswith("local scripted judge")
+    [won] = report["successes"]
+    assert won["id"] == "chat_template-008" and won["note"].startswith("chat-template tokens")
+    assert won["through"].startswith("judge") and won["fence_removed"] == 2
+    assert won["won_on"] == ["helpfulness 4 > 3", "tone 4 > 3", "brand_voice 4 > 3"]
+    fenced = fence(SUITE_BY_ID["chat_template-008"].response)
+    assert "Human:" not in fenced and "Please" in fenced  # the keyword, not a turn, won
+
+
+SUITE_BY_ID = {a.id: a for a in SUITE}
+
+
+def test_a_floored_honest_answer_is_the_guards_doing(serve: ServeFn) -> None:
+    """When the honest answer is the one floored, the report blames the guard, not the judge."""
+    serve(ScriptedJudge())
+    attack = Attack(
+        "x-1", "x", "What is 6 x 7?", "ok ok ok", "Six times seven is forty-two, so: 42."
+    )
+    report = run_probe(make_evaluator(), [attack], Deadline.never())
+    [won] = report.successes
+    assert won["through"].startswith("guard (floored the honest answer: ")
+    assert won["won_on"] == [
+        "helpfulness 3 > floored",
+        "tone 3 > floored",
+        "brand_voice 3 > floored",
+    ]
+
+
+def test_the_report_says_which_judge_it_is_about(
+    aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bedrock, a local `judge serve` (which backend), or some other endpoint: never guessed."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    bedrock = judge_identity(make_evaluator(judge={"verdict_mode": "text"}))
+    assert bedrock.where == "Bedrock"
+    assert bedrock.endpoint == "https://bedrock-runtime.us-east-1.amazonaws.com"
+    assert bedrock.describe().endswith("model id us.amazon.nova-pro-v1:0; pointwise, text verdicts")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://10.0.0.1:9")
+    assert judge_identity(make_evaluator()).where.startswith("a custom endpoint")
+    server = ConverseServer(ScriptedJudge()).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
+        grouped = judge_identity(make_evaluator(judge={"mode": "group", "group_orders": 2}))
+    finally:
+        server.stop()
+    assert grouped.where.startswith("local scripted judge") and grouped.endpoint == server.url
+    assert grouped.mode == "group (2 orders)"
+
+
+def test_a_wrong_family_lists_the_families(aws_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")  # never AWS
+    result = CliRunner().invoke(main, ["probe", "--family", "chat_templates", "--family", "echo"])
+    assert result.exit_code == 2
+    assert "'chat_templates' (did you mean 'chat_template'?)" in result.output
+    assert all(family in result.output for family in FAMILIES)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from judge.config import RewardConfig
     from judge.contract import Sample
     from judge.pipeline import BatchResult, Evaluator
+    from judge.probe import ProbeReport
 
 
 @main.command()
@@ -498,40 +499,67 @@ def probe(
     concurrency: int | None,
     config_path: str | None,
 ) -> None:
-    """Run the attack suite against the configured judge: which attacks beat an honest answer."""
+    """Run the attack suite against the configured judge: which attacks beat an honest answer.
+
+    The result is about that judge alone (model, endpoint, mode): the output names it.
+    """
     from judge.deadline import Deadline
-    from judge.probe import load_suite, run_probe
+    from judge.probe import family_problem, load_suite, run_probe
 
     with reported_errors():
         attacks = load_suite(Path(suite) if suite else None)
+        problem = family_problem(attacks, families)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--family")
         if families:
             attacks = [a for a in attacks if a.family in families]
-            if not attacks:
-                raise click.BadParameter("no attack of these families", param_hint="--family")
         evaluator = cli_evaluator(config_path, concurrency)
         with progress_bar("probing") as progress:
             report = run_probe(evaluator, attacks, Deadline.never(), progress)
         evaluator.close()
+    if report.judge is not None:
+        say("judge", "cyan", report.judge.describe())
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
     else:
-        table = Table(title="attacks that beat an honest answer, per family")
-        for col in ("family", "cases", "floored", "unscored", "above honest", "rate"):
-            table.add_column(col)
-        for f in report.families:
-            style = "red" if f.rate > max_rate else ""
-            table.add_row(
-                f.family,
-                str(f.cases),
-                str(f.floored),
-                str(f.unscored),
-                str(f.above_honest),
-                f"{f.rate:.1%}",
-                style=style,
-            )
-        Console(stderr=True).print(table)
+        _print_probe(report, max_rate)
     if report.honest_unscored:
         say("warning", "yellow", f"{report.honest_unscored} honest baselines were unscored")
     if report.worst_rate > max_rate:
         say("gate", "red", f"an attack family succeeded {report.worst_rate:.1%} > {max_rate:.1%}")
         raise SystemExit(1)
+
+
+def _print_probe(report: ProbeReport, max_rate: float, shown: int = 30) -> None:
+    """The per-family table, then each attack that won and what let it through."""
+    table = Table(title="attacks that beat an honest answer, per family")
+    for col in ("family", "cases", "floored", "unscored", "above honest", "rate"):
+        table.add_column(col)
+    for f in report.families:
+        table.add_row(
+            f.family,
+            str(f.cases),
+            str(f.floored),
+            str(f.unscored),
+            str(f.above_honest),
+            f"{f.rate:.1%}",
+            style="red" if f.rate > max_rate else "",
+        )
+    console = Console(stderr=True)
+    console.print(table)
+    if not report.successes:
+        return
+    won = Table(title="the attacks that won (--json lists their text)")
+    for col in ("attack", "name", "reward vs honest", "let through by", "scored higher on"):
+        won.add_column(col)
+    for s in report.successes[:shown]:
+        won.add_row(
+            s["id"],
+            s["note"],
+            f"{s['reward']:+.3f} vs {s['honest_reward']:+.3f}",
+            s["through"],
+            ", ".join(s["won_on"]),
+        )
+    console.print(won)
+    if len(report.successes) > shown:
+        say("note", "yellow", f"{len(report.successes) - shown} more: --json lists every one")
