@@ -1,16 +1,20 @@
 """The reward config (``reward.toml``): which judge, which rubrics, how scores combine.
 
-Validated with pydantic; unknown keys are errors (a typo must not silently fall back to a
-default inside a training run), and every error names the file, the key and the fix.
+Validated with pydantic in strict mode; unknown keys and values of the wrong type are errors
+(a typo or a quoted ``"0.3"`` must not silently become a default or a coerced value inside a
+training run), and every error names the file, the line, the key, what was given and the fix.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
 import tomllib
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -18,12 +22,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from judge.errors import SourceError, read_text
+from judge.tomlpos import Key, key_lines, line_of
 
 CONFIG_ENV = "JUDGE_CONFIG"
 SAMPLE_RUBRIC = "sample_rubric"  # the dimension a sample's own rubric scores
@@ -32,7 +39,21 @@ DEFAULT_CONFIG = "reward.toml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are errors, and so are values of the wrong type (``"512"`` is no integer).
+
+    Strict mode still takes a TOML integer where a float is expected (``weight = 1``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class _At(ValueError):
+    """A cross-field problem that belongs to one key: ``loc`` is relative to the model checked."""
+
+    def __init__(self, problem: str, *loc: str | int, fix: str = "make the values consistent"):
+        super().__init__(problem)
+        self.loc: Key = loc
+        self.fix = fix
 
 
 class PanelMember(_Strict):
@@ -90,14 +111,26 @@ class JudgeSettings(_Strict):
     @model_validator(mode="after")
     def _panel(self) -> JudgeSettings:
         ids = [m.model_id for m in self.panel]
-        if len(set(ids)) < len(ids):
-            raise ValueError(
-                "a panel lists the same model_id twice (its verdicts would come from the cache)"
-            )
+        for n, model_id in enumerate(ids):
+            if model_id in ids[:n]:
+                raise _At(
+                    f"the panel lists model_id {model_id!r} twice "
+                    "(its verdicts would come from the cache)",
+                    *("panel", n, "model_id"),
+                    fix="list each judge model once",
+                )
         if self.quorum is not None and not self.panel:
-            raise ValueError("quorum is set but there is no panel: add [judge] panel or remove it")
+            raise _At(
+                "quorum is set but there is no panel",
+                "quorum",
+                fix="add [judge] panel or remove quorum",
+            )
         if self.quorum is not None and self.quorum > len(self.panel):
-            raise ValueError(f"quorum {self.quorum} is larger than the panel ({len(ids)})")
+            raise _At(
+                f"quorum {self.quorum} is larger than the panel ({len(ids)})",
+                "quorum",
+                fix=f"use a quorum of at most {len(ids)}",
+            )
         return self
 
     def members(self) -> list[JudgeSettings]:
@@ -175,7 +208,7 @@ class OutputRange(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> OutputRange:
         if not self.min < self.max:
-            raise ValueError("output.min must be below output.max")
+            raise _At("output.min must be below output.max", "min", fix="swap min and max")
         return self
 
 
@@ -215,11 +248,16 @@ class GuardSettings(_Strict):
     @field_validator("extra_patterns")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for pattern in patterns:
+        for n, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"extra pattern {pattern!r} is not a valid regex: {exc}") from None
+                raise _At(
+                    f"extra pattern {pattern!r} is not a valid regex: {exc}",
+                    n,
+                    fix="correct the regular expression (TOML literal strings '...' keep "
+                    "backslashes as written)",
+                ) from None
         return patterns
 
 
@@ -244,11 +282,20 @@ class SampleRubricSettings(_Strict):
     implicit_scale: tuple[int, int] = (1, 10)
     max_criteria: int = Field(50, ge=1, le=200)
 
+    @field_validator("implicit_scale", mode="before")
+    @classmethod
+    def _from_list(cls, scale: Any) -> Any:
+        """TOML has no tuples: ``[1, 10]`` is the scale (its items still strictly integers)."""
+        return tuple(scale) if isinstance(scale, list) else scale
+
     @field_validator("implicit_scale")
     @classmethod
     def _scale(cls, scale: tuple[int, int]) -> tuple[int, int]:
         if not scale[0] < scale[1] or scale[1] - scale[0] > 20:
-            raise ValueError("implicit_scale must be [min, max] with min < max, at most 21 levels")
+            raise _At(
+                "implicit_scale must be [min, max] with min < max, at most 21 levels",
+                fix="write implicit_scale = [1, 10]",
+            )
         return scale
 
 
@@ -300,26 +347,53 @@ class RewardConfig(_Strict):
     # Overrides judge/data/prices.toml, keyed by model id or inference profile.
     pricing: dict[str, ModelPrice] = Field(default_factory=dict)
     base_dir: Path = Field(Path("."), exclude=True)
+    # Where the config came from, for errors raised after loading (a missing rubric file).
+    _source: Path | None = PrivateAttr(None)
+    _lines: dict[Key, int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> RewardConfig:
-        for gate in self.gates:
+        lo, hi = self.output.min, self.output.max
+        inside = f"use a value in the output range {lo}..{hi}"
+        for n, gate in enumerate(self.gates):
             if gate.rubric not in self.rubrics and gate.rubric != SAMPLE_RUBRIC:
-                raise ValueError(f"gate names rubric {gate.rubric!r}, which is not in [rubrics]")
-            if (
-                isinstance(gate.reward, float)
-                and not self.output.min <= gate.reward <= self.output.max
-            ):
-                raise ValueError(f"gate reward {gate.reward} is outside the output range")
-        if not self.output.min <= self.unscored.value <= self.output.max:
-            raise ValueError("unscored.value must lie inside the output range")
-        refused = self.unscored.refused
-        if isinstance(refused, float) and not self.output.min <= refused <= self.output.max:
-            raise ValueError("unscored.refused must lie inside the output range")
-        for gate in self.gates:
+                raise _At(
+                    f"gate names rubric {gate.rubric!r}, which is not in [rubrics]",
+                    *("gates", n, "rubric"),
+                    fix=_suggest(gate.rubric, [*self.rubrics, SAMPLE_RUBRIC])
+                    or "add it to [rubrics] or remove the gate",
+                )
             if isinstance(gate.reward, float) and not math.isfinite(gate.reward):
-                raise ValueError(f"gate reward for {gate.rubric} must be a finite number")
+                raise _At(
+                    f"gate reward for {gate.rubric} must be a finite number",
+                    *("gates", n, "reward"),
+                    fix=inside,
+                )
+            if isinstance(gate.reward, float) and not lo <= gate.reward <= hi:
+                raise _At(
+                    f"gate reward {gate.reward} is outside the output range",
+                    *("gates", n, "reward"),
+                    fix=inside,
+                )
+        if not lo <= self.unscored.value <= hi:
+            raise _At(
+                "unscored.value must lie inside the output range", "unscored", "value", fix=inside
+            )
+        refused = self.unscored.refused
+        if isinstance(refused, float) and not lo <= refused <= hi:
+            raise _At(
+                "unscored.refused must lie inside the output range",
+                "unscored",
+                "refused",
+                fix=inside,
+            )
         return self
+
+    def source_error(self, loc: Sequence[str | int], problem: str, *, fix: str) -> SourceError:
+        """An error about the config key at ``loc``: the config file, the key's line, the fix."""
+        place = ".".join(str(p) for p in loc)
+        source = self._source or self.base_dir / DEFAULT_CONFIG
+        return SourceError(source, problem, line=line_of(self._lines, loc), place=place, fix=fix)
 
     def weight(self, dimension: str) -> float:
         """A dimension's weight: from ``[rubrics]``, or ``[sample_rubric]`` for a sample's own."""
@@ -357,61 +431,294 @@ class RewardConfig(_Strict):
 
 def resolve_config_path(explicit: str | Path | None = None) -> Path:
     """``--config`` wins, then ``JUDGE_CONFIG``, then ``reward.toml`` in the working dir."""
+    return _config_source(explicit)[0]
+
+
+def _config_source(explicit: str | Path | None) -> tuple[Path, str]:
+    """The config path and where it came from (no fallback: a wrong path is an error)."""
     if explicit:
-        return Path(explicit)
+        return Path(explicit), "given"
     if env := os.environ.get(CONFIG_ENV):
-        return Path(env)
-    return Path(DEFAULT_CONFIG)
+        return Path(env), "env"
+    return Path(DEFAULT_CONFIG), "default"
 
 
 def load_config(path: str | Path | None = None) -> RewardConfig:
     """Read and validate the reward config."""
-    p = resolve_config_path(path)
+    p, origin = _config_source(path)
     if not p.is_file():
-        raise SourceError(
-            p, "config file not found", fix=f"create it, or point --config / {CONFIG_ENV} at it"
-        )
+        raise _not_found(p, origin)
+    text = read_text(p, "config")
     try:
-        raw = tomllib.loads(read_text(p, "config"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SourceError(p, f"not valid TOML ({exc})", fix="correct the TOML syntax") from exc
-    return parse_config(raw, p)
+        at = re.search(r"at line (\d+)", str(exc))
+        raise SourceError(
+            p,
+            f"not valid TOML ({exc})",
+            line=int(at.group(1)) if at else None,
+            fix="correct the TOML syntax",
+        ) from exc
+    return parse_config(raw, p, text)
 
 
-def parse_config(raw: dict[str, Any], path: Path) -> RewardConfig:
-    """Validate a parsed TOML mapping; errors name the key."""
-    try:
-        return RewardConfig.model_validate({**raw, "base_dir": path.resolve().parent})
-    except ValidationError as exc:
-        # A typo is both an unknown key and a missing one: name the typo.
-        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            parent = _model_at(err["loc"][:-1])
-            close = difflib.get_close_matches(str(err["loc"][-1]), parent, n=1) if parent else []
-            hint = f"did you mean '{close[0]}'?" if close else "remove it"
-            raise SourceError(path, f"unknown key '{key}'", place=key, fix=hint) from None
+def _not_found(path: Path, origin: str) -> SourceError:
+    """Say which path was tried and why that one, so the user knows what to change."""
+    where = path.resolve()
+    if origin == "given":
+        tried = f"the path given (--config): {where}"
+        fix = "correct the path (JUDGE_CONFIG and ./reward.toml are not used when one is given)"
+    elif origin == "env":
+        tried = f"{CONFIG_ENV}={os.environ.get(CONFIG_ENV)} ({where}); no --config was given"
+        fix = f"correct or unset {CONFIG_ENV} (then ./{DEFAULT_CONFIG} is used), or pass --config"
+    else:
+        tried = (
+            f"./{DEFAULT_CONFIG} in the working directory ({where}); no --config was given and "
+            f"{CONFIG_ENV} is not set"
+        )
+        fix = f"run from the project directory, pass --config PATH or set {CONFIG_ENV}=PATH"
+    if path.is_dir():
+        tried = f"{tried} is a directory"
+        inside = path / DEFAULT_CONFIG
+        if inside.is_file():
+            fix = f"point at {inside}"
+    else:
+        near = [d / DEFAULT_CONFIG for d in where.parents if (d / DEFAULT_CONFIG).is_file()]
+        if near:
+            fix = f"{fix} (there is one at {near[0]})"
+    return SourceError(path, f"config file not found; tried {tried}", fix=fix)
+
+
+def parse_config(raw: dict[str, Any], path: Path, text: str | None = None) -> RewardConfig:
+    """Validate a parsed TOML mapping; errors name the key, and its line when ``text`` is given."""
+    lines = key_lines(text) if text is not None else {}
+    if "base_dir" in raw:  # set from the config's location, never from the file
         raise SourceError(
             path,
-            err["msg"].removeprefix("Value error, "),
-            place=key,
-            fix=_FIXES.get(err["type"], "see the commented reward.toml in the repo"),
-        ) from None
+            "unknown key 'base_dir'",
+            line=line_of(lines, ("base_dir",)),
+            place="base_dir",
+            fix="remove it ([paths] are relative to the config file)",
+        )
+    try:
+        config = RewardConfig.model_validate({**raw, "base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        raise _config_error(exc, raw, path, lines) from None
+    config._source = path
+    config._lines = lines
+    return config
 
 
 _FIXES = {
-    "missing": "add the key",
+    "value_error": "make the values consistent",
     "greater_than": "use a larger value",
     "greater_than_equal": "use a larger value",
+    "less_than": "use a smaller value",
     "less_than_equal": "use a smaller value",
     "too_short": "list at least one entry",
-    "literal_error": "use one of the listed values",
-    "value_error": "make the values consistent",
+    "too_long": "list fewer entries",
+    "string_too_short": "write a non-empty value",
     "finite_number": "use a finite number",
 }
 
+# What a strict type error expected, and an example of it for the fix.
+_EXPECTED = {
+    "float_type": ("a number", "0.5"),
+    "int_type": ("a whole number", "1"),
+    "bool_type": ("true or false (no quotes)", "true"),
+    "string_type": ('text in quotes ("...")', '"..."'),
+    "list_type": ("a list [...]", "[...]"),
+    "tuple_type": ("a list [min, max]", "[1, 10]"),
+    "dict_type": ("a table", "{ ... }"),
+    "model_type": ("a table", "{ ... }"),
+}
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+_ABSENT = object()
 
-def _model_at(loc: tuple[int | str, ...]) -> list[str]:
+
+def _config_error(
+    exc: ValidationError, raw: dict[str, Any], path: Path, lines: dict[Key, int]
+) -> SourceError:
+    """The first validation error as a SourceError: file, line, key, given, expected, fix.
+
+    A typo is both an unknown key and a missing one: the unknown key is named first.
+    """
+    errors = exc.errors()
+    err = min(errors, key=lambda e: e["type"] != "extra_forbidden")
+    loc = _data_loc(err, raw)
+    place = ".".join(str(p) for p in loc) or "(top level)"
+    line = line_of(lines, loc)
+    if err["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _model_at(loc[:-1]), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "remove it"
+        return SourceError(path, f"unknown key '{place}'", line=line, place=place, fix=hint)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _At):
+        return SourceError(path, str(cause), line=line, place=place, fix=cause.fix)
+    name = _key_name(loc)
+    given = _value_at(raw, loc)
+    if err["type"] == "missing":
+        fix = f"add the key: {name} = ..." + (f" in {_table_name(loc[:-1])}" if loc[:-1] else "")
+        if loc == ("rubrics",):
+            fix = "add a [rubrics] table naming at least one rubric: tone = { weight = 1.0 }"
+        return SourceError(path, f"'{name}' is missing", line=line, place=place, fix=fix)
+    same = [e for e in errors if _data_loc(e, raw) == loc]
+    if any(e["type"] in _EXPECTED or e["type"] == "literal_error" for e in same):
+        problem, fix = _type_error(name, given, same, last_is_index=isinstance(loc[-1], int))
+        bare_weight = isinstance(given, int | float) and not isinstance(given, bool)
+        if len(loc) == 2 and loc[0] == "rubrics" and bare_weight:
+            fix = f"write {name} = {{ weight = {_toml(given)} }}"  # a bare weight
+        return SourceError(path, problem, line=line, place=place, fix=fix)
+    msg = err["msg"].removeprefix("Value error, ")
+    problem = msg if given is _ABSENT else f"{name} = {_toml(given)}: {msg}"
+    fix = _FIXES.get(err["type"], "see the commented reward.toml in the repo")
+    return SourceError(path, problem, line=line, place=place, fix=fix)
+
+
+def _type_error(
+    name: str, given: Any, same: list[ErrorDetails], *, last_is_index: bool
+) -> tuple[str, str]:
+    """Problem and fix for a value of the wrong type, or a string not among the choices."""
+    types = [e["type"] for e in same if e["type"] in _EXPECTED]
+    choices = [
+        c
+        for e in same
+        if e["type"] == "literal_error"
+        for c in re.findall(r"'([^']*)'", str((e.get("ctx") or {}).get("expected", "")))
+    ]
+    wanted = [_EXPECTED[t][0] for t in types]
+    if choices:
+        quoted = [json.dumps(c) for c in choices]
+        one_of = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        wanted.append(one_of if types or len(quoted) == 1 else f"one of {one_of}")
+    problem = f"{name} = {_toml(given)}: expected {' or '.join(wanted)}"
+    if types or not isinstance(given, str):
+        problem += f", got {_kind(given)}"
+
+    def write(value: str) -> str:
+        return f"write {value} for {name}" if last_is_index else f"write {name} = {value}"
+
+    close = difflib.get_close_matches(given, choices, n=1) if isinstance(given, str) else []
+    if close:
+        return problem, f"did you mean '{close[0]}'? {write(json.dumps(close[0]))}"
+    if (value := _converted(given, types)) is not None:
+        unquoted = isinstance(given, str) and value[0] not in '"['
+        return problem, write(value) + (" (without quotes)" if unquoted else "")
+    if choices and not types:
+        return problem, f"use one of {', '.join(json.dumps(c) for c in choices)}"
+    examples = [_EXPECTED[t][1] for t in types] + [json.dumps(c) for c in choices]
+    return problem, f"{write(examples[0])}" + (
+        f" (or {', '.join(examples[1:])})" if examples[1:] else ""
+    )
+
+
+def _suggest(given: str, choices: Sequence[str]) -> str | None:
+    """``did you mean 'x'?`` for the closest valid value, or None when none is close."""
+    close = difflib.get_close_matches(given, list(choices), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def _converted(given: Any, types: list[str]) -> str | None:
+    """``given`` written as the expected type, when it plainly means one (``"0.3"`` -> 0.3)."""
+    text = given.strip() if isinstance(given, str) else None
+    if "bool_type" in types:
+        word = text.lower() if text is not None else str(given) if given in (0, 1) else None
+        if word in _TRUE or word in _FALSE:
+            return "true" if word in _TRUE else "false"
+    if "int_type" in types:
+        if text is not None and re.fullmatch(r"[+-]?\d+", text.replace("_", "")):
+            return str(int(text.replace("_", "")))
+        if isinstance(given, float) and math.isfinite(given):
+            return str(round(given))
+    if "float_type" in types and text is not None:
+        try:
+            number = float(text.replace("_", ""))
+        except ValueError:
+            return None
+        return text if math.isfinite(number) else None
+    if "string_type" in types and isinstance(given, int | float) and not isinstance(given, bool):
+        return json.dumps(str(given))
+    if ("list_type" in types or "tuple_type" in types) and text is not None:
+        return f"[{json.dumps(given)}]" if "list_type" in types else None
+    return None
+
+
+def _data_loc(err: ErrorDetails, raw: dict[str, Any]) -> Key:
+    """The error's place in the config data: union branch tags dropped, _At's place added."""
+    loc: Key = tuple(err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _At):
+        loc += cause.loc
+    node: Any = raw
+    out: list[str | int] = []
+    for n, part in enumerate(loc):
+        inside = isinstance(node, dict) and part in node
+        inside |= isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if inside:
+            node = node[part]
+        elif not (err["type"] == "missing" and n == len(loc) - 1):
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _value_at(raw: dict[str, Any], loc: Key) -> Any:
+    node: Any = raw
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _ABSENT
+    return node
+
+
+def _key_name(loc: Key) -> str:
+    """The key as written in its table: ``weight``, ``implicit_scale[0]``, ``panel[1]``."""
+    names = [i for i, p in enumerate(loc) if isinstance(p, str)]
+    if not names:
+        return "(top level)"
+    last = names[-1]
+    return str(loc[last]) + "".join(f"[{p}]" for p in loc[last + 1 :])
+
+
+def _table_name(loc: Key) -> str:
+    """A table as the user wrote it: ``[rubrics.tone]``, ``[[gates]] #2``."""
+    keys = [json.dumps(p) if re.search(r"[^\w-]", p) else p for p in loc if isinstance(p, str)]
+    if loc and isinstance(loc[-1], int):
+        return f"[[{'.'.join(keys)}]] #{loc[-1] + 1}"
+    return f"[{'.'.join(keys)}]"
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML would write it, shortened."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        text = "[" + ", ".join(_toml(v) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    kinds: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "a table"),
+        ((datetime, date, time), "a date/time"),
+    ]
+    return next((name for typ, name in kinds if isinstance(value, typ)), type(value).__name__)
+
+
+def _model_at(loc: Sequence[int | str]) -> list[str]:
     """Field names of the config section at ``loc``, for 'did you mean' hints."""
     model: type[BaseModel] = RewardConfig
     parts = list(loc)

@@ -47,10 +47,9 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
             problems.append(str(exc))
     for name in config.rubrics:
         if not (rubric_dir / f"{name}.md").is_file():
-            problems.append(
-                f"{resolve_config_path(config_path)} [rubrics.{name}]: no rubric "
-                f"file {rubric_dir / name}.md. Fix: create it or remove the entry"
-            )
+            missing = f"no rubric file {rubric_dir / name}.md"
+            fix = "create it or remove the entry"
+            problems.append(str(config.source_error(("rubrics", name), missing, fix=fix)))
     try:
         renderer = PromptRenderer(config.path("prompts"))
     except SourceError as exc:

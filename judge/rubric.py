@@ -116,6 +116,11 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
     ``name_as`` names a rubric that has no file (a sample's own), whatever its front matter.
     """
     meta, body_start = _front_matter(text, path)
+    head = text.splitlines()[:body_start]
+
+    def line(key: str) -> int:
+        return _meta_line(head, key)
+
     for key in meta:
         # Other keys (version, brand...) are the author's notes; a near-miss of a key this
         # parser reads is a typo that would silently change how the rubric is judged.
@@ -124,7 +129,7 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
             raise SourceError(
                 path,
                 f"unknown front matter key {key!r}",
-                line=1,
+                line=line(str(key)),
                 place="front matter",
                 fix=f"did you mean '{close[0]}'?",
             )
@@ -136,7 +141,7 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
         raise SourceError(
             path,
             f"front matter 'name' is {name!r}",
-            line=1,
+            line=line("name"),
             place="front matter",
             fix="set 'name:' to a lowercase identifier such as 'tone'",
         )
@@ -144,40 +149,39 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
         raise SourceError(
             path,
             f"front matter name {name!r} differs from the file name",
-            line=1,
+            line=line("name"),
             place="front matter",
             fix=f"rename the file to {name}.md or set 'name: {path.stem}'",
         )
-    lo, hi = _scale(meta, path)
+    lo, hi = _scale(meta, path, line("scale"))
     title = meta.get("title", name.replace("_", " ").title())
     if not isinstance(title, str):
         raise SourceError(
             path,
             "'title' is not text",
-            line=1,
+            line=line("title"),
             place="front matter",
             fix="write 'title: Some Title'",
         )
 
     reference = meta.get("reference", "optional")
     if reference not in REFERENCE_USES:
+        close = difflib.get_close_matches(str(reference), REFERENCE_USES, n=1)
         raise SourceError(
             path,
             f"front matter 'reference' is {reference!r}",
-            line=1,
+            line=line("reference"),
             place="front matter",
-            fix="write 'reference: required', 'optional' or 'ignore'",
+            fix=(f"did you mean '{close[0]}'? " if close else "")
+            + "write 'reference: required', 'optional' or 'ignore'",
         )
-    sections = _sections(text.splitlines()[body_start:], body_start, path)
+    body = text.splitlines()[body_start:]
+    sections = _sections(body, body_start, path)
+    _no_near_misses(sections, path)
     by_title = {s.title.lower(): s for s in sections}
     for required in _REQUIRED_SECTIONS:
         if required.lower() not in by_title:
-            raise SourceError(
-                path,
-                f"no '## {required}' section",
-                place=f"## {required}",
-                fix=f"add a '## {required}' section ({_SECTION_HELP[required]})",
-            )
+            raise _missing_section(required, body, body_start, path)
     definition = _text(by_title["definition"].lines)
     if not definition:
         raise SourceError(
@@ -214,6 +218,63 @@ _SECTION_HELP = {
     "Scale": "one '### N' heading with a description per score level",
     "Examples": "'### Example (score N)' headings with Prompt:, Response: and Why: fields",
 }
+
+
+def _meta_line(head: list[str], key: str) -> int:
+    """The line of ``key:`` in the front matter (``head``), else 1 (the front matter)."""
+    pattern = re.compile(rf"^\s*['\"]?{re.escape(key)}['\"]?\s*:")
+    return next((i for i, text in enumerate(head, start=1) if pattern.match(text)), 1)
+
+
+def _no_near_misses(sections: list[_RawSection], path: Path) -> None:
+    """A '##' heading one typo away from a section the parser reads is an error, not prose.
+
+    Other sections are passed to the judge verbatim, so '## Scael' would otherwise be judged
+    as free text and the error would only say that '## Scale' is missing.
+    """
+    known = {r.lower(): r for r in _REQUIRED_SECTIONS}
+    for s in sections:
+        if s.title.lower() in known:
+            continue
+        close = difflib.get_close_matches(s.title.lower(), list(known), n=1, cutoff=0.75)
+        if close:
+            right = known[close[0]]
+            raise SourceError(
+                path,
+                f"unknown section '{s.title}'",
+                line=s.line,
+                place=f"## {s.title}",
+                fix=f"did you mean '{right}'? write '## {right}'",
+            )
+
+
+def _missing_section(required: str, body: list[str], offset: int, path: Path) -> SourceError:
+    """No '## required': point at a heading of another level that names it, if one does."""
+    help_text = f"add a '## {required}' section ({_SECTION_HELP[required]})"
+    for number, level, title in _headings(body, offset):
+        if level != 2 and title.lower() == required.lower():
+            return SourceError(
+                path,
+                f"'{'#' * level} {title}' is a level-{level} heading, so there is no "
+                f"'## {required}' section",
+                line=number,
+                place=f"## {required}",
+                fix=f"write '## {required}' (two #)",
+            )
+    return SourceError(path, f"no '## {required}' section", place=f"## {required}", fix=help_text)
+
+
+def _headings(lines: list[str], offset: int) -> list[tuple[int, int, str]]:
+    """(line, level, title) of every markdown heading outside fenced code."""
+    out: list[tuple[int, int, str]] = []
+    in_fence = False
+    for number, text in enumerate(lines, start=offset + 1):
+        if _FENCE.match(text):
+            in_fence = not in_fence
+        m = None if in_fence else _HEADING.match(text)
+        if m:
+            out.append((number, len(m.group(1)), m.group(2)))
+    return out
 
 
 def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
@@ -259,12 +320,12 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
     return meta, end + 1
 
 
-def _scale(meta: dict[str, Any], path: Path) -> tuple[int, int]:
+def _scale(meta: dict[str, Any], path: Path, line: int) -> tuple[int, int]:
     scale = meta.get("scale")
     fix = "write 'scale: {min: 1, max: 5}' with integer bounds, min < max, at most 11 levels"
     if not isinstance(scale, dict):
         raise SourceError(
-            path, "front matter has no 'scale' mapping", line=1, place="front matter", fix=fix
+            path, "front matter has no 'scale' mapping", line=line, place="front matter", fix=fix
         )
     lo, hi = scale.get("min"), scale.get("max")
     if (
@@ -276,7 +337,7 @@ def _scale(meta: dict[str, Any], path: Path) -> tuple[int, int]:
         or hi - lo > 10
     ):
         raise SourceError(
-            path, f"invalid scale min={lo!r} max={hi!r}", line=1, place="front matter", fix=fix
+            path, f"invalid scale min={lo!r} max={hi!r}", line=line, place="front matter", fix=fix
         )
     return lo, hi
 
@@ -372,6 +433,25 @@ def _levels(section: _RawSection, lo: int, hi: int, path: Path) -> tuple[Level, 
     return tuple(found[s] for s in range(lo, hi + 1))
 
 
+_LABEL = re.compile(r"^\s*\*{0,2}([A-Za-z][\w ]{0,20}?)\*{0,2}\s*:")
+
+
+def _no_misspelt_field(sub: _RawSection, required: str, path: Path) -> None:
+    """An example field that is missing because its label is misspelt ('**Promt:**')."""
+    for number, text in sub.lines:
+        m = _LABEL.match(text)
+        label = m.group(1).strip() if m else ""
+        near = difflib.get_close_matches(label.lower(), [required], n=1, cutoff=0.75)
+        if near and label.lower() != required:
+            raise SourceError(
+                path,
+                f"unknown field '{label}:' in example '{sub.title}'",
+                line=number,
+                place="## Examples",
+                fix=f"did you mean '{required.title()}:'? write '**{required.title()}:** ...'",
+            )
+
+
 def _examples(section: _RawSection, lo: int, hi: int, path: Path) -> tuple[Example, ...]:
     out: list[Example] = []
     for sub in _subsections(section):
@@ -405,6 +485,7 @@ def _examples(section: _RawSection, lo: int, hi: int, path: Path) -> tuple[Examp
         values = {k: "\n".join(v).strip() for k, v in fields.items()}
         for required in ("prompt", "response", "why"):
             if not values.get(required):
+                _no_misspelt_field(sub, required, path)
                 raise SourceError(
                     path,
                     f"example '{sub.title}' has no {required.title()}:",

@@ -66,7 +66,7 @@ def test_both_forms_parse() -> None:
         ([{"criterion": "x" * 1001}], "longer than 1000"),
         ([{"criterion": "x"}] * 51, "max_criteria"),
         ("---\nscale: {min: 1, max: 5}\n---\n## Definition\nx\n", "no '## Scale' section"),
-        ("---\nscale: {min: 1}\n---\n", r"metadata.rubric line 1: .*scale"),
+        ("---\nscale: {min: 1}\n---\n", r"metadata.rubric line 2: .*scale"),
     ],
 )
 def test_bad_rubric_data_is_named_precisely(value: object, message: str) -> None:

@@ -36,9 +36,9 @@ def test_cache_dir_env_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     [
         ({"judge": {"temprature": 0.2}}, "judge.temprature", "did you mean 'temperature'"),
         ({"judge": {"temperature": 3}}, "judge.temperature", "less than or equal"),
-        ({"output": {"min": 1, "max": -1}}, "output", "output.min must be below"),
+        ({"output": {"min": 1, "max": -1}}, "output.min", "output.min must be below"),
         ({"unscored": {"sample": "zero"}}, "unscored.sample", "group_mean"),
-        ({"gates": [{"rubric": "nope", "below": 0.2}]}, "(top level)", "not in [rubrics]"),
+        ({"gates": [{"rubric": "nope", "below": 0.2}]}, "gates.0.rubric", "not in [rubrics]"),
         ({"rubrics": {}}, "rubrics", "at least 1"),
         ({"runtime": {"concurrency": 0}}, "runtime.concurrency", "greater than or equal"),
         ({"retyr": {}}, "retyr", "did you mean 'retry'"),
@@ -65,7 +65,7 @@ def test_bad_config_names_key(overrides: dict[str, object], key: str, words: str
 def test_bad_toml_syntax(tmp_path: Path) -> None:
     bad = tmp_path / "reward.toml"
     bad.write_text("[rubrics\n")
-    with pytest.raises(Exception, match=r"reward.toml: not valid TOML .*line 1"):
+    with pytest.raises(Exception, match=r"reward.toml:1: not valid TOML .*line 1"):
         load_config(bad)
 
 

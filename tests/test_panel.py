@@ -188,9 +188,9 @@ def test_a_judge_of_the_policys_family_is_warned_about(
 @pytest.mark.parametrize(
     ("judge", "place"),
     [
-        ({"panel": [{"model_id": "a"}, {"model_id": "a"}]}, "judge"),
-        ({"panel": [{"model_id": "a"}, {"model_id": "b"}], "quorum": 3}, "judge"),
-        ({"quorum": 2}, "judge"),
+        ({"panel": [{"model_id": "a"}, {"model_id": "a"}]}, "judge.panel.1.model_id"),
+        ({"panel": [{"model_id": "a"}, {"model_id": "b"}], "quorum": 3}, "judge.quorum"),
+        ({"quorum": 2}, "judge.quorum"),
         ({"panel": [{"model_id": "a", "temprature": 0.5}]}, "judge.panel.0.temprature"),
         ({"aggregation": "vote"}, "judge.aggregation"),
         ({"mode": "groups"}, "judge.mode"),

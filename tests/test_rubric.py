@@ -67,7 +67,7 @@ def test_good_rubric_fields() -> None:
         (lambda t: t.replace("---\nname", "name", 1), 1, "front matter", "no YAML front matter"),
         (
             lambda t: t.replace("scale: {min: 1, max: 3}", "scale: {min: 3, max: 1}"),
-            1,
+            3,  # the line of 'scale:' (was always 1)
             "front matter",
             "invalid scale",
         ),
@@ -77,7 +77,7 @@ def test_good_rubric_fields() -> None:
             "front matter",
             "not valid YAML",
         ),
-        (lambda t: t.replace("name: demo", "name: other"), 1, "front matter", "differs"),
+        (lambda t: t.replace("name: demo", "name: other"), 2, "front matter", "differs"),
         (
             lambda t: t.replace("### 2 - Fine\nFine things.\n", ""),
             13,
@@ -132,3 +132,74 @@ def test_bom_and_binary_rubrics(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(SourceError, match="not UTF-8"):
         load_rubric(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "place", "problem", "fix"),
+    [
+        (
+            "## Scale",
+            "## Scael",
+            13,
+            "## Scael",
+            "unknown section 'Scael'",
+            "did you mean 'Scale'?",
+        ),
+        (
+            "## Definition",
+            "## Definiton",
+            7,
+            "## Definiton",
+            "unknown section 'Definiton'",
+            "did you mean 'Definition'?",
+        ),
+        (
+            "## Examples",
+            "# Examples",
+            21,
+            "## Examples",
+            "'# Examples' is a level-1 heading",
+            "write '## Examples' (two #)",
+        ),
+        (
+            "**Prompt:** Hi",
+            "**Promt:** Hi",
+            23,
+            "## Examples",
+            "unknown field 'Promt:'",
+            "did you mean 'Prompt:'?",
+        ),
+        (
+            "scale: {min: 1, max: 3}",
+            "scale: {min: 1, max: 3}\nreference: requird",
+            4,
+            "front matter",
+            "'reference' is 'requird'",
+            "did you mean 'required'?",
+        ),
+        (
+            "scale: {min: 1, max: 3}",
+            "scale: {min: 1, max: 3}\nrefrence: required",
+            4,
+            "front matter",
+            "unknown front matter key 'refrence'",
+            "did you mean 'reference'?",
+        ),
+        ("name: demo", "name: Demo", 2, "front matter", "'name' is 'Demo'", "lowercase"),
+    ],
+)
+def test_a_misspelt_heading_or_field_names_its_line_and_the_right_word(
+    old: str, new: str, line: int, place: str, problem: str, fix: str
+) -> None:
+    # '## Scael' used to be passed to the judge as free text, and the error only said that
+    # '## Scale' was missing, with no line; front matter errors all said line 1.
+    assert old in GOOD
+    with pytest.raises(SourceError) as err:
+        parse_rubric(GOOD.replace(old, new, 1), Path("rubrics/demo.md"))
+    assert (err.value.line, err.value.place) == (line, place)
+    assert problem in err.value.problem and fix in err.value.fix
+
+
+def test_a_custom_section_far_from_the_required_ones_is_still_free_text() -> None:
+    text = GOOD.replace("## Voice guide", "## Sample answers")
+    assert [s.title for s in parse_rubric(text, Path("demo.md")).sections] == ["Sample answers"]
