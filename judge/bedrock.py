@@ -16,6 +16,7 @@ import botocore.config
 import botocore.exceptions
 
 from judge.config import JudgeSettings
+from judge.deploy.region import resolve_region
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -34,7 +35,7 @@ _MODEL_ERROR = {"ModelErrorException"}
 def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntimeClient:
     """A client honouring standard AWS configuration and ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``."""
     session = boto3.session.Session(profile_name=settings.profile)
-    region = settings.region or session.region_name or DEFAULT_REGION
+    region = resolve_region(settings.region, profile=settings.profile, default=DEFAULT_REGION)
     config = botocore.config.Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=settings.connect_timeout_s,

@@ -414,7 +414,7 @@ def test_service_role_is_least_privilege() -> None:
     assert all("nova-pro" in m for m in models) and not any(m.endswith("*") for m in models)
     printed = _cli(
         "batch", "role-policy", "--bucket", "s3://bkt/runs", "--account", "111122223333",
-        "--config", str(REPO / "reward.toml"),
+        "--config", str(REPO / "reward.toml"), "--region", "us-east-1",
     )  # fmt: skip
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.stdout)["permissions_policy"] == policy
@@ -481,3 +481,32 @@ def test_group_mode_matches_on_demand(
     evaluator.close()
     assert batch.stats.calls == 40 and batch.counts()["unscored"] == 0
     assert json.loads(rewards.read_text()) == answer
+
+
+def test_submit_runs_in_aws_region_and_reports_no_dry_run_failures(
+    local: StandIns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """submit renders through a dry run that calls nothing: no "calls failed" for it.
+
+    The job goes to AWS_REGION (botocore alone would read only AWS_DEFAULT_REGION), and the
+    failures that do happen, record errors at collect, are still reported.
+    """
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    local.server.control.faults = RecordFaults(error_rate=0.25, seed=3)
+    data = _dataset(tmp_path / "data.jsonl", 40)
+    submitted = _cli(
+        "batch", "submit", str(data), "--bucket", f"s3://{BUCKET}/runs", "--role-arn", ROLE,
+        "--config", str(local.config),
+    )  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    assert "120 records" in submitted.output
+    assert "failed" not in submitted.output and "dry run" not in submitted.output
+    job = _job_name(submitted)
+    manifest = json.loads((local.jobs / job / "manifest.json").read_text())
+    assert manifest["region"] == "eu-west-3"
+    assert manifest["endpoint"] == local.server.url
+    _wait(job)
+    collected = _cli("batch", "collect", job)
+    assert collected.exit_code == 0, collected.output
+    assert "calls failed (judge_error: batch record error" in collected.output

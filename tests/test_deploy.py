@@ -465,6 +465,41 @@ def test_cli_deploy_hyperpod_name(local_aws: str, lambda_zip: Built) -> None:
     assert conf["Runtime"] == f"python{OTHER_PY}"
 
 
+def test_deploy_goes_where_aws_region_says(
+    local_aws: str, lambda_zip: Built, package: PackageInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AWS_REGION alone (botocore reads only AWS_DEFAULT_REGION) places the stack; no region
+    at all is an error, not a silent us-east-1; [judge] region places the model grant."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    nowhere = _one_error_line(_deploy_cli(lambda_zip.path, lambda_zip.config).output)
+    assert "no AWS region is configured. Fix: pass --region, export AWS_REGION" in nowhere
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    result = _deploy_cli(lambda_zip.path, lambda_zip.config, "--stack", "paris")
+    assert result.exit_code == 0, result.output
+    assert "arn:aws:lambda:eu-west-3:123456789012:function:rlaif-judge-reward" in result.output
+    assert "arn:aws:bedrock:eu-west-3:123456789012:inference-profile/" in result.output
+    pinned = deploy(
+        package.path,
+        package.evaluator_version,
+        "us.amazon.nova-pro-v1:0",
+        StackSettings(stack="pinned", function_name="pinned", judge_region="eu-central-1"),
+        poll_s=1,
+    )
+    assert ":lambda:eu-west-3:" in pinned.function_arn
+    assert pinned.model_arns[0].startswith("arn:aws:bedrock:eu-central-1:123456789012:")
+
+
+def test_deploy_refuses_a_zip_for_another_judge_region(
+    aws_env: Path, lambda_zip: Built, tmp_path: Path
+) -> None:
+    """The grant follows the deploying config's [judge] region; the zip must judge there."""
+    text = lambda_zip.config.read_text()
+    pinned = tmp_path / "pinned.toml"
+    pinned.write_text(text.replace("[judge]\n", '[judge]\nregion = "eu-central-1"\n', 1))
+    line = _one_error_line(_deploy_cli(lambda_zip.path, pinned).output)
+    assert f"judge_region is missing, [judge].region in {pinned} says eu-central-1" in line
+
+
 def _deploy_cli(zip_path: Path, config: Path, *extra: str) -> Any:
     """`judge deploy` of a zip for OTHER_PY; later options (``extra``) win."""
     return CliRunner().invoke(

@@ -46,6 +46,7 @@ from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config, resolve_config_path
 from judge.contract import read_event_file, samples_of
 from judge.deadline import Deadline
+from judge.deploy.region import resolve_region
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
 from judge.verdict import Unscored
@@ -156,6 +157,11 @@ class Target:
     jobs_dir: str | Path | None = None
 
 
+def job_region(config: RewardConfig) -> str:
+    """Where a new job runs: [judge] region, else as every AWS command resolves it."""
+    return resolve_region(config.judge.region, profile=config.judge.profile)
+
+
 def job_name(kind: str) -> str:
     """A unique job name that fits the API's pattern and its 63 characters."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -172,7 +178,7 @@ def submit_score(
     """Render ``data`` as ``judge score`` would judge it, upload it and create the job."""
     started = time.monotonic()
     config = load_config(config_path)
-    evaluator = Evaluator.from_settings(batch_config(config, rubrics))
+    evaluator = Evaluator.from_settings(batch_config(config, rubrics, region=job_region(config)))
     try:
         samples = samples_of(read_event_file(data))
         planned = score_tasks(evaluator, samples)
@@ -195,7 +201,7 @@ def submit_calibration(
     """Render a calibration run (anchors, draws, bias probes), upload it, create the job."""
     started = time.monotonic()
     config = load_config(config_path)
-    evaluator = Evaluator.from_settings(batch_config(config))
+    evaluator = Evaluator.from_settings(batch_config(config, region=job_region(config)))
     try:
         planned = calibration_tasks(evaluator, rubric, anchors, options)
         run = mf.CalibrationRun(
@@ -274,7 +280,7 @@ def _submit(
 ) -> Submitted:
     records = make_records((p.key, p.request) for p in planned)
     files = shard(records, target.quotas)  # refuses (one line) before anything is uploaded
-    region = str(evaluator.caller.client.meta.region_name)
+    region = str(evaluator.config.judge.region)
     control = control_client(region)
     _check_endpoints(evaluator.endpoint_url, str(control.meta.endpoint_url))
     bucket, prefix = split_s3(target.bucket_uri)
@@ -590,7 +596,9 @@ def replay(job: str, *, jobs_dir: str | Path | None = None) -> Replay:
 
 def _checked_evaluator(manifest: mf.Manifest, config: RewardConfig) -> Evaluator:
     """The job's evaluator, refusing if what shapes its requests changed since submit."""
-    evaluator = Evaluator.from_settings(batch_config(config, manifest.rubric_subset))
+    evaluator = Evaluator.from_settings(
+        batch_config(config, manifest.rubric_subset, region=manifest.region)
+    )
     problems = []
     if evaluator.endpoint_url != manifest.endpoint:
         problems.append(

@@ -28,7 +28,7 @@ from judge.contract import parse_sample
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
-from judge.verdict import Unscored, Verdict
+from judge.verdict import Verdict
 
 RECORD_ID_LENGTH = 11  # "11 character alphanumeric string" (batch-inference-data, older pages)
 GB = 1_000_000_000
@@ -55,14 +55,20 @@ class QuotaError(JudgeError):
     """The records do not fit the batch quotas; nothing was uploaded."""
 
 
-def batch_config(config: RewardConfig, rubrics: Sequence[str] | None = None) -> RewardConfig:
+def batch_config(
+    config: RewardConfig, rubrics: Sequence[str] | None = None, *, region: str | None = None
+) -> RewardConfig:
     """The config a batch job judges with: text verdicts, no prompt cache, maybe fewer rubrics.
 
     Batch inference does not support tool use, so the keyed text verdict replaces the forced
     tool; prompt caching is not documented for batch jobs. ``rubrics`` restricts the reward
-    to those rubrics (gates on the others go), as ``--rubric`` does.
+    to those rubrics (gates on the others go), as ``--rubric`` does. ``region`` (the job's)
+    is the judge's, so that the verdicts are keyed to the endpoint the job runs in.
     """
-    judge = config.judge.model_copy(update={"verdict_mode": "text", "prompt_cache": False})
+    settings: dict[str, Any] = {"verdict_mode": "text", "prompt_cache": False}
+    if region is not None:
+        settings["region"] = region
+    judge = config.judge.model_copy(update=settings)
     update: dict[str, Any] = {"judge": judge}
     if rubrics:
         unknown = [r for r in rubrics if r not in config.rubrics]
@@ -79,24 +85,22 @@ def batch_config(config: RewardConfig, rubrics: Sequence[str] | None = None) -> 
 class RecordingCaller(JudgeCaller):
     """A caller that records the judgements asked of it and calls nothing.
 
-    ``placeholder`` answers every judgement with a stand-in verdict (calibration: the run
-    then selects its held-out items and probes as it would with every anchor scored);
-    otherwise with an unscored outcome. Nothing is ever stored in the cache.
+    It answers every judgement with a stand-in verdict: a calibration run then selects its
+    held-out items and probes as it would with every anchor scored, and a dry run is not
+    reported as failed calls (an unscored stand-in would be: "N of N calls failed"). No
+    stand-in decides which judgements are asked (only refused or unreadable group answers
+    would, and a stand-in is neither). Nothing is ever stored in the cache.
     """
 
-    def __init__(self, base: JudgeCaller, *, placeholder: bool) -> None:
+    def __init__(self, base: JudgeCaller) -> None:
         super().__init__(base.client, base.settings, base.retry, base.cache, None)
         self.tasks: dict[str, JudgeTask] = {}
-        self._placeholder = placeholder
         self._lock = threading.Lock()
 
     def judge(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcomes:
         """Record ``task``; answer with a placeholder."""
         with self._lock:
             self.tasks.setdefault(task.key, task)
-        if not self._placeholder:
-            dry = Unscored(reason="judge_error", detail="dry run")
-            return {r.name: dry for r in task.rubrics}
         spread = int(task.key[:8], 16)  # varied, so the dry run's statistics are defined
         return {
             r.name: Verdict(score=r.scores[(spread + i) % len(r.scores)])
@@ -107,14 +111,14 @@ class RecordingCaller(JudgeCaller):
         """Never cache a dry run's placeholders."""
 
 
-def _recording(evaluator: Evaluator, *, placeholder: bool) -> tuple[Evaluator, RecordingCaller]:
+def _recording(evaluator: Evaluator) -> tuple[Evaluator, RecordingCaller]:
     if evaluator.config.judge.panel:
         raise JudgeError(
             "a batch job runs one model, and [judge] panel lists "
             f"{len(evaluator.config.judge.panel)}: submit one job per judge (a config each, "
             "with its model_id and no panel), or judge the panel on demand"
         )
-    caller = RecordingCaller(evaluator.caller, placeholder=placeholder)
+    caller = RecordingCaller(evaluator.caller)
     return Evaluator(evaluator.config, evaluator.rubrics, evaluator.renderer, caller), caller
 
 
@@ -135,7 +139,7 @@ class Planned:
 
 def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
     """The judgements ``judge score`` would make on ``samples``, in input order."""
-    dry, recorder = _recording(evaluator, placeholder=False)
+    dry, recorder = _recording(evaluator)
     dry.evaluate(samples, Deadline.never())
     # Which samples each judgement is about: a task's delimiter key is an HMAC of the item
     # it judges, so the samples are found without rendering anything again.
@@ -170,7 +174,7 @@ def calibration_tasks(
     """
     from judge.calibration.runner import calibrate  # numpy and friends: the calibrate extra
 
-    dry, recorder = _recording(evaluator, placeholder=True)
+    dry, recorder = _recording(evaluator)
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # placeholder statistics may be degenerate
         calibrate(dry, rubric, anchors, out=Path(tmp), bootstrap_rounds=2, **options)

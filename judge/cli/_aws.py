@@ -30,6 +30,7 @@ python_version_option = click.option(
     type=click.Choice(LAMBDA_PYTHONS),
     help="Lambda runtime's Python.",
 )
+REGION_HELP = "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, your AWS profile's)."
 arch_option = click.option(
     "--arch", default="x86_64", show_default=True, type=click.Choice(list(PLATFORMS))
 )
@@ -69,7 +70,7 @@ def package(out: str, python_version: str, arch: str, config_path: str | None) -
 @click.option("--function-name", default="rlaif-judge-reward", show_default=True)
 @click.option("--hyperpod", is_flag=True, help="Name the function SageMaker-... (HyperPod).")
 @click.option("--bucket", default=None, help="S3 bucket for the code (default: created).")
-@click.option("--region", default=None, help="AWS region (default: your AWS config).")
+@click.option("--region", default=None, help=REGION_HELP)
 @python_version_option
 @arch_option
 @click.option(
@@ -147,6 +148,7 @@ def deploy(
             bucket=bucket,
             region=region,
             profile_regions=tuple(profile_regions.split(",")) if profile_regions else None,
+            judge_region=config.judge.region,
         )
         result = deploy_stack(
             Path(zip_path), version, model_id, settings, rubrics=list(config.rubrics)
@@ -165,7 +167,12 @@ def deploy(
     default=None,
     help="Deployed function name or ARN (default: run the handler locally).",
 )
-@click.option("--region", default=None)
+@click.option(
+    "--region",
+    default=None,
+    help="AWS region (default: the function ARN's, AWS_REGION, AWS_DEFAULT_REGION, your AWS "
+    "profile's).",
+)
 @click.option(
     "--time-budget",
     default=300.0,
@@ -224,9 +231,11 @@ def _invoke_function(function_arn: str, region: str | None, samples: Any) -> Any
     import boto3
 
     from judge.deploy.aws_errors import aws_errors
+    from judge.deploy.region import arn_region, resolve_region
 
     with aws_errors():
-        client = boto3.session.Session(region_name=region).client("lambda")
+        where = resolve_region(region or arn_region(function_arn))
+        client = boto3.session.Session(region_name=where).client("lambda")
         reply = client.invoke(FunctionName=function_arn, Payload=json.dumps(samples).encode())
         raw = reply["Payload"].read()
     try:

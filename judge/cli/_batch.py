@@ -488,19 +488,23 @@ def stop(job: str, jobs_dir: str | None) -> None:
 @batch.command("role-policy")
 @click.option("--bucket", "bucket_uri", required=True, help="s3://BUCKET[/PREFIX] as in submit.")
 @click.option("--account", required=True, help="The AWS account id that runs the jobs.")
-@click.option("--region", default=None, help="Default: the config's or the session's region.")
+@click.option(
+    "--region",
+    default=None,
+    help="Default: [judge] region, AWS_REGION, AWS_DEFAULT_REGION, your AWS profile's.",
+)
 @config_option
 def role_policy(bucket_uri: str, account: str, region: str | None, config_path: str | None) -> None:
     """Print the service role's trust and permissions policies (least privilege)."""
     from judge.batch.iam import permissions_policy, trust_policy
     from judge.batch.jobs import split_s3
-    from judge.bedrock import DEFAULT_REGION
     from judge.config import load_config
+    from judge.deploy.region import resolve_region
 
     with reported_errors(), aws_errors():
         config = load_config(config_path)
         bucket, prefix = split_s3(bucket_uri)
-        where = region or config.judge.region or DEFAULT_REGION
+        where = resolve_region(region or config.judge.region, profile=config.judge.profile)
         policies = {
             "trust_policy": trust_policy(account, where),
             "permissions_policy": permissions_policy(

@@ -276,6 +276,7 @@ def build_package(
             "python_version": python_version,
             "arch": arch,
             "judge_model": config.judge.model_id,
+            "judge_region": config.judge.region,  # where it calls Bedrock (None: its own)
             "rubrics": sorted(config.rubrics),  # what the config scores (deploy checks it)
             "files": hashes,
             "dependencies": dependency_versions,
@@ -337,7 +338,7 @@ def check_manifest(
     python_version: str,
     arch: str,
 ) -> None:
-    """Refuse a zip built for another runtime, architecture, judge model or rubric set.
+    """Refuse a zip built for another runtime, architecture, judge model/region or rubric set.
 
     ``judge deploy`` sets the runtime and architecture from its flags and grants
     ``bedrock:InvokeModel`` (and draws the dashboard) from the config, while the function
@@ -348,12 +349,14 @@ def check_manifest(
         "python_version": python_version,
         "arch": arch,
         "judge_model": config.judge.model_id,
+        "judge_region": config.judge.region,
         "rubrics": sorted(config.rubrics),
     }
     wheres = {
         "python_version": "--python-version",
         "arch": "--arch",
         "judge_model": f"[judge].model_id in {config_path}",
+        "judge_region": f"[judge].region in {config_path}",
         "rubrics": f"[rubrics] in {config_path}",
     }
     differences = [

@@ -16,6 +16,7 @@ import botocore.exceptions
 from judge.deploy.aws_errors import aws_errors, stack_status_problem
 from judge.deploy.dashboard import dashboard_body
 from judge.deploy.iam import invoke_model_arns
+from judge.deploy.region import resolve_region
 from judge.errors import JudgeError
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
@@ -40,6 +41,8 @@ class StackSettings:
     bucket: str | None = None
     region: str | None = None
     profile_regions: tuple[str, ...] | None = None
+    # [judge] region, when the config pins one: where the function calls Bedrock (else its own)
+    judge_region: str | None = None
 
     @property
     def deployed_name(self) -> str:
@@ -86,8 +89,8 @@ def _deploy(
     template: Path,
     poll_s: int,
 ) -> Deployment:
-    session = boto3.session.Session(region_name=settings.region)
-    region = session.region_name or "us-east-1"
+    region = resolve_region(settings.region)
+    session = boto3.session.Session(region_name=region)
     account = session.client("sts", region_name=region).get_caller_identity()["Account"]
     cfn = session.client("cloudformation", region_name=region)
     # Before anything is uploaded: a stack CloudFormation will not update is the user's to fix.
@@ -102,7 +105,12 @@ def _deploy(
     _ensure_bucket(s3, bucket, region)
     s3.upload_file(str(zip_path), bucket, key)
 
-    arns = invoke_model_arns(model_id, region, account, profile_regions=settings.profile_regions)
+    arns = invoke_model_arns(
+        model_id,
+        settings.judge_region or region,
+        account,
+        profile_regions=settings.profile_regions,
+    )
     parameters = {
         "FunctionName": settings.function_name,
         "HyperPod": "true" if settings.hyperpod else "false",
