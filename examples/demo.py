@@ -7,6 +7,9 @@
 3. calibrates the tone rubric on a slice of the bundled politeness anchors (human labels);
 4. stops the server.
 
+If the local model crashes, the step in progress stops at once with one line saying so (the
+server restarts its model worker, ``judge.server.worker``) and the demo stops the server.
+
 ``JUDGE_BACKEND=bedrock`` runs steps 2-3 against Amazon Bedrock with your AWS configuration
 instead (the judge model from reward.toml). ``JUDGE_BACKEND=scripted`` uses the keyword
 heuristic server (seconds, no model).
@@ -46,10 +49,25 @@ Use the default (JUDGE_BACKEND unset) for a real local model, JUDGE_BACKEND=bedr
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
+    """Run one ``judge`` command; stop the demo if it fails.
+
+    The command said why, in one line: a crashed local judge is ``the local judge crashed:
+    ...``, at once, not after a minute of retries.
+    """
     print(f"\n$ judge {' '.join(args)}", flush=True)
     status = subprocess.call([sys.executable, "-m", "judge.cli", *args], env=env, cwd=REPO)
     if status != 0:
         raise SystemExit(status)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop ``judge serve`` (SIGTERM: it stops its model worker too); kill it if it hangs."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def main() -> int:
@@ -60,7 +78,11 @@ def main() -> int:
     server = None
     started = time.monotonic()
     if backend != "bedrock":
-        server, url = start_server(["--backend", backend], env)
+        try:
+            server, url = start_server(["--backend", backend], env)
+        except RuntimeError as exc:  # `judge serve` printed why (one line) above
+            print(f"demo stopped: {exc}", file=sys.stderr)
+            return 2
         env.update(
             AWS_ENDPOINT_URL_BEDROCK_RUNTIME=url,
             AWS_ACCESS_KEY_ID="local",
@@ -92,8 +114,7 @@ def main() -> int:
         )
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            _stop(server)
     print(
         f"\nDemo finished in {time.monotonic() - started:.0f} s. Lambda answer: "
         f"{work / 'rewards.json'}; calibration report: {work / 'calibration' / 'reports'}"

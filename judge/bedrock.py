@@ -17,6 +17,7 @@ import botocore.exceptions
 
 from judge.config import JudgeSettings
 from judge.deploy.region import resolve_region
+from judge.errors import LOCAL_JUDGE_CRASHED
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -75,7 +76,13 @@ def _is_loopback(url: str) -> bool:
 
 
 def classify(exc: BaseException) -> ErrorClass:
-    """How a failed Converse call should be treated by the retry policy."""
+    """How a failed Converse call should be treated by the retry policy.
+
+    A local judge's crash answer is fatal whatever its code: the server has already
+    restarted its model or given up on it, and the same prompt may crash it again.
+    """
+    if _crash_message(exc) is not None:
+        return "fatal"
     if isinstance(exc, botocore.exceptions.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -101,3 +108,41 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code", "ClientError"))
     return type(exc).__name__
+
+
+def _crash_message(exc: BaseException) -> str | None:
+    """The local judge server's crash answer (``judge.server.worker``), if ``exc`` is one."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        if message.startswith(LOCAL_JUDGE_CRASHED):
+            return message
+    return None
+
+
+def loopback_refused(exc: BaseException) -> str | None:
+    """The server's base URL when ``exc`` is a refused connection to this machine.
+
+    Nothing listens on a loopback port that refuses: the local judge server is not running
+    (or has died). Retrying for a minute cannot bring it back (``judge.retry``).
+    """
+    if not isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return None
+    url = str(exc.kwargs.get("endpoint_url", ""))
+    if not _is_loopback(url):
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def backend_down(exc: BaseException) -> str | None:
+    """One line saying that the judge server is down, when ``exc`` says so; else None.
+
+    The local server's crash answer, or a refused connection to a loopback endpoint (once
+    its few retries are spent). A CLI run stops on it (``judge.errors.BackendDown``); the
+    Lambda handler unscores the judgement with it.
+    """
+    if (crash := _crash_message(exc)) is not None:
+        return f"{crash.rstrip('.')}; see the `judge serve` output"
+    if (url := loopback_refused(exc)) is not None:
+        return f"no judge server answers at {url}; is `judge serve` running?"
+    return None

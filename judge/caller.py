@@ -8,11 +8,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from judge.bedrock import classify, error_code
+from judge.bedrock import backend_down, classify, error_code
 from judge.cache import VerdictCache
 from judge.config import JudgeSettings, RetrySettings
 from judge.cost import TokenCounts
 from judge.deadline import Deadline
+from judge.errors import BackendDown
 from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
 from judge.rubric import Rubric
@@ -93,8 +94,33 @@ class CallStats(RetryStats):
             self.cache_hits += 1
 
 
+class Tripwire:
+    """Whether a run's judge server is down; fail-fast runs (the CLI) stop on it.
+
+    Shared by a panel's callers. Once tripped, calls are not made (each is unscored at
+    once) and the run raises ``BackendDown`` from the calling thread (``JudgeCaller.store``).
+    """
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self._lock = threading.Lock()
+
+    def trip(self, reason: str) -> None:
+        """Record why the server is down (the first reason is kept)."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+
+
 class JudgeCaller:
-    """Makes judgements through the Converse API; safe to share between threads."""
+    """Makes judgements through the Converse API; safe to share between threads.
+
+    ``tripwire`` (the CLI's, not the Lambda handler's) makes a run stop as soon as the judge
+    server is found crashed or gone (``judge.bedrock.backend_down``); without one, such a
+    judgement is unscored and the others go on.
+    """
+
+    tripwire: Tripwire | None = None
 
     def __init__(
         self,
@@ -145,6 +171,9 @@ class JudgeCaller:
     def _call_once(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcomes:
         started = time.monotonic()
         failed: Unscored | None = None
+        if self.tripwire is not None and self.tripwire.reason is not None:
+            down = Unscored(reason="judge_error", detail=self.tripwire.reason[:300])
+            return {r.name: down for r in task.rubrics}
         try:
             response: dict[str, Any] = call_with_retries(
                 lambda: self._attempt(task, deadline), self.retry, deadline, stats
@@ -152,7 +181,12 @@ class JudgeCaller:
         except DeadlineReached as exc:
             failed = Unscored(reason="deadline", detail=str(exc))
         except Exception as exc:
-            failed = Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
+            if (down_reason := backend_down(exc)) is not None:
+                failed = Unscored(reason="judge_error", detail=down_reason[:300])
+                if self.tripwire is not None:
+                    self.tripwire.trip(down_reason)
+            else:
+                failed = Unscored(reason="judge_error", detail=f"{error_code(exc)}: {exc}"[:300])
         if failed is not None:
             return {r.name: failed for r in task.rubrics}
         stats.record_call(time.monotonic() - started, response.get("usage"), self.settings.model_id)
@@ -181,7 +215,11 @@ class JudgeCaller:
         )
 
     def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
-        """Cache the verdicts of ``tasks`` (never unscored outcomes), in one transaction."""
+        """Cache the verdicts of ``tasks`` (never unscored outcomes), in one transaction.
+
+        Called in the run's own thread once its calls are over, so a tripped ``tripwire``
+        stops the run here (``BackendDown``), after the verdicts already had are kept.
+        """
         items = {
             key: outcome
             for task in tasks
@@ -189,6 +227,8 @@ class JudgeCaller:
             if isinstance(outcome := outcomes.get(task.key, {}).get(name), Verdict)
         }
         self.cache.put_many(items)
+        if self.tripwire is not None and self.tripwire.reason is not None:
+            raise BackendDown(self.tripwire.reason)
 
     def _attempt(self, task: JudgeTask, deadline: Deadline) -> dict[str, Any]:
         """One Converse call, inside the adaptive concurrency limit when there is one."""

@@ -47,6 +47,19 @@ class EventError(JudgeError):
     """The Lambda event is not a batch of samples at all (not one bad sample)."""
 
 
+# How the local judge server's crash answers begin (``judge.server.worker``): the client
+# knows them by it (``judge.bedrock.backend_down``) and neither retries nor carries on.
+LOCAL_JUDGE_CRASHED = "the local judge crashed: "
+
+
+class BackendDown(JudgeError):
+    """The judge server crashed or is gone: a CLI run stops at once, in one line.
+
+    Only fail-fast runs raise it (the CLI's, see ``judge.caller.Tripwire``); the Lambda
+    handler's judgements are unscored with the same message instead.
+    """
+
+
 def read_text(path: Path | str, kind: str) -> str:
     """A user's text file (rubric, config, event, anchors, artefact) as str, or a SourceError.
 

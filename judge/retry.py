@@ -10,11 +10,15 @@ from typing import TypeVar
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_random_exponential
 from tenacity.stop import stop_base
 
-from judge.bedrock import classify
+from judge.bedrock import classify, loopback_refused
 from judge.config import RetrySettings
 from judge.deadline import Deadline
 
 T = TypeVar("T")
+# Attempts at a loopback endpoint that refuses connections: nothing listens there. A few
+# quick tries ride out a momentary refusal (a full listen backlog); a dead server is
+# reported within a second instead of after a minute of backoff.
+LOOPBACK_REFUSED_ATTEMPTS = 3
 
 
 @dataclass
@@ -51,12 +55,16 @@ def call_with_retries(
 ) -> T:
     """Call ``fn``; retry throttles, transient and (a few) model errors; re-raise the last.
 
-    Validation and access errors are raised at once: asking again cannot help.
+    Validation and access errors, and a local judge's crash answer, are raised at once:
+    asking again cannot help. A refused connection to this machine is tried only
+    ``LOOPBACK_REFUSED_ATTEMPTS`` times: nothing listens there, and a minute of backoff will
+    not start ``judge serve``.
     """
     model_errors = 0
+    refused = 0
 
     def should_retry(state: RetryCallState) -> bool:
-        nonlocal model_errors
+        nonlocal model_errors, refused
         exc = state.outcome.exception() if state.outcome else None
         if exc is None:
             return False
@@ -64,6 +72,10 @@ def call_with_retries(
         if kind == "model_error":
             model_errors += 1
             if model_errors > settings.model_error_retries:
+                return False
+        if loopback_refused(exc) is not None:
+            refused += 1
+            if refused >= LOOPBACK_REFUSED_ATTEMPTS:
                 return False
         return kind != "fatal"
 

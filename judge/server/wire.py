@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -265,8 +266,13 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def do_GET(self) -> None:
-        """Health check for scripts that wait for the server."""
-        self._send(200, {"status": "ok", "backend": type(self.server.backend).__name__}, "-")
+        """Health check for scripts that wait for the server (and a worker backend's state)."""
+        backend = self.server.backend
+        health: dict[str, Any] = {"status": "ok", "backend": type(backend).__name__}
+        status = getattr(backend, "status", None)
+        if callable(status):  # ``judge.server.worker``: the worker's pid, crashes, restarts
+            health["worker"] = status()
+        self._send(200, health, "-")
 
     def _send(
         self, status: int, payload: dict[str, Any], request_id: str, error_type: str | None = None
@@ -297,6 +303,16 @@ class _Server(ThreadingHTTPServer):
         self.backend = backend
         self.prompt_cache = prompt_cache
         self.stopping = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (killed, timed out) is not a server error.
+
+        socketserver would print a traceback for it into ``judge serve``'s output.
+        """
+        if isinstance(sys.exc_info()[1], ConnectionError):  # reset, broken pipe, aborted
+            log.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
 
 
 class ConverseServer:
@@ -335,13 +351,19 @@ class ConverseServer:
             self.stop()
 
     def stop(self) -> None:
-        """Release blocked backends, stop serving and close the socket."""
+        """Release blocked backends, stop serving, close the socket and the backend.
+
+        A backend with a ``close`` method (a worker process) is closed last.
+        """
         self._server.stopping.set()
         if self._thread is not None:
             self._server.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        close = getattr(self._server.backend, "close", None)
+        if callable(close):
+            close()
 
     def __enter__(self) -> ConverseServer:
         return self.start()
