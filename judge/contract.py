@@ -121,9 +121,14 @@ def parse_sample(index: int, raw: object) -> Sample:
 
 
 def _echoable(sample_id: Any) -> Any:
-    """The id as it can be echoed in valid JSON (NaN, inf, deep nesting become a string)."""
-    if isinstance(sample_id, str):
-        return clean(sample_id)
+    r"""The id to echo: the event's own value, exactly, lone surrogates included.
+
+    RFT joins each reward to its sample by id, so an id is never cleaned: ``"\ud800"`` is
+    valid JSON and comes back as ``"\ud800"`` (JSON writers here escape it, and the handler
+    returns bytes when the runtime could not; see ``judge.lambda_handler.wire``). Only an id
+    that cannot be written back as JSON (NaN, inf, nesting too deep, an int beyond str()'s
+    digit limit) becomes a string.
+    """
     try:
         json.dumps(sample_id, allow_nan=False)
         return sample_id
@@ -133,6 +138,21 @@ def _echoable(sample_id: Any) -> Any:
         return clean(str(sample_id))[:200]
     except (ValueError, RecursionError):  # an int beyond str()'s digit limit, a deep list
         return "unreadable-id"
+
+
+def shown_id(sample_id: Any, limit: int = 200) -> str:
+    r"""An id as a log line or a table shows it: printable in any encoding, bounded.
+
+    Lone surrogates become ``\ud800`` escapes (a UTF-8 stream cannot write them, and a log
+    line must not fail on a hostile id); the echoed id itself stays exact.
+    """
+    try:
+        text = sample_id if isinstance(sample_id, str) else str(sample_id)
+    except (ValueError, RecursionError):
+        return "unreadable-id"
+    if len(text) > limit:
+        text = text[:limit] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _parse(index: int, raw: object, sample_id: Any) -> Sample:

@@ -1,4 +1,7 @@
-"""``judge lint``: load the config, every rubric and both templates; collect every problem."""
+"""``judge lint``: load the config, every rubric and both templates; collect every problem.
+
+Every problem ``judge package`` would refuse is one of them (``packaging_problems``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 from judge.calibration.artefact import load_artefact, member_slug, mismatches
 from judge.checklist import Criterion, SampleRubric, criterion_rubrics
 from judge.config import JudgeSettings, RewardConfig, load_config, resolve_config_path
+from judge.deploy.package import packaging_problems
 from judge.errors import SourceError
 from judge.group import answer_rubrics
 from judge.guard import load_lexicon
@@ -65,6 +69,7 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
         except SourceError as exc:
             problems.append(str(exc))
     problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config)
+    problems += packaging_problems(config)  # all `judge package` would refuse
     return problems, ok
 
 

@@ -22,6 +22,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from judge.config import ModelPrice
+from judge.contract import shown_id
 from judge.cost import price_table, total_cost
 from judge.pipeline import BatchResult
 
@@ -157,7 +158,7 @@ def record(
             logger.debug(
                 "sample",
                 extra={
-                    "id": r.id,
+                    "id": shown_id(r.id),  # printable: the JSON log line is UTF-8
                     "reward": r.reward,
                     "guarded": r.guarded,
                     "malformed": r.malformed,

@@ -27,7 +27,7 @@ from judge.checklist import (
     parse_sample_rubric,
 )
 from judge.config import SAMPLE_RUBRIC, RewardConfig, load_config
-from judge.contract import Sample, duplicate_ids, parse_sample
+from judge.contract import Sample, duplicate_ids, parse_sample, shown_id
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.group import answer_name, answer_rubrics, context_key, orders, shuffled, split
@@ -36,7 +36,7 @@ from judge.limiter import AdaptiveLimit
 from judge.panel import settle, warn_same_family
 from judge.plan import ChecklistResult, Judgement, Plan, Slot, reference_view
 from judge.prompt import JudgeInput, Kind, PromptRenderer, fence
-from judge.reward import RESPONSE_INDUCED, Dimension, combine, fill_unscored, normalize
+from judge.reward import RESPONSE_INDUCED, Dimension, combine, fill_unscored, judged, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
 from judge.verdict import Outcome, Unscored
@@ -430,7 +430,9 @@ class Evaluator:
         started = time.monotonic()
         samples = [parse_sample(i, raw) for i, raw in enumerate(raw_samples)]
         if dupes := duplicate_ids(samples):
-            log.warning("duplicate sample ids in the batch: %s", ", ".join(map(str, dupes[:10])))
+            log.warning(
+                "duplicate sample ids in the batch: %s", ", ".join(map(shown_id, dupes[:10]))
+            )
         guarded: dict[int, str] = {}
         tasks: dict[str, JudgeTask] = {}
         plans: dict[int, Plan] = {}
@@ -462,11 +464,12 @@ class Evaluator:
                 tasks.setdefault(task.key, task)
         keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
         stats = CallStats()
-        outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress)
+        hits: set[str] = set()  # tasks the verdict cache answered (for --details)
+        outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress, hits)
         alone = self._group_failures_alone(plans, items, outcomes)
         if alone:
-            outcomes.update(self._judge_all(alone, deadline, stats, progress))
-        results = self._assemble(samples, guarded, plans, outcomes)
+            outcomes.update(self._judge_all(alone, deadline, stats, progress, hits))
+        results = self._assemble(samples, guarded, plans, outcomes, hits)
         unique_judgements = sum(len(t.rubrics) for t in tasks.values())
         return BatchResult(
             results,
@@ -570,8 +573,11 @@ class Evaluator:
         deadline: Deadline,
         stats: CallStats,
         progress: Progress | None,
+        hits: set[str] | None = None,
     ) -> dict[str, Outcomes]:
         outcomes: dict[str, Outcomes] = self.caller.cached(tasks, stats)  # one shared cache
+        if hits is not None:
+            hits.update(outcomes)
         pending = [t for t in tasks if t.key not in outcomes]
         total = len(tasks)
         if progress:
@@ -600,13 +606,16 @@ class Evaluator:
         guarded: dict[int, str],
         plans: dict[int, Plan],
         outcomes: dict[str, Outcomes],
+        hits: set[str],
     ) -> list[SampleResult]:
         floor = self.config.output.min
         results: list[SampleResult] = []
         combined: list[float | None] = []
         for s in samples:
             if s.problem is not None:
-                log.warning("malformed sample %s (index %d): %s", s.id, s.index, s.problem)
+                log.warning(
+                    "malformed sample %s (index %d): %s", shown_id(s.id), s.index, s.problem
+                )
                 results.append(SampleResult(s.id, 0.0, malformed=s.problem, unscored=True))
                 combined.append(None)
                 continue
@@ -618,7 +627,9 @@ class Evaluator:
             own = plan.outcomes(outcomes)
             quorum = self.config.judge.min_members()
             checklist = plan.checklist(own, self.config.sample_rubric.partial, quorum)
-            dims = [self._plan_dimension(plan, name, own, checklist) for name in plan.dimensions]
+            dims = [
+                self._plan_dimension(plan, name, own, checklist, hits) for name in plan.dimensions
+            ]
             if any((d.unscored_reason or "").startswith("refused") for d in dims):
                 refused = self.config.refused_reward()
                 results.append(SampleResult(s.id, refused, dims, refused=True))
@@ -648,20 +659,25 @@ class Evaluator:
         name: str,
         own: dict[str, list[Judgement]],
         checklist: ChecklistResult | None,
+        hits: set[str],
     ) -> Dimension:
-        """One dimension's normalised score (an explicit checklist's comes from its criteria)."""
+        """One dimension's normalised score (an explicit checklist's comes from its criteria).
+
+        Each judge's answer (reasoning, raw and calibrated score, cache hit) stays on it.
+        """
         if name == SAMPLE_RUBRIC and checklist is not None:
             score = checklist.score
             return Dimension(name, score.score, None, score.reason or None)
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
         assert rubric is not None
-        return settle(
-            name,
-            own[name],
-            lambda member, score: self.to_unit(rubric, score, member),
-            self.config.judge,
-            rubric.scale_max - rubric.scale_min,
-        )
+
+        def to_unit(member: int, score: int) -> float:
+            return self.to_unit(rubric, score, member)
+
+        steps = rubric.scale_max - rubric.scale_min
+        dimension = settle(name, own[name], to_unit, self.config.judge, steps)
+        judges = [m.model_id for m in self.members]
+        return replace(dimension, judgements=judged(own[name], judges, to_unit, hits))
 
 
 def _run_on_daemons(

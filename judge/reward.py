@@ -9,10 +9,40 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from judge.config import RewardConfig
+from judge.verdict import Verdict
+
+if TYPE_CHECKING:
+    from judge.plan import Judgement
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One judge's answer behind a dimension: what ``--details`` shows, never a log line."""
+
+    judge: str  # the judge's model id (each judge of a panel)
+    raw: int | None  # the verdict on the rubric's scale; None: no verdict
+    calibrated: float | None  # 0..1 through this judge's map in force, else raw normalised
+    reasoning: str  # the judge's own reasoning ("" when it gave none)
+    cached: bool  # served from the verdict cache, not a call made for this run
+    unscored: str | None = None  # why there is no verdict
+    order: int = 0  # group mode: which order of the responses this answer read
+
+    def details(self) -> dict[str, Any]:
+        """The JSON-ready record."""
+        return {
+            "judge": self.judge,
+            "raw": self.raw,
+            "calibrated": self.calibrated,
+            "reasoning": self.reasoning,
+            "cached": self.cached,
+            **({"unscored": self.unscored} if self.unscored is not None else {}),
+            **({"order": self.order} if self.order else {}),
+        }
 
 
 @dataclass(frozen=True)
@@ -25,6 +55,7 @@ class Dimension:
     unscored_reason: str | None = None
     spread: float | None = None  # a panel: max - min of the judges' normalised scores
     order_gap: float | None = None  # group mode, two orders: |difference| between them
+    judgements: tuple[Judged, ...] = ()  # each judge's answer, reasoning included
 
 
 @dataclass(frozen=True)
@@ -100,3 +131,29 @@ def fill_unscored(
         else:
             out.append(fixed)
     return out
+
+
+def judged(
+    judgements: Sequence[Judgement],
+    judges: Sequence[str],
+    to_unit: Callable[[int, int], float],
+    cached: Container[str],
+) -> tuple[Judged, ...]:
+    """Each judge's answer on one dimension: the data ``--details`` explains a score with.
+
+    ``judges``: the model id of each panel member; ``to_unit``: (member, score) -> 0..1;
+    ``cached``: the keys of the tasks the verdict cache answered. Outcomes known without a
+    call (a missing reference) have no judge and are left out: the dimension says why.
+    """
+    out: list[Judged] = []
+    for slot, outcome in judgements:
+        if not slot.task.key:
+            continue
+        judge, order, hit = judges[slot.member], slot.order, slot.task.key in cached
+        if isinstance(outcome, Verdict):
+            unit = to_unit(slot.member, outcome.score)
+            out.append(Judged(judge, outcome.score, unit, outcome.reasoning, hit, None, order))
+        else:
+            why = f"{outcome.reason}: {outcome.detail}"
+            out.append(Judged(judge, None, None, "", hit, why, order))
+    return tuple(out)

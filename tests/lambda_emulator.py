@@ -25,7 +25,9 @@ sys.path.insert(0, sys.argv[1])
 try:
     import judge.lambda_handler as h
     from judge.deadline import LocalContext
-    result = {{"ok": h.handler(json.load(sys.stdin), LocalContext(300))}}
+    ok = h.handler(json.load(sys.stdin), LocalContext(300))
+    # Bytes go out as they are, as Lambda's runtime sends them (``judge.lambda_handler.wire``).
+    result = {{"ok": json.loads(ok) if isinstance(ok, bytes) else ok}}
 except Exception as exc:
     result = {{"error": {{"errorMessage": str(exc), "errorType": type(exc).__name__,
                           "stackTrace": traceback.format_exc().splitlines()}}}}

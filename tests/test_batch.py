@@ -121,6 +121,20 @@ def _on_demand(config: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> Ev
     return Evaluator.from_settings(batch_config(load_config(config), ["helpfulness", "tone"]))
 
 
+def _judgements(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every judgement of every dimension in ``--details`` lines."""
+    return [
+        j for d in details for dim in d["dimensions"].values() for j in dim.get("judgements", [])
+    ]
+
+
+def _uncached(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``details`` without each judgement's cache flag (where its verdict came from)."""
+    for j in _judgements(details):
+        j.pop("cached")
+    return details
+
+
 def test_scoring_2000_records_matches_on_demand(
     local: StandIns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,9 +227,13 @@ def test_scoring_2000_records_matches_on_demand(
     assert json.loads(rewards.read_text()) == answer
     from judge.cli._tables import explain
 
-    assert [json.loads(x) for x in details.read_text().splitlines()] == [
-        explain(r) for r in batch.results
-    ]
+    # The same details, but for where each verdict came from: the final collect found the
+    # first job's verdicts in the cache; the on-demand run called the judge for each.
+    from_job = [json.loads(x) for x in details.read_text().splitlines()]
+    on_demand = [json.loads(json.dumps(explain(r))) for r in batch.results]
+    assert not any(j["cached"] for j in _judgements(on_demand))
+    assert any(j["cached"] for j in _judgements(from_job))
+    assert _uncached(from_job) == _uncached(on_demand)
     assert len({a["aggregate_reward_score"] for a in answer}) > 3  # the rewards do vary
     assert time.monotonic() - started < 60
 

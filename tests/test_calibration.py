@@ -423,7 +423,9 @@ def test_failed_gate_does_not_write_the_map_the_lambda_reads(serve: ServeFn, pro
     assert again.exit_code == 3, again.output
     assert shipped.read_bytes() == before  # the map in force is left as it was
     lint = CliRunner().invoke(main, ["lint", "--config", str(project)])
-    assert lint.exit_code == 0, lint.output
+    # Not stale; its one problem is the one `judge package` has: fitted on a local server.
+    errors = [line for line in lint.output.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "fitted against a local judge server" in errors[0], lint.output
 
 
 def test_map_fitted_locally_is_stale_against_bedrock(
@@ -498,7 +500,9 @@ def test_lint_reports_a_stale_artefact(
         probe_items=0,
     )
     fresh = CliRunner().invoke(main, ["lint", "--config", str(project)])
-    assert fresh.exit_code == 0, fresh.output
+    # Fresh, not stale; what lint (like `judge package`) refuses is the local server's map.
+    assert "calibration is stale" not in fresh.output
+    assert "fitted against a local judge server" in fresh.output
     rubric = project.parent / "rubrics" / "tone.md"
     rubric.write_text(rubric.read_text() + "\n")
     stale = CliRunner().invoke(main, ["lint", "--config", str(project)])

@@ -175,7 +175,7 @@ def test_score_prints_tokens_and_cost_per_thousand_rewards(
     out = " ".join(result.stdout.split())
     assert "tokens in / out / cache read / cache write" in out
     assert "per 1,000 rewards" in out
-    assert "estimated cost (USD), batch / per 1,000 rewards" in out
+    assert "estimated cost (USD), this run / per 1,000 rewards" in out
 
     # the same figures, from the handler's own counters
     evaluator = make_evaluator(runtime={"cache": False})

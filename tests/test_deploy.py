@@ -7,6 +7,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -216,6 +217,16 @@ def test_evaluator_version_tracks_content(tmp_path: Path) -> None:
     tone.write_text(tone.read_text().replace("### 3 - Neutral", "### 3 - Matter-of-fact"))
     assert version_of(edited) != before
     assert version_of(original) == before
+
+
+def test_the_zip_holds_the_config_where_the_template_looks(tmp_path: Path) -> None:
+    """`--config prod.toml` ships as reward.toml: the function's JUDGE_CONFIG names that."""
+    config = project_copy(tmp_path)
+    prod = config.rename(tmp_path / "prod.toml")
+    function = _cfn_yaml(TEMPLATE.read_text())["Resources"]["Function"]["Properties"]
+    assert function["Environment"]["Variables"]["JUDGE_CONFIG"] == "/var/task/reward.toml"
+    hashes = content_hashes(prod, load_config(prod))
+    assert "reward.toml" in hashes and "prod.toml" not in hashes
 
 
 def test_package_is_reproducible(
@@ -498,6 +509,65 @@ def test_deploy_refuses_a_zip_for_another_judge_region(
     pinned.write_text(text.replace("[judge]\n", '[judge]\nregion = "eu-central-1"\n', 1))
     line = _one_error_line(_deploy_cli(lambda_zip.path, pinned).output)
     assert f"judge_region is missing, [judge].region in {pinned} says eu-central-1" in line
+
+
+def _lint_errors(config: Path) -> list[str]:
+    """What `judge lint` reports as errors (it exits 1 on any)."""
+    result = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    lines = result.output.splitlines()
+    errors = [line.removeprefix("error ") for line in lines if line.startswith("error ")]
+    assert (result.exit_code == 1) == bool(errors), result.output
+    return errors
+
+
+def _package_error(config: Path, tmp_path: Path) -> str:
+    """`judge package`'s one-line refusal (it lints first: nothing is built)."""
+    result = CliRunner().invoke(
+        main, ["package", "--out", str(tmp_path / "judge.zip"), "--config", str(config)]
+    )
+    assert not (tmp_path / "judge.zip").exists()
+    return _one_error_line(result.output).removeprefix("error ")
+
+
+def test_lint_fails_a_map_fitted_locally_as_package_does(serve: ServeFn, tmp_path: Path) -> None:
+    """A fresh map fitted on `judge serve`: not stale, but the Lambda would not apply it."""
+    serve(ScriptedJudge())
+    config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
+    fitted = CliRunner().invoke(
+        main,
+        [
+            *("calibrate", "--rubric", "tone", "--config", str(config), "--max-items", "16"),
+            *("--anchors", str(tmp_path / "calibration/anchors/politeness.jsonl")),
+            *("--probes", "0"),
+        ],
+    )
+    assert fitted.exit_code == 0, fitted.output
+    shipped = tmp_path / "calibration" / "tone.json"
+    [problem] = _lint_errors(config)
+    assert problem.startswith(f"{shipped}: fitted against a local judge server (custom)")
+    assert _package_error(config, tmp_path) == f"{problem} (judge lint lists all 1 problems)"
+
+
+def test_lint_fails_files_package_cannot_place(tmp_path: Path) -> None:
+    """[paths] folders and a guard lexicon outside the config's folder: package refused
+    the one and crashed on the other while lint passed both."""
+    project = tmp_path / "project"
+    config = project_copy(project)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(project / "rubrics", elsewhere / "rubrics")
+    shutil.copy(REPO / "judge" / "data" / "guard_lexicon.toml", elsewhere / "lexicon.toml")
+    text = config.read_text().replace(
+        "[guard]\n", '[guard]\nlexicon = "../elsewhere/lexicon.toml"\n', 1
+    )
+    config.write_text(text + '\n[paths]\nrubrics = "../elsewhere/rubrics"\n')
+    problems = _lint_errors(config)
+    assert problems == [
+        f"[paths].rubrics ({elsewhere / 'rubrics'}) must lie under the config's folder "
+        f"{project} to be packaged. Fix: move it there and set [paths].rubrics relative to it",
+        f"[guard] lexicon ({elsewhere / 'lexicon.toml'}) must lie under the config's folder "
+        f"{project} to be packaged. Fix: move it there and set lexicon relative to it",
+    ]
+    assert _package_error(config, tmp_path) == f"{problems[0]} (judge lint lists all 2 problems)"
 
 
 def _deploy_cli(zip_path: Path, config: Path, *extra: str) -> Any:

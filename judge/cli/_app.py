@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -121,6 +122,56 @@ def run_options(
         "max_items": max_items,
         "probe_items": probe_items,
     }
+
+
+def check_outputs(
+    outputs: Mapping[str, str | None], inputs: Mapping[str, str | Path | None]
+) -> None:
+    """Check a command's output paths before any judging, and make their directories.
+
+    ``outputs``: option -> path given (None: not asked for); ``inputs``: what the command
+    reads, by name. Refused, naming the option: an output that is an input (the same file,
+    through any symlink or hard link: judging must not replace the dataset with rewards),
+    the same file as another output, or a directory. A missing parent directory is created
+    (the user named that path), so nothing fails after the judging is paid for.
+    """
+    given = {option: Path(path) for option, path in outputs.items() if path}
+    sources = {name: Path(path) for name, path in inputs.items() if path}
+    for n, (option, path) in enumerate(given.items()):
+        for name, source in sources.items():
+            if _same_file(path, source):
+                _refuse(option, f"{path} is {name} ({source}): writing there would overwrite it")
+        for other, earlier in list(given.items())[:n]:
+            if _same_file(path, earlier):
+                _refuse(option, f"{path} is also {other}'s path: one would overwrite the other")
+        if path.is_dir():
+            _refuse(option, f"{path} is a directory", fix=f"name a file in it, e.g. {path / 'out'}")
+        _make_parent(option, path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (symlinks resolved; hard links compared)."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _make_parent(option: str, path: Path) -> None:
+    """Create ``path``'s directory if missing; refuse one that cannot be written."""
+    parent = path.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(option, f"cannot create the directory {parent} ({exc.strerror or exc})")
+    if not os.access(parent, os.W_OK):
+        _refuse(option, f"cannot write in {parent}")
+
+
+def _refuse(option: str, problem: str, fix: str = "choose another path") -> NoReturn:
+    raise click.BadParameter(f"{problem}. Fix: {fix}", param_hint=f"'{option}'")
 
 
 def say(label: str, style: str, message: str) -> None:

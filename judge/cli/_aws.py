@@ -179,12 +179,14 @@ def deploy(
     show_default=True,
     help="Local run: seconds the fake Lambda context reports as remaining.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="Print no table of rows on stderr.")
 @config_option
 def invoke(
     event_file: str,
     function_arn: str | None,
     region: str | None,
     time_budget: float,
+    quiet: bool,
     config_path: str | None,
 ) -> None:
     """Send an event (a JSON file as is, or JSONL as a list) to the reward Lambda.
@@ -207,7 +209,8 @@ def invoke(
                 "the answer holds NaN or Infinity, which is not JSON and which RFT rejects"
             ) from None
     if _is_reward_list(answer):
-        print_results(answer, stderr=True)
+        if not quiet:
+            print_results(answer, stderr=True, every="stdout carries every one")
     else:
         say("warning", "yellow", "the answer is not a list of RFT reward items")
     click.echo(text)
@@ -223,7 +226,10 @@ def _invoke_locally(samples: Any, time_budget: float, config_path: str | None) -
     if config_path:
         os.environ["JUDGE_CONFIG"] = config_path
     with contextlib.redirect_stdout(sys.stderr):
-        return lambda_handler.handler(samples, LocalContext(time_budget))
+        answer = lambda_handler.handler(samples, LocalContext(time_budget))
+    # The handler returns its JSON as bytes when the runtime could not write the list
+    # (an id holding a lone surrogate): what RFT receives either way.
+    return json.loads(answer) if isinstance(answer, bytes) else answer
 
 
 def _invoke_function(function_arn: str, region: str | None, samples: Any) -> Any:

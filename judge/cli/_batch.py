@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from judge.cli._app import (
+    check_outputs,
     config_option,
     main,
     progress_bar,
@@ -294,6 +295,9 @@ def _line(manifest: Manifest, job: dict[str, Any]) -> None:
     default=None,
     help="Scoring: per-sample explanations (JSONL), as `judge score --details`.",
 )
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Scoring: print no per-sample rows, as `judge score`."
+)
 @click.option("--max-unscored", type=click.FloatRange(0.0, 1.0), default=1.0, show_default=True)
 @click.option("--min-spearman", type=float, default=None, help="Calibration: as in calibrate.")
 @click.option("--json", "as_json", is_flag=True, help="Calibration: print the metrics as JSON.")
@@ -306,6 +310,7 @@ def collect(
     job: str,
     out: str | None,
     details: str | None,
+    quiet: bool,
     max_unscored: float,
     min_spearman: float | None,
     as_json: bool,
@@ -325,9 +330,11 @@ def collect(
 
     with reported_errors(), aws_errors():
         manifest, directory = mf.find(job, mf.jobs_dir(jobs_dir))
+        root = mf.chain(manifest, directory)[0]
+        if manifest.kind != "calibrate":  # calibrate checks its own --out (a directory)
+            _check_score_outputs(out, details, root, manifest.path(directory))
         if wait:
             jobs.wait(manifest, poll_s=poll_s, on_poll=_changes(manifest))
-        root = mf.chain(manifest, directory)[0]
     if manifest.kind == "calibrate":
         from judge.cli._judging import calibrate
 
@@ -353,15 +360,34 @@ def collect(
         )
         _report_retry(manifest, directory / manifest.job_name / mf.RETRY)
         return
-    _collect_score(manifest, directory, out, details, max_unscored)
+    _collect_score(manifest, directory, out, details, max_unscored, quiet)
+
+
+def _check_score_outputs(
+    out: str | None, details: str | None, root: Manifest, manifest_path: Path
+) -> None:
+    """A scoring job's --out and --details, checked before waiting or replaying."""
+    check_outputs(
+        {"--out": out, "--details": details},
+        {
+            "the job's dataset": root.data,
+            "the job's config": root.config_path,
+            "the job's manifest": manifest_path,
+        },
+    )
 
 
 def _collect_score(
-    manifest: Manifest, directory: Path, out: str | None, details: str | None, max_unscored: float
+    manifest: Manifest,
+    directory: Path,
+    out: str | None,
+    details: str | None,
+    max_unscored: float,
+    quiet: bool = False,
 ) -> None:
     from judge.batch import jobs
     from judge.cli._judging import unscored_gate
-    from judge.cli._tables import explain, print_results, print_summary
+    from judge.cli._tables import print_results, print_summary, write_outputs
 
     with reported_errors(), aws_errors():
         replayed = jobs.replay(str(manifest.path(directory)), jobs_dir=directory)
@@ -370,13 +396,8 @@ def _collect_score(
                 answer, result = jobs.collect_score(replayed, progress)
         finally:
             replayed.evaluator.close()
-    if out:
-        Path(out).write_text(json.dumps(answer, indent=1, allow_nan=False) + "\n")
-    if details:
-        with open(details, "w", encoding="utf-8") as fh:
-            for r in result.results:
-                fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
-    if len(answer) <= 50:
+    write_outputs(answer, result, out, details)
+    if not quiet:
         print_results(answer)
     from judge.batch.pricing import batch_prices
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from judge.cli._app import (
+    check_outputs,
     cli_evaluator,
     concurrency_option,
     config_option,
@@ -23,7 +24,7 @@ from judge.cli._app import (
     run_options,
     say,
 )
-from judge.cli._tables import explain, print_results, print_summary, with_interval
+from judge.cli._tables import print_results, print_summary, with_interval, write_outputs
 
 if TYPE_CHECKING:
     from judge.config import RewardConfig
@@ -192,13 +193,17 @@ def _sample_rubric_request(config: RewardConfig, sample: Sample) -> dict[str, An
 @click.option(
     "--details",
     type=click.Path(dir_okay=False),
-    help="Write per-sample explanations (JSONL: raw scores, unscored reasons, flags).",
+    help="Write per-sample explanations (JSONL: each judge's reasoning, raw and calibrated "
+    "scores, cache hits, unscored reasons, flags).",
 )
 @click.option(
     "--time-budget",
     type=float,
     default=None,
     help="Seconds before unfinished judgements are unscored, as the Lambda deadline.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print no per-sample rows: the summary and errors only."
 )
 @max_unscored_option("Exit 4 if more than this fraction of judgements is unscored (a CI gate).")
 @concurrency_option
@@ -208,15 +213,25 @@ def score(
     out: str | None,
     details: str | None,
     time_budget: float | None,
+    quiet: bool,
     max_unscored: float,
     config_path: str | None,
     concurrency: int | None,
 ) -> None:
-    """Score a JSON or JSONL batch of RFT samples through the handler's code path."""
+    """Score a JSON or JSONL batch of RFT samples through the handler's code path.
+
+    Output paths are checked before any judging. Above 50 samples the table shows the first
+    50 (--details has them all); --quiet shows none.
+    """
+    from judge.config import resolve_config_path
     from judge.cost import price_table
     from judge.deadline import Deadline
     from judge.lambda_handler import run_event
 
+    check_outputs(
+        {"--out": out, "--details": details},
+        {"the batch file": batch_file, "the config": resolve_config_path(config_path)},
+    )
     with reported_errors():
         samples = read_batch(Path(batch_file))
         evaluator = cli_evaluator(config_path, concurrency)
@@ -224,13 +239,9 @@ def score(
         with progress_bar("judging") as progress:
             answer, batch = run_event(evaluator, samples, deadline, progress)
         evaluator.close()
-    if out:  # ASCII escapes: ids may hold lone surrogates; NaN was made a string upstream
-        Path(out).write_text(json.dumps(answer, indent=1, allow_nan=False) + "\n")
-    if details:
-        with open(details, "w", encoding="utf-8") as fh:
-            for r in batch.results:
-                fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
-    print_results(answer)
+    write_outputs(answer, batch, out, details)
+    if not quiet:
+        print_results(answer)
     print_summary(batch, list(evaluator.rubrics), price_table(evaluator.config.pricing))
     unscored_gate(batch, max_unscored)
 

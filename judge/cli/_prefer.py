@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from judge.cli._app import (
+    check_outputs,
     cli_evaluator,
     concurrency_option,
     config_option,
@@ -53,10 +54,14 @@ def prefer(
     Consistent verdicts give a preference (margin 1.0 when both orders pick the winner, 0.5
     when one says tie); contradictory ones are ties. Failures are counted, never preferences.
     """
+    from judge.config import resolve_config_path
     from judge.deadline import Deadline
     from judge.prefer import PairJudge
     from judge.rubric import load_rubrics
 
+    check_outputs(
+        {"--out": out}, {"the dataset": data, "the config": resolve_config_path(config_path)}
+    )
     with reported_errors():
         samples = read_batch(Path(data))
         evaluator = cli_evaluator(config_path, concurrency)

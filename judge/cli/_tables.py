@@ -1,10 +1,12 @@
-"""Tables printed by ``judge score`` and ``judge invoke``."""
+"""What ``judge score``, ``judge batch collect`` and ``judge invoke`` print and write."""
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -12,11 +14,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from judge.config import ModelPrice
+from judge.contract import shown_id
 from judge.cost import per_thousand, price_for, price_table, total_cost
 from judge.pipeline import BatchResult, SampleResult
 
+# Rows ``judge score`` prints before it says how many it left out (``--details`` has all).
+MAX_ROWS = 50
+# 0/1 metrics: a row names the ones that are set. Other metrics are counts or spreads,
+# shown with their values.
+FLAGS = frozenset(("unscored", "guarded", "malformed", "gated", "refused", "calibration_stale"))
+
 
 def explain(result: SampleResult) -> dict[str, Any]:
+    """One sample's line of ``--details``: scores, each judge's reasoning, flags."""
     return {
         "id": result.id,
         "reward": result.reward,
@@ -27,6 +37,7 @@ def explain(result: SampleResult) -> dict[str, Any]:
                 "unscored": d.unscored_reason,
                 **({"panel_spread": d.spread} if d.spread is not None else {}),
                 **({"order_gap": d.order_gap} if d.order_gap is not None else {}),
+                **({"judgements": [j.details() for j in d.judgements]} if d.judgements else {}),
             }
             for d in result.dimensions
         },
@@ -39,23 +50,65 @@ def explain(result: SampleResult) -> dict[str, Any]:
     }
 
 
-def print_results(answer: list[dict[str, Any]], *, stderr: bool = False) -> None:
-    """The rewards as a table; on stderr when stdout carries the answer itself (invoke)."""
+def write_outputs(
+    answer: list[dict[str, Any]], batch: BatchResult, out: str | None, details: str | None
+) -> None:
+    """``--out`` (the Lambda's answer) and ``--details`` (one ``explain`` line per sample).
+
+    ASCII JSON: its escapes keep every id exactly as the event held it, lone surrogates
+    included (NaN ids were made strings upstream).
+    """
+    if out:
+        Path(out).write_text(json.dumps(answer, indent=1, allow_nan=False) + "\n")
+    if details:
+        with open(details, "w", encoding="utf-8") as fh:
+            for r in batch.results:
+                fh.write(json.dumps(explain(r), allow_nan=False) + "\n")
+
+
+def print_results(
+    answer: list[dict[str, Any]],
+    *,
+    stderr: bool = False,
+    limit: int | None = MAX_ROWS,
+    every: str = "--details FILE writes every sample",
+) -> None:
+    """The rewards as a table; on stderr when stdout carries the answer itself (invoke).
+
+    At most ``limit`` rows (None: all): a table of thousands of rows buries the summary, so
+    the rest are counted, with ``every`` (where to find them all).
+    """
     table = Table(title="rewards")
     table.add_column("id")
     table.add_column("reward", justify="right")
     table.add_column("dimensions / flags")
-    for item in answer:
-        parts = [
-            f"{m['name']}={m['value']:.2f}" for m in item["metrics_list"] if m["type"] == "Reward"
-        ]
-        parts += [
-            m["name"]
-            for m in item["metrics_list"]
-            if m["type"] == "Metric" and m["value"] and m["name"] != "unscored_dimensions"
-        ]
-        table.add_row(str(item["id"]), f"{item['aggregate_reward_score']:+.3f}", " ".join(parts))
-    Console(stderr=stderr).print(table)
+    shown = answer if limit is None else answer[:limit]
+    for item in shown:
+        table.add_row(
+            escape(shown_id(item["id"])),
+            f"{item['aggregate_reward_score']:+.3f}",
+            " ".join(_row_metrics(item["metrics_list"])),
+        )
+    console = Console(stderr=stderr)
+    console.print(table)
+    if len(shown) < len(answer):
+        console.print(
+            f"{len(answer) - len(shown)} more samples not shown (the first {len(shown)} of "
+            f"{len(answer)} are); {every}, --quiet prints no rows"
+        )
+
+
+def _row_metrics(metrics: list[dict[str, Any]]) -> list[str]:
+    """A row's dimension scores, its set flags, and its other metrics with their values."""
+    parts = [f"{m['name']}={m['value']:.2f}" for m in metrics if m["type"] == "Reward"]
+    values = {m["name"]: m["value"] for m in metrics if m["type"] == "Metric"}
+    if "criteria_total" in values:  # an explicit checklist: how many criteria held
+        parts.append(f"criteria={values['criteria_met']:g}/{values['criteria_total']:g}")
+    for name, value in values.items():
+        if not value or name in ("criteria_met", "criteria_total", "unscored_dimensions"):
+            continue
+        parts.append(name if name in FLAGS else f"{name}={value:g}")
+    return parts
 
 
 def print_summary(
@@ -112,11 +165,11 @@ def print_summary(
 
 
 def token_rows(batch: BatchResult, prices: Mapping[str, ModelPrice]) -> list[tuple[str, str]]:
-    """Tokens and estimated cost, for the batch and per 1,000 rewards."""
+    """Tokens and estimated cost, for this run and per 1,000 rewards."""
     s, n = batch.stats, len(batch.results)
     tokens = (s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens)
     label = "tokens in / out / cache read / cache write"
-    rows = [(label, " / ".join(str(t) for t in tokens))]
+    rows = [(f"{label}, this run", " / ".join(str(t) for t in tokens))]
     if n:
         rows.append(
             (f"{label}, per 1,000 rewards", " / ".join(f"{t * 1000 / n:.0f}" for t in tokens))
@@ -132,7 +185,7 @@ def token_rows(batch: BatchResult, prices: Mapping[str, ModelPrice]) -> list[tup
         per = per_thousand(cost, n)
         rows.append(
             (
-                "estimated cost (USD), batch / per 1,000 rewards",
+                "estimated cost (USD), this run / per 1,000 rewards",
                 f"{cost:.6f} / " + ("-" if per is None else f"{per:.4f}"),
             )
         )

@@ -36,6 +36,7 @@ PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # tests can build a zip for the interpreter they run on.
 LAMBDA_PYTHONS = ("3.12", "3.13")
 LAMBDA_ZIP_LIMIT = 50 * 2**20
+LAMBDA_CONFIG = "reward.toml"  # deploy/template.yaml: JUDGE_CONFIG=/var/task/reward.toml
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
@@ -183,8 +184,12 @@ def _trim(target: Path) -> None:
 
 def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     """Archive name -> file, for the package and everything the config points at."""
-    base = config.base_dir
-    files: dict[str, Path] = {config_path.name: config_path}
+    layout = _layout_problems(config)
+    if layout:
+        raise JudgeError(layout[0])
+    base = config.base_dir.resolve()
+    # The template's JUDGE_CONFIG is /var/task/reward.toml, whatever the file is called here.
+    files: dict[str, Path] = {LAMBDA_CONFIG: config_path}
     package = Path(__file__).resolve().parents[1]
     for path in sorted(package.rglob("*.py")):
         files[f"judge/{path.relative_to(package).as_posix()}"] = path
@@ -193,24 +198,67 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
         files[f"judge/data/{path.name}"] = path
     if config.guard.lexicon:
         lexicon = (base / config.guard.lexicon).resolve()
-        files[lexicon.relative_to(base.resolve()).as_posix()] = lexicon
-    patterns: tuple[tuple[Literal["rubrics", "prompts", "calibration"], str], ...] = (
-        ("rubrics", "*.md"),
-        ("prompts", "*.j2"),
-        ("calibration", "*.json"),
-    )
-    for which, pattern in patterns:
+        files[lexicon.relative_to(base).as_posix()] = lexicon
+    for which, pattern in _SHIPPED:
         directory = config.path(which)
-        try:
-            rel = directory.relative_to(base)
-        except ValueError:
-            raise JudgeError(
-                f"[paths].{which} ({directory}) must lie under the config's "
-                f"folder {base} to be packaged"
-            ) from None
+        rel = directory.relative_to(base)
         for path in sorted(directory.glob(pattern)):
             files[f"{rel.as_posix()}/{path.name}"] = path
     return files
+
+
+_SHIPPED: tuple[tuple[Literal["rubrics", "prompts", "calibration"], str], ...] = (
+    ("rubrics", "*.md"),
+    ("prompts", "*.j2"),
+    ("calibration", "*.json"),
+)
+
+
+def packaging_problems(config: RewardConfig) -> list[str]:
+    """What ``judge package`` refuses to ship, one line each with the fix.
+
+    ``judge lint`` reports these too (``lint_project`` calls this), so a project that lints
+    clean packages. Folders or a guard lexicon outside the config's folder (the zip keeps
+    paths relative to it), and calibration maps fitted on a local judge server: the Lambda
+    judges on Bedrock, so it would warn and use the raw scale, unseen by whoever deployed.
+    """
+    from judge.calibration.artefact import load_artefact
+
+    problems = _layout_problems(config)
+    calibration = config.path("calibration")
+    for path in sorted(calibration.glob("*.json")) if calibration.is_dir() else []:
+        try:
+            artefact = load_artefact(path)
+        except SourceError:
+            continue  # unreadable: lint's artefact check reports it
+        if artefact is not None and artefact.endpoint != "aws":
+            problems.append(
+                f"{path}: fitted against a local judge server ({artefact.endpoint}); the Lambda "
+                "judges on Bedrock and would not apply it. Fix: re-run `judge calibrate` against "
+                "Bedrock, or delete the file"
+            )
+    return problems
+
+
+def _layout_problems(config: RewardConfig) -> list[str]:
+    """Files the config points at outside its folder: the zip could not place them."""
+    base = config.base_dir.resolve()
+    problems = []
+    for which, _ in _SHIPPED:
+        directory = config.path(which)
+        if not directory.is_relative_to(base):
+            problems.append(
+                f"[paths].{which} ({directory}) must lie under the config's folder {base} to "
+                f"be packaged. Fix: move it there and set [paths].{which} relative to it"
+            )
+    if config.guard.lexicon:
+        lexicon = (base / config.guard.lexicon).resolve()
+        if not lexicon.is_relative_to(base):
+            problems.append(
+                f"[guard] lexicon ({lexicon}) must lie under the config's folder {base} to be "
+                "packaged. Fix: move it there and set lexicon relative to it"
+            )
+    return problems
 
 
 def content_hashes(config_path: Path, config: RewardConfig) -> dict[str, str]:
@@ -223,26 +271,17 @@ def evaluator_version(hashes: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _refuse_unusable_maps(config_path: Path, config: RewardConfig) -> None:
-    """Refuse to ship what the Lambda would not use.
+def _refuse_unusable(config_path: Path) -> None:
+    """Refuse to ship a project ``judge lint`` rejects.
 
-    A project lint rejects (stale maps included), or a map fitted on a local server: the
-    Lambda would warn and use the raw scale, unseen by whoever deployed.
+    Its problems include every one this build would meet (``packaging_problems``), stale
+    and local calibration maps among them: one check, so lint and package never disagree.
     """
-    from judge.calibration.artefact import load_artefact
     from judge.lint import lint_project
 
     problems, _ = lint_project(config_path)
     if problems:
         raise JudgeError(f"{problems[0]} (judge lint lists all {len(problems)} problems)")
-    for path in sorted(config.path("calibration").glob("*.json")):
-        artefact = load_artefact(path)
-        if artefact is not None and artefact.endpoint != "aws":
-            raise JudgeError(
-                f"{path}: fitted against a local judge server ({artefact.endpoint}); the Lambda "
-                "judges on Bedrock and would not apply it. Fix: re-run `judge calibrate` against "
-                "Bedrock, or delete the file"
-            )
 
 
 def build_package(
@@ -258,7 +297,7 @@ def build_package(
         raise JudgeError(f"--arch must be one of {', '.join(PLATFORMS)}")
     epoch = source_date_epoch()
     config = load_config(config_path)
-    _refuse_unusable_maps(config_path, config)
+    _refuse_unusable(config_path)
     files = _project_files(config_path, config)
     hashes = {name: _sha256(path) for name, path in files.items()}
     version = evaluator_version(hashes)
