@@ -281,6 +281,19 @@ def test_runtime_choices_are_the_templates() -> None:
     assert params["ReservedConcurrency"]["MinValue"] == 0
 
 
+def test_python_3_14_is_offered(tmp_path: Path) -> None:
+    """Lambda runs python3.14: package and deploy take it (and go on to read the config)."""
+    missing = tmp_path / "missing.toml"
+    for command in (["package", "--out", str(tmp_path / "x.zip")], ["deploy", "--stack", "s"]):
+        result = CliRunner().invoke(
+            main, [*command, "--python-version", "3.14", "--config", str(missing)]
+        )
+        assert result.exit_code == 2 and "is not one of" not in result.output
+        assert str(missing) in result.output
+    runtimes = _cfn_yaml(TEMPLATE.read_text())["Parameters"]["Runtime"]["AllowedValues"]
+    assert "python3.14" in runtimes
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [

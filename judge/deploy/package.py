@@ -34,7 +34,7 @@ PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 # The Lambda runtimes deploy/template.yaml accepts (its Runtime parameter); `judge package`
 # and `judge deploy` offer exactly these. build_package itself takes any version, so that
 # tests can build a zip for the interpreter they run on.
-LAMBDA_PYTHONS = ("3.12", "3.13")
+LAMBDA_PYTHONS = ("3.12", "3.13", "3.14")
 LAMBDA_ZIP_LIMIT = 50 * 2**20
 LAMBDA_CONFIG = "reward.toml"  # deploy/template.yaml: JUDGE_CONFIG=/var/task/reward.toml
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
