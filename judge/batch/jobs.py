@@ -278,6 +278,13 @@ def _submit(
     rubric_subset: Sequence[str] | None,
     extra: dict[str, Any],
 ) -> Submitted:
+    if not planned:
+        raise JudgeError(
+            "nothing to submit: every judgement this run needs already has a verdict in the "
+            f"cache ({evaluator.config.cache_dir() or 'off'}), or needs no judge (floored by "
+            "the guard). `judge score` / `judge calibrate` with the batch's settings "
+            '(verdict_mode = "text", no prompt_cache) answer from the cache'
+        )
     records = make_records((p.key, p.request) for p in planned)
     files = shard(records, target.quotas)  # refuses (one line) before anything is uploaded
     region = str(evaluator.config.judge.region)
