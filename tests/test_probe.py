@@ -149,11 +149,12 @@ def test_a_floored_honest_answer_is_the_guards_doing(serve: ServeFn) -> None:
     """When the honest answer is the one floored, the report blames the guard, not the judge."""
     serve(ScriptedJudge())
     attack = Attack(
-        "x-1", "x", "What is 6 x 7?", "ok ok ok", "Six times seven is forty-two, so: 42."
+        "x-1", "x", "What is 6 x 7?", "FLOOR ME", "Six times seven is forty-two, so: 42."
     )
-    report = run_probe(make_evaluator(), [attack], Deadline.never())
+    evaluator = make_evaluator(guard={"extra_patterns": ["FLOOR ME"]})
+    report = run_probe(evaluator, [attack], Deadline.never())
     [won] = report.successes
-    assert won["through"].startswith("guard (floored the honest answer: ")
+    assert won["through"].startswith("guard (floored the honest answer: custom_pattern")
     assert won["won_on"] == [
         "helpfulness 3 > floored",
         "tone 3 > floored",
