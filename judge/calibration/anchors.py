@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from judge.errors import SourceError, read_text
 from judge.prompt import JudgeInput, Turn
+
+# What an anchor line looks like, for error messages (README.md, "Calibration", has more).
+ANCHOR_FORMAT = (
+    'one JSON object per line: {"id": "a1", "prompt": "Where is my order?", "response": '
+    '"It ships tomorrow.", "labels": {"RUBRIC": 4}} (prompt may be a list of '
+    '{"role", "content"} messages; a label may be a list, one per rater); see README.md, '
+    "Calibration"
+)
 
 
 class _Message(BaseModel):
@@ -74,6 +83,8 @@ def load_anchors(
     anchors: list[Anchor] = []
     problems: list[tuple[int, str]] = []
     off_scale: list[int] = []  # lines whose labels lie outside ``scale``
+    malformed = False  # a line that is not an anchor at all
+    samples = 0  # lines that are RFT samples (an event file given as anchors)
     seen: set[str] = set()
     for number, text in enumerate(lines, start=1):
         if not text.strip():
@@ -84,6 +95,8 @@ def load_anchors(
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "line"
             problems.append((number, f"{where}: {err['msg']}"))
+            malformed = True
+            samples += _is_sample(text)
             continue
         if line.id in seen:
             problems.append((number, f"duplicate id {line.id!r}"))
@@ -121,9 +134,19 @@ def load_anchors(
         fixes = [scale_fix] if off_scale else []
         if len(off_scale) < len(problems):
             fixes.insert(0, "correct or remove those lines")
+        if samples:  # the wrong file: fixing its lines is not the way
+            fixes = [f"pass an anchor file, which has {ANCHOR_FORMAT.replace('RUBRIC', rubric)}"]
+        elif malformed:
+            fixes.append(f"an anchor file has {ANCHOR_FORMAT.replace('RUBRIC', rubric)}")
+        what = (
+            f" ({samples} line(s) are RFT samples with messages: this looks like an event "
+            "file, not an anchor file)"
+            if samples
+            else ""
+        )
         raise SourceError(
             path,
-            f"{len(problems)} bad anchor line(s): {shown}{more}",
+            f"{len(problems)} bad anchor line(s){what}: {shown}{more}",
             line=problems[0][0],
             fix="; ".join(fixes),
         )
@@ -134,6 +157,16 @@ def load_anchors(
             fix=f'add "labels": {{"{rubric}": ...}} to the items',
         )
     return anchors
+
+
+def _is_sample(text: str) -> bool:
+    """Whether a line is an RFT sample (``messages``), or a list of them, not an anchor."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    rows = value if isinstance(value, list) else [value]
+    return any(isinstance(r, dict) and "messages" in r for r in rows)
 
 
 def _judge_input(line: AnchorLine) -> JudgeInput:

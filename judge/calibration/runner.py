@@ -23,7 +23,7 @@ from judge.calibration.artefact import (
 )
 from judge.calibration.fit import fit_map, fold_count, select_map
 from judge.calibration.probes import run_probes
-from judge.calibration.report import write_report
+from judge.calibration.report import WORST, Miss, report_warnings, worst, write_report
 from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement, spearman
 from judge.deadline import Deadline
 from judge.errors import JudgeError, SourceError
@@ -52,6 +52,8 @@ class CalibrationResult:
     rejected: str = ""
     # Held-out anchors: id -> (calibrated prediction, human label), for a panel's report.
     held: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The report's warnings (``report_warnings``), for the console too.
+    warnings: list[str] = field(default_factory=list)
 
 
 def split(n: int, holdout: float, seed: int) -> tuple[Array, Array]:
@@ -79,6 +81,7 @@ def calibrate(
     max_unscored: float = 1.0,
     progress: Progress | None = None,
     member: int = 0,
+    worst_items: int = WORST,
 ) -> CalibrationResult:
     """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``.
 
@@ -89,7 +92,8 @@ def calibrate(
     Labels must lie on the rubric's scale, or on ``human_scale`` when given. Raises
     ``CalibrationFailed`` (nothing written) when every anchor judgement, or more than
     ``max_unscored`` of them, came back unscored. Below ``min_spearman`` the report is written
-    but the map is not put where the Lambda reads it (``rejected`` says why).
+    but the map is not put where the Lambda reads it (``rejected`` says why). The report
+    lists the ``worst_items`` anchors the judge got most wrong, with its reasoning.
     """
     rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
     judge_scale = (float(rubric.scale_min), float(rubric.scale_max))
@@ -132,10 +136,12 @@ def calibrate(
     )
     _check_unscored(outcomes, max_unscored)
     scored: list[tuple[Anchor, list[int]]] = []
+    given: list[tuple[Verdict, ...]] = []  # each scored anchor's verdicts, reasoning included
     for anchor, row in zip(anchors, outcomes, strict=True):
-        verdicts = [o.score for o in row if isinstance(o, Verdict)]
+        verdicts = tuple(o for o in row if isinstance(o, Verdict))
         if verdicts:
-            scored.append((anchor, verdicts))
+            scored.append((anchor, [v.score for v in verdicts]))
+            given.append(verdicts)
     if len(scored) < MIN_ANCHORS:
         raise CalibrationFailed(
             f"only {len(scored)} of {len(anchors)} anchors got a verdict, a map needs "
@@ -147,6 +153,7 @@ def calibrate(
     levels = rubric.scores
 
     cal, held = split(len(scored), holdout, seed)
+    held_set = {int(i) for i in held}
     score_map, cv = select_map(judge[cal], human[cal], judge_scale, scale, folds=folds, seed=seed)
     identity = fit_map("identity", judge[cal], human[cal], judge_scale, scale)
     held_judge, held_human = judge[held], human[held]
@@ -171,6 +178,7 @@ def calibrate(
         "calibration_items": len(cal),
         "holdout_items": len(held),
         "seed": seed,
+        "bootstrap_rounds": bootstrap_rounds,
         "draws": draws,
         "map_kind": score_map.kind,
         "cv_mae": cv,
@@ -215,7 +223,23 @@ def calibrate(
     named = judge_settings.model_id if evaluator.config.judge.panel else None
     path = artefact_path(out, rubric.name, named)
     reports = out / "reports" / path.stem
-    report = write_report(reports, rubric.name, held_judge, held_human, score_map, levels, metrics)
+    misses = [
+        Miss(a.id, a.line, a.item.conversation, a.item.response, a.label, v, p, i in held_set)
+        for i, ((a, _), v, p) in enumerate(
+            zip(scored, given, (score_map.apply(float(x)) for x in judge), strict=True)
+        )
+    ]
+    report = write_report(
+        reports,
+        rubric.name,
+        held_judge,
+        held_human,
+        score_map,
+        levels,
+        metrics,
+        worst(misses, worst_items),
+    )
+    warned = report_warnings(metrics)
     held_ids = {
         scored[int(i)][0].id: (float(p), float(h))
         for i, p, h in zip(held, cal_pred, held_human, strict=True)
@@ -224,10 +248,10 @@ def calibrate(
     kept = reports / "rejected.json"
     if rejected:  # keep it for inspection, out of reach of the Lambda and `judge package`
         kept.write_text(text, encoding="utf-8")
-        return CalibrationResult(artefact, kept, report, rejected, held_ids)
+        return CalibrationResult(artefact, kept, report, rejected, held_ids, warned)
     kept.unlink(missing_ok=True)
     path.write_text(text, encoding="utf-8")
-    return CalibrationResult(artefact, path, report, held=held_ids)
+    return CalibrationResult(artefact, path, report, held=held_ids, warnings=warned)
 
 
 @dataclass

@@ -89,6 +89,57 @@ def agreement(
     }
 
 
+Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
+
+
+def _fisher(r: float) -> tuple[float, float]:
+    """Fisher's z of a correlation and its derivative (correlations lie in -1..1)."""
+    r = min(max(r, -1 + 1e-12), 1 - 1e-12)
+    return math.atanh(r), 1 / (1 - r * r)
+
+
+def _disagreement(k: float) -> tuple[float, float]:
+    """log(1 - k): QWK and alpha are 1 - observed/expected disagreement, a ratio."""
+    d = max(1 - k, 1e-12)
+    return math.log(d), -1 / d
+
+
+def _log(e: float) -> tuple[float, float]:
+    """The log of an error, and its derivative (errors are positive)."""
+    e = max(e, 1e-12)
+    return math.log(e), 1 / e
+
+
+# Per statistic: a scale on which it is roughly normal and unbounded (value, derivative),
+# and the way back. Intervals drawn there never leave the statistic's own range.
+SCALES: dict[str, tuple[Callable[[float], tuple[float, float]], Callable[[float], float]]] = {
+    "spearman": (_fisher, math.tanh),
+    "kendall": (_fisher, math.tanh),
+    "pearson": (_fisher, math.tanh),
+    "qwk": (_disagreement, lambda t: 1 - math.exp(min(t, 700.0))),
+    "krippendorff_alpha": (_disagreement, lambda t: 1 - math.exp(min(t, 700.0))),
+    "mae": (_log, lambda t: math.exp(min(t, 700.0))),
+    "rmse": (_log, lambda t: math.exp(min(t, 700.0))),
+}
+
+
+def normal_interval(name: str, point: float, se: float) -> tuple[float, float]:
+    """``point`` +- 1.96 ``se``, drawn on ``name``'s scale (delta method) and mapped back.
+
+    Symmetric on that scale around the point estimate, so the point is always inside; the
+    ends are clamped onto the point only against floating-point error at a scale's end.
+    """
+    if math.isnan(point) or math.isnan(se):
+        return math.nan, math.nan
+    if se == 0:
+        return point, point
+    forward, back = SCALES[name]
+    centre, slope = forward(point)
+    half = Z95 * se * abs(slope)
+    ends = sorted((back(centre - half), back(centre + half)))
+    return min(ends[0], point), max(ends[1], point)
+
+
 def bootstrap(
     pred: Array,
     human: Array,
@@ -98,7 +149,15 @@ def bootstrap(
     rounds: int = 1000,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """Point estimates with percentile 95% intervals from resampling items."""
+    """Point estimates with 95% intervals from the bootstrap standard error (``normal_interval``).
+
+    Not percentile (nor BCa) intervals: they exclude the point estimate whenever it lies
+    outside the middle 95% of the resampled values (BCa's bias correction then moves the
+    interval further away, since both need |z0| <= 1.96), and on a few held-out items it
+    often does. A resample repeats items, and on few distinct items rank correlations go
+    to +-1 or are undefined (dropped), so the resampled values are not centred on the point
+    estimate. Their spread is a far steadier guide than their tails.
+    """
     point = agreement(pred, human, scale, levels)
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {m: [] for m in METRICS}
@@ -111,12 +170,13 @@ def bootstrap(
     out = {}
     for name in METRICS:
         values = draws[name]
-        low, high = np.percentile(values, [2.5, 97.5]) if values else (math.nan, math.nan)
-        out[name] = {"value": point[name], "low": float(low), "high": float(high)}
+        se = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+        low, high = normal_interval(name, point[name], se)
+        out[name] = {"value": point[name], "low": low, "high": high, "se": se}
     return out
 
 
-def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float]:
+def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float | int]:
     """Agreement among human raters: Krippendorff's alpha and leave-one-out Spearman."""
     multi = [r for r in ratings if len(r) >= 2]
     if not multi:
@@ -130,7 +190,7 @@ def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float]:
         if not math.isnan(value):
             loo.append(value)
     return {
-        "items": float(len(multi)),
+        "items": len(multi),  # a count
         "krippendorff_alpha": krippendorff_interval(multi),
         "leave_one_out_spearman": float(np.mean(loo)) if loo else math.nan,
     }

@@ -340,6 +340,14 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     "(all unscored always exits 4)."
 )
 @click.option(
+    "--worst",
+    "worst_items",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    help="Anchors the judge got most wrong listed in the report (and reports/RUBRIC/worst.jsonl).",
+)
+@click.option(
     "--from-batch",
     "from_batch",
     metavar="JOB",
@@ -364,6 +372,7 @@ def calibrate(
     as_json: bool,
     min_spearman: float | None,
     max_unscored: float,
+    worst_items: int,
     from_batch: str | None,
     config_path: str | None,
     concurrency: int | None,
@@ -371,6 +380,7 @@ def calibrate(
     """Measure the judge against human-labelled anchors and fit a map onto their scale.
 
     Exit 2 for bad input, 3 when --min-spearman fails, 4 when too few judgements succeeded.
+    Every warning of the report is printed too (stderr).
     """
     if human_scale is not None and not human_scale[0] < human_scale[1]:
         raise click.BadParameter("MIN must be below MAX", param_hint="--human-scale")
@@ -396,7 +406,12 @@ def calibrate(
             evaluator = cli_evaluator(config_path, concurrency)
             run = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
         target = Path(out) if out else evaluator.config.path("calibration")
-        options = {**run, "min_spearman": min_spearman, "max_unscored": max_unscored}
+        options = {
+            **run,
+            "min_spearman": min_spearman,
+            "max_unscored": max_unscored,
+            "worst_items": worst_items,
+        }
         try:
             if evaluator.config.judge.panel and from_batch is None:
                 _calibrate_panel(evaluator, rubric, Path(anchors_file), target, options, as_json)
@@ -422,6 +437,8 @@ def calibrate(
                 name, *(with_interval(held[side], name) for side in ("raw", "calibrated"))
             )
         Console().print(table)
+    for warning in result.warnings:
+        say("warning", "yellow", warning)
     if result.rejected:
         say(
             "gate",
@@ -431,7 +448,8 @@ def calibrate(
         )
         raise SystemExit(3)
     if not as_json:
-        say("wrote", "green", f"{result.artefact_path} and {result.report_path}")
+        worst = result.report_path.parent / "worst.jsonl"
+        say("wrote", "green", f"{result.artefact_path} and {result.report_path} (and {worst})")
 
 
 def _calibrate_panel(
@@ -470,6 +488,9 @@ def _calibrate_panel(
             f"{common_mae.get('panel', float('nan')):.3f}",
         )
         Console().print(table)
+    for model, result in run.members:
+        for warning in result.warnings:
+            say("warning", "yellow", f"{model}: {warning}")
     rejected = [(m, r) for m, r in run.members if r.rejected]
     for model, result in rejected:
         say(
