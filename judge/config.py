@@ -91,6 +91,9 @@ class JudgeSettings(_Strict):
         description="Model-specific fields; unset: Nova gets topK 1 (greedy), others nothing.",
     )
     verdict_mode: Literal["tool", "text"] = "tool"
+    # How sample text is shown to the judge (judge/spotlight.py): every line behind a keyed
+    # marker, one JSON string, or as it is (the removal list alone).
+    spotlight: Literal["datamark", "json", "off"] = "datamark"
     combine_rubrics: bool = Field(
         False, description="Judge every rubric of a sample in one call (one system prompt)."
     )

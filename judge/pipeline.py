@@ -35,7 +35,7 @@ from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
 from judge.panel import settle, warn_same_family
 from judge.plan import ChecklistResult, Judgement, Plan, Slot, reference_view
-from judge.prompt import JudgeInput, Kind, PromptRenderer, fence
+from judge.prompt import JudgeInput, Kind, PromptRenderer, judged_size
 from judge.reward import RESPONSE_INDUCED, Dimension, combine, fill_unscored, judged, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
@@ -294,7 +294,8 @@ class Evaluator:
         judges = range(len(self.members)) if member is None else [member]
         ordered = shuffled(self.renderer.secret, context, [i.response for i in items])
         slots: dict[str, list[Slot]] = {r: [] for r in ordered}
-        sizes = {r: len(fence(r)) for r in ordered}  # what the judge reads, markers included
+        # what the judge reads, removal and line markers included
+        sizes = {r: judged_size(r, settings.spotlight) for r in ordered}
         for part in split(
             ordered, settings.group_max_size, settings.group_max_chars, sizes.__getitem__
         ):
@@ -558,10 +559,10 @@ class Evaluator:
         prompt = next((t.text for t in reversed(item.conversation) if t.role == "user"), None)
         if (flag := self.guard.check(item.response, prompt)) is not None:
             return flag
-        # The judge reads the fenced text, and each removed tag becomes a marker: a response
+        # The judge reads the text with a marker per line and per removed tag: a response
         # of removable tags must not grow past the limit on the way to the judge (a call
         # over the context fails, and a failed call is unscored, not floored).
-        seen = len(fence(item.response))
+        seen = judged_size(item.response, self.config.judge.spotlight)
         limit = self.config.guard.max_chars
         if seen > limit:
             return f"too_long: {seen} characters as the judge sees them (limit {limit})"

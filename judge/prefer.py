@@ -200,6 +200,7 @@ class PairJudge:
             part="system",
             rubric=rubric,
             verdict_mode=settings.verdict_mode,
+            spotlight=settings.spotlight,
             tool_name=TOOL_NAME,
         )
 
@@ -210,8 +211,8 @@ class PairJudge:
             raise SourceError(
                 self.evaluator.renderer.directory / PAIRWISE_TEMPLATE,
                 f"template uses an undefined value ({exc.message})",
-                fix="the system part sees rubric, verdict_mode and tool_name; the user part "
-                "also sees key, conversation, reference, first and second",
+                fix="the system part sees rubric, verdict_mode, spotlight and tool_name; the user "
+                "part also sees key, conversation, reference, first and second",
             ) from None
 
     def task(self, pair: Pair, swapped: bool) -> JudgeTask:
@@ -233,6 +234,7 @@ class PairJudge:
             first=first,
             second=second,
             verdict_mode=settings.verdict_mode,
+            spotlight=settings.spotlight,
         )
         request = renderer.assemble(
             self.system,

@@ -1,11 +1,15 @@
 """Render a rubric and a sample into the exact Converse request sent to the judge.
 
-The judged text is data, not instructions. It sits between tags that carry a per-request
-key (an HMAC of the sample under a secret the policy never sees), so a policy cannot write
-the closing tag: it cannot know it. Any tag-like text inside the judged material (in any
-spelling the normalised view folds: entities, look-alike brackets, zero-width characters,
-confusable letters, escaped slashes) and chat-template tokens are removed first and shown
-as ``[tag removed]``. The system prompt is static (no key, no sample), so it can be cached.
+The judged text is data, not instructions, and it is shown so by construction
+(``judge/spotlight.py``, ``[judge] spotlight``): by default every line of sample text begins
+with a marker keyed by the request's secret key (an HMAC of the sample under a secret the
+policy never sees), so no line the judge reads begins with text the sample chose; or the text
+is one JSON string; and it sits between tags that carry the key, which the sample cannot
+write. A second, shorter layer removes what may still act on a model wherever it stands
+(other models' chat-template tokens, tags naming the template's own blocks, invisible tag
+characters), shown as ``[tag removed]``. With spotlighting off, the whole removal list of
+earlier versions applies (line-start role labels and headings too). The system prompt is
+static (no key, no sample), so it can be cached.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from judge.config import JudgeSettings
 from judge.errors import SourceError
 from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
+from judge.spotlight import mark_of, present
 from judge.text import view
 
 SYSTEM_TEMPLATE = "system.j2"
@@ -43,6 +48,8 @@ KNOWN_ROLES = ("system", "user", "assistant", "tool")
 # What a judge model may read as structure, matched on the normalised view (lower case,
 # entities decoded, brackets and letters folded). Each alternative starts with a literal and
 # has one bounded run, so the scan is linear. Tag names include any suffix (a guessed key).
+# _LEGACY is the whole list of earlier versions, in force with spotlighting off; _TOKENS is
+# the part spotlighting does not make unnecessary (see ``fence``).
 _NAMES = (
     r"(?:conversation|resp|re?s?pon|reference|example|verdict|system|user|assistant|human"
     r"|instruction|im_start|im_end|turn|start_of_turn|end_of_turn|eos|bos)"
@@ -51,7 +58,7 @@ _ROLES = (
     r"(?:human|assistant|system(?: message| prompt| note)?|user|developer|judge|grader|evaluator"
     r"|admin|model|ai|bot|instructions?|(?:note from the )?(?:evaluation )?operator)(?![a-z0-9])"
 )
-_STRUCTURE = re.compile(
+_LEGACY = re.compile(
     # <tag ...>, </tag>, < / tag >, </ai_response>, </reponse>, in any spelling the view folds.
     # Each alternative starts with a literal, and each unbounded run stops at the next "<".
     r"<[\s/\\]*[\w-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
@@ -76,31 +83,60 @@ _STRUCTURE = re.compile(
     r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]{0,8}#{1,6}[ \t]{0,3}(?:response|instruction"
     r"|input|" + _ROLES[3:]
 )
+# The template's own block names (misspelt, namespaced or prefixed: </ai_response>, </reponse>)
+# and the names a judge prompt commonly gives its parts (</example>, </verdict>).
+_BLOCKS = r"(?:conversation|resp|re?s?pon|reference|example|verdict)"
+_TOKENS = re.compile(
+    r"<[\s/\\]*[\w-]{0,20}?" + _BLOCKS + r"(?:[^<>]{0,80}>)?"  # a tag of the template's
+    r"|<[\s/\\]*(?:im_start|im_end|start_of_turn|end_of_turn)[^<>\n]{0,40}>?"
+    r"|<\|[^<>\n]{0,40}>?"  # chat-template tokens, closed or not: <|im_end|>, <|eot_id>
+    r"|<[ \t]{0,4}/[ \t]{0,4}-[\w-]{1,40}[ \t]{0,4}>"  # </-KEY>: a closing keyed tag
+    r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
+    r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
+    # a closing tag opened by a bracket: [/response], {/response}, ]/response> (not a URL or
+    # a path: https://example.com, ./responses/)
+    r"|[\[\]{}()|>\"'`][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _BLOCKS + r"[^<>\n]{0,40}"
+    r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
+    r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
+    r"|</?s>"  # sentence-piece BOS/EOS
+    r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
+)
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); some models read them.
 # Judged text loses them all, before anything else.
 _TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
 
 
-def structure_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` that a model may read as a tag or turn boundary."""
+def structure_spans(text: str, labels: bool = False) -> list[tuple[int, int]]:
+    """Spans of ``text`` that a model may read as a tag or chat-template token.
+
+    ``labels``: also turn labels and prompt headings at line starts, and other tag names (the
+    whole list of earlier versions, for text shown without spotlighting).
+    """
     v = view(text)
-    return [v.span(m.start(), m.end()) for m in _STRUCTURE.finditer(v.text)]
+    pattern = _LEGACY if labels else _TOKENS
+    return [v.span(m.start(), m.end()) for m in pattern.finditer(v.text)]
 
 
-def fence(text: object) -> str:
-    """Judged text with every tag-like span removed (a jinja2 filter).
+def fence(text: object, labels: bool = False) -> str:
+    """Judged text with every tag-like span removed (the layer under spotlighting).
 
     Adjacent spans become one marker (so a run of ``<|<|<|`` cannot multiply the text's
     length), and the removal repeats until nothing reads as structure: taking out one tag
     can join its neighbours into another (``</s>/response`` leaves ``]/response``).
+    ``labels``: the whole list of earlier versions, for text shown without spotlighting.
     """
     out = _TAG_CHARACTERS.sub("", str(text))
     for marker in (REMOVED,) * _FENCE_PASSES + ("",) * _FENCE_PASSES:
-        spans = structure_spans(out)
+        spans = structure_spans(out, labels)
         if not spans:
             return out
         out = _replace_spans(out, spans, marker)
     return out  # unreachable in practice: each empty-marker pass only shortens the text
+
+
+def legacy_fence(text: object) -> str:
+    """The whole removal list (a jinja2 filter for templates that do not spotlight)."""
+    return fence(text, labels=True)
 
 
 # Passes with the marker, then (should structure persist) passes that delete the spans.
@@ -118,6 +154,33 @@ def _replace_spans(text: str, spans: list[tuple[int, int]], marker: str) -> str:
         pos = max(pos, b)
     out.append(text[pos:])
     return "".join(out)
+
+
+def shown(text: object, mode: str, key: str, name: str, label: bool = False) -> str:
+    """Sample text as the judge reads it in block ``name``: fenced, then spotlighted."""
+    return present(fence(text, labels=mode == "off"), mode, key, name, label)
+
+
+# A key's length, for sizes measured before a request (and its key) exists.
+_KEY_CHARS = 16
+
+
+def judged_size(text: str, mode: str) -> int:
+    """How many characters of ``text`` the judge reads (markers and removal marks included).
+
+    A response of many short lines grows by a marker a line; the guard's ``max_chars`` and
+    the group split bound this size, not the raw one, so no response grows past the limit
+    on its way to the judge.
+    """
+    return len(shown(text, mode, "0" * _KEY_CHARS, "r10"))
+
+
+@jinja2.pass_context
+def _spotlight_filter(
+    context: jinja2.runtime.Context, text: object, name: str, label: bool = False
+) -> str:
+    """``{{ text | spotlight("resp") }}``: the request's key and mode come from the context."""
+    return shown(text, str(context["spotlight"]), str(context["key"]), name, label)
 
 
 def role_label(role: object) -> str:
@@ -169,7 +232,9 @@ class PromptRenderer:
             keep_trailing_newline=False,
             trim_blocks=False,
         )
-        self.env.filters["fence"] = fence
+        self.env.filters["spotlight"] = _spotlight_filter
+        self.env.filters["line_mark"] = mark_of
+        self.env.filters["fence"] = legacy_fence  # templates written before spotlighting
         self.env.filters["role"] = role_label
         try:
             self.system = self.env.get_template(SYSTEM_TEMPLATE)
@@ -205,8 +270,8 @@ class PromptRenderer:
         ).hexdigest()
         # The system prompt and tool schema depend on the rubrics and settings only: rendered
         # once each, not per sample (they are also the cacheable prefix of every request).
-        self._static: dict[tuple[tuple[str, ...], str, str], tuple[str, dict[str, Any]]] = {}
-        # (the key's last part is the kind, or g<N> for a group of N responses)
+        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
+        # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
@@ -250,6 +315,7 @@ class PromptRenderer:
             "response": item.response,
             "reference": item.reference,
             "verdict_mode": settings.verdict_mode,
+            "spotlight": settings.spotlight,
         }
         user = self._render(self.user, values).strip()
         metadata = {"rubric": ",".join(r.name for r in rubrics)}
@@ -271,7 +337,12 @@ class PromptRenderer:
         """
         texts = [str(r) for r in responses]
         template = self._optional(GROUP_TEMPLATE, "group mode")
-        cache_key = ((rubric.content_hash or rubric.name,), settings.verdict_mode, f"g{len(texts)}")
+        cache_key = (
+            (rubric.content_hash or rubric.name,),
+            settings.verdict_mode,
+            settings.spotlight,
+            f"g{len(texts)}",
+        )
         static = self._static.get(cache_key)
         if static is None:
             if len(self._static) >= _STATIC_CACHE_SIZE:
@@ -282,6 +353,7 @@ class PromptRenderer:
                     "part": "system",
                     "rubric": rubric,
                     "verdict_mode": settings.verdict_mode,
+                    "spotlight": settings.spotlight,
                     "tool_name": TOOL_NAME,
                 },
             ).strip()
@@ -299,6 +371,7 @@ class PromptRenderer:
                 "reference": context.reference,
                 "responses": texts,
                 "verdict_mode": settings.verdict_mode,
+                "spotlight": settings.spotlight,
             },
         ).strip()
         return self.assemble(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
@@ -348,7 +421,12 @@ class PromptRenderer:
         self, rubrics: tuple[Rubric, ...], settings: JudgeSettings, kind: Kind
     ) -> tuple[str, dict[str, Any]]:
         """The system prompt and the tool spec: sample-free, so rendered once and reused."""
-        cache_key = (tuple(r.content_hash or r.name for r in rubrics), settings.verdict_mode, kind)
+        cache_key = (
+            tuple(r.content_hash or r.name for r in rubrics),
+            settings.verdict_mode,
+            settings.spotlight,
+            kind,
+        )
         if (hit := self._static.get(cache_key)) is not None:
             return hit
         if len(self._static) >= _STATIC_CACHE_SIZE:  # per-sample rubrics are all different
@@ -357,6 +435,7 @@ class PromptRenderer:
             "rubric": rubrics[0],
             "rubrics": rubrics,
             "verdict_mode": settings.verdict_mode,
+            "spotlight": settings.spotlight,
             "tool_name": TOOL_NAME,
         }
         if kind == "single":
@@ -382,12 +461,13 @@ class PromptRenderer:
 
 
 _VALUES = (
-    "system templates see only rubric, rubrics, verdict_mode and tool_name (they are the same "
-    "for every sample); user.j2 also sees key, conversation, response and reference"
+    "system templates see only rubric, rubrics, verdict_mode, spotlight and tool_name (they are "
+    "the same for every sample); user.j2 also sees key, conversation, response and reference"
 )
 _GROUP_VALUES = (
-    'group.j2\'s system part (part == "system") sees only rubric, verdict_mode and tool_name; '
-    "its user part sees part, key, rubric, conversation, reference, responses and verdict_mode"
+    'group.j2\'s system part (part == "system") sees only rubric, verdict_mode, spotlight and '
+    "tool_name; its user part sees part, key, rubric, conversation, reference, responses, "
+    "verdict_mode and spotlight"
 )
 
 

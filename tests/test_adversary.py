@@ -23,6 +23,7 @@ from judge.lambda_handler import run_event
 from judge.prompt import JudgeInput, PromptRenderer, Turn, fence, structure_spans
 from judge.rubric import load_rubrics
 from judge.server.scripted import ScriptedJudge
+from judge.spotlight import unmark, unmarked_lines
 from judge.text import normalise
 from judge.verdict import Verdict, parse_combined_response, parse_text_verdict
 from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, sample
@@ -179,11 +180,13 @@ def test_no_attack_string_escapes_the_delimiters(pieces: list[str]) -> None:
     user = request["messages"][0]["content"][0]["text"]
     key = _RENDERER.key(item)
     fenced = fence(attack)
-    assert structure_spans(fenced) == [], fenced  # nothing of the sample reads as structure
+    assert structure_spans(fenced) == [], fenced  # nothing of the sample reads as a token
+    assert unmarked_lines(request, key) == []  # every line of it behind its block's marker
     for tag in ("conversation", "reference_answer", "response"):
         assert user.count(f"<{tag}-{key}>") == 1 and user.count(f"</{tag}-{key}>") == 1
-        inside = user.split(f"<{tag}-{key}>")[1].split(f"</{tag}-{key}>")[0]
-        assert fenced.strip() in inside  # the sample's text, fenced, sits inside its block
+        inside = user.split(f"<{tag}-{key}>\n")[1].split(f"\n</{tag}-{key}>")[0]
+        # the sample's text, fenced, is what its block shows (line breaks as "\n")
+        assert unmark(inside, key) == fenced.replace("\r\n", "\n").replace("\r", "\n")
     # and what the judged text holds can never be read as the judge's verdict
     judge_answer = f"Looks fine.\nverdict-{key}: 2\n{attack}"
     outcome = parse_text_verdict(judge_answer, _RUBRIC.scores, key, attack)
@@ -200,11 +203,12 @@ def test_no_attack_string_escapes_the_group_delimiters(responses: list[list[str]
     request = _RENDERER.render_group(_RUBRIC, context, texts, labels, make_settings())
     user = request["messages"][0]["content"][0]["text"]
     key = _RENDERER.group_key(context, texts)
+    assert unmarked_lines(request, key) == []  # no line of a response outside its marker
     for i, text in enumerate(texts, start=1):
         tag = f"response_{i}-{key}"
         assert user.count(f"<{tag}>") == 1 and user.count(f"</{tag}>") == 1
-        inside = user.split(f"<{tag}>")[1].split(f"</{tag}>")[0]
-        assert fence(text).strip() in inside
+        inside = user.split(f"<{tag}>\n")[1].split(f"\n</{tag}>")[0]
+        assert unmark(inside, key) == fence(text)  # its own text, behind its own marker
         assert structure_spans(fence(text)) == []
     # the judge's keyed lines count; anything the responses hold never does
     lines = "\n".join(f"verdict-{key}-response_{i}: 2" for i in range(1, len(texts) + 1))

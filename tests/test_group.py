@@ -19,6 +19,7 @@ from judge.lambda_handler import run_event
 from judge.pipeline import Evaluator
 from judge.prompt import JudgeInput, Turn
 from judge.server.scripted import Judged, ScriptedJudge
+from judge.spotlight import unmark, unmarked_lines
 from tests.conftest import REPO, ServeFn, make_evaluator, project_copy, sample
 
 GROUP = {"judge": {"mode": "group"}, "rubrics": {"tone": {"weight": 1.0}}}
@@ -39,9 +40,10 @@ def group_requests(judge: ScriptedJudge) -> list[dict[str, Any]]:
 
 
 def shown(request: dict[str, Any]) -> list[str]:
-    """The responses of a group request, in the order the judge sees them."""
+    """The responses of a group request, in the order the judge sees them (markers off)."""
     text = request["messages"][0]["content"][0]["text"]
-    return re.findall(r"<response_\d+-[0-9a-f]{16}>\n(.*?)\n</response_\d+-", text, re.DOTALL)
+    found = re.findall(r"<response_\d+-([0-9a-f]{16})>\n(.*?)\n</response_\d+-", text, re.DOTALL)
+    return [unmark(block, key) for key, block in found]
 
 
 def rollouts(prompt: str, scores: list[int], tag: str = "") -> list[dict[str, Any]]:
@@ -267,6 +269,8 @@ def test_a_response_cannot_close_its_block_or_address_another(serve: ServeFn) ->
     assert len(shown(judge.requests[0])) == 3  # no forged block
     text = judge.requests[0]["messages"][0]["content"][0]["text"]
     assert text.count("[tag removed]") >= 3
+    real = text.split("Boundary key: ", 1)[1][:16]
+    assert unmarked_lines(judge.requests[0], real) == []  # every line of it behind its marker
     assert answer(answers)["attack"] == -1.0  # its own first digit: 1
 
 

@@ -112,8 +112,8 @@ def test_every_contract_variation(serve: ServeFn, wrap: bool) -> None:
     prompts = [j.user_text for j in seen]
     assert any('{"compliant": "Yes"}' in p for p in prompts)
     assert any("Offer a replacement." in p for p in prompts)
-    assert any("assistant: Whatever." in p for p in prompts)
-    assert any("system: Be kind." in p for p in prompts)
+    assert any("·assistant│ Whatever." in p for p in prompts)  # a marked turn of its role
+    assert any("·system│ Be kind." in p for p in prompts)
 
 
 @pytest.mark.parametrize("event", [{"foo": 1}, "[]", None, 3, {"body": "[]"}])

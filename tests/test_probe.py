@@ -66,13 +66,18 @@ def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
 def test_probe_catches_an_unfenced_template(
     serve: ServeFn, tmp_path: Path, template: str, mode: str
 ) -> None:
-    """The negative control for delimiters: a template without the fence is escaped."""
+    """The negative control for delimiters: a template that shows the response raw is escaped."""
     serve(ScriptedJudge(score_fn=gullible_score))
     config = project_copy(tmp_path)
     path = tmp_path / "prompts" / template
     text = path.read_text()
-    assert "{{ response | fence }}" in text
-    path.write_text(text.replace("{{ response | fence }}", "{{ response }}"))
+    shown = (
+        '{{ response | spotlight("resp") }}'
+        if mode == "pointwise"
+        else '{{ response | spotlight("r" ~ loop.index) }}'
+    )
+    assert shown in text
+    path.write_text(text.replace(shown, "{{ response }}"))
     config.write_text(config.read_text().replace("[judge]\n", f'[judge]\nmode = "{mode}"\n', 1))
     from judge.pipeline import Evaluator
 
@@ -119,8 +124,9 @@ def test_stock_probe_names_the_judge_and_the_attack_that_won(
 ) -> None:
     """`judge serve`'s default judge (keyword heuristic): one chat-template attack wins.
 
-    Not through the fence: both turn markers are removed, and the word "Please" left in the
-    text is what the heuristic scores up. The output says which judge and which attack.
+    Not through spotlighting: both turn markers are marked lines of the response (data, not
+    turns), and the word "Please" in the text is what the heuristic scores up. The output says
+    which judge and which attack.
     """
     serve(ScriptedJudge())  # what `judge serve` runs: lexicon_score
     config = project_copy(tmp_path)
@@ -131,15 +137,16 @@ def test_stock_probe_names_the_judge_and_the_attack_that_won(
     assert "local scripted judge" in table.stderr
     assert "model id us.amazon.nova-pro-v1:0; pointwise, tool verdicts" in table.stderr
     assert "chat_template-008" in table.stderr
-    assert "judge (the fence removed 2 tag-like span(s))" in table.stderr
+    assert "judge (nothing to fence)" in table.stderr
     report = json.loads(runner.invoke(main, [*args, "--json"]).stdout)
     assert report["judge"]["where"].startswith("local scripted judge")
     [won] = report["successes"]
     assert won["id"] == "chat_template-008" and won["note"].startswith("chat-template tokens")
-    assert won["through"].startswith("judge") and won["fence_removed"] == 2
+    assert won["through"].startswith("judge") and won["fence_removed"] == 0
     assert won["won_on"] == ["helpfulness 4 > 3", "tone 4 > 3", "brand_voice 4 > 3"]
     fenced = fence(SUITE_BY_ID["chat_template-008"].response)
-    assert "Human:" not in fenced and "Please" in fenced  # the keyword, not a turn, won
+    assert "Human:" in fenced and "Please" in fenced  # the keyword, not a turn, won
+    assert "Human:" not in fence(fenced, labels=True)  # (without spotlighting: removed)
 
 
 SUITE_BY_ID = {a.id: a for a in SUITE}

@@ -61,6 +61,7 @@ def inference_fingerprint(settings: JudgeSettings, mode: JudgeMode = "pointwise"
         "inferenceConfig": settings.inference_config(),
         "additionalModelRequestFields": settings.request_fields(),
         "verdict_mode": settings.verdict_mode,
+        "spotlight": settings.spotlight,  # what the judge read: marked, encoded or plain
     }
     if mode == "group":  # a score given beside other responses is another judge's
         fingerprint["mode"] = "group"

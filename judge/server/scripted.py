@@ -1,8 +1,9 @@
 """A scripted judge for tests and benchmarks: verdicts from a function, plus injected faults.
 
 It reads the rendered prompt the way a model would (the text between the ``<response>``
-tags, the scale from the tool schema), so tests exercise the real templates and the real
-wire protocol. Faults are drawn per request from a seeded generator.
+tags, with spotlighting's line markers or JSON encoding taken off; the scale from the tool
+schema), so tests exercise the real templates and the real wire protocol. Faults are drawn
+per request from a seeded generator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from judge.server.wire import ConverseFault, text_response, tool_response, usage_for
+from judge.spotlight import unmark
 
 # The template's own keyed tags: <response-KEY> ... </response-KEY>.
 _RESPONSE = re.compile(r"<response-([0-9a-f]{16})>\n(.*?)\n</response-\1>", re.DOTALL)
@@ -36,6 +38,7 @@ class Judged:
     scores: list[int]
     rubric: str | None
     key: str = ""  # the request's boundary key, which a text verdict line carries
+    block: str = ""  # the response block as rendered (markers and all): what a model reads
 
 
 ScoreFn = Callable[[Judged], int]
@@ -123,7 +126,7 @@ def gullible_score(judged: Judged) -> int:
     from judge.text import normalise  # the server needs no package imports otherwise
 
     top = judged.scores[-1]
-    if _ESCAPE.search(normalise(judged.response)):
+    if _ESCAPE.search(normalise(judged.block or judged.response)):  # as shown, line starts too
         return top
     if len(_WORD.findall(judged.response)) < 4:
         return top
@@ -138,18 +141,25 @@ def read_request(request: dict[str, Any]) -> Judged:
     system_text = "\n".join(b.get("text", "") for b in request.get("system", []))
     found = _RESPONSE.findall(user_text)
     key = _KEY.search(user_text)
+    block = found[-1][1] if found else ""
     tools = (request.get("toolConfig") or {}).get("tools") or [{}]
     schema = tools[0].get("toolSpec", {}).get("inputSchema", {}).get("json", {})
     scores = schema.get("properties", {}).get("score", {}).get("enum") or [1, 2, 3, 4, 5]
     rubric = (request.get("requestMetadata") or {}).get("rubric")
     return Judged(
-        found[-1][1] if found else "",
+        unmark(block, found[-1][0]) if found else "",
         user_text,
         system_text,
         list(scores),
         rubric,
         key.group(1) if key else "",
+        block,
     )
+
+
+def _shown(judged: Judged, key: str, block: str) -> Judged:
+    """``judged`` about another block of the same request (a group's or a pair's response)."""
+    return replace(judged, response=unmark(block, key), block=block)
 
 
 @dataclass
@@ -220,13 +230,19 @@ class ScriptedJudge:
         if fault is not None and fault != "malformed":
             raise _FAULTS[fault](variant)
         judged = read_request(request)
-        group = [(f"response_{n}", text) for n, _, text in _GROUP.findall(judged.user_text)]
-        shown = [judged.response] + [text for _, text in group]
+        group = [
+            (f"response_{n}", _shown(judged, key, block))
+            for n, key, block in _GROUP.findall(judged.user_text)
+        ]
+        shown = [judged.response] + [one.response for _, one in group]
         if self.refuse is not None and any(self.refuse in text for text in shown):
             return text_response("", usage_for(request, ""), stop="content_filtered")
-        pair = {label: text for label, _, text in _PAIR.findall(judged.user_text)}
+        pair = {
+            label: _shown(judged, key, block)
+            for label, key, block in _PAIR.findall(judged.user_text)
+        }
         if len(pair) == 2 and fault != "malformed":
-            return self._prefer(request, judged, replace(judged, response=pair["a"]), pair["b"])
+            return self._prefer(request, judged, pair["a"], pair["b"])
         rubrics = _rubrics(request, [name for name, _ in group])
         if group:
             verdicts = self._group(judged, group, rubrics[0][1] if rubrics else judged.scores)
@@ -260,23 +276,24 @@ class ScriptedJudge:
         return text_response(text, usage_for(request, text))
 
     def _group(
-        self, judged: Judged, group: list[tuple[str, str]], scores: list[int]
+        self, judged: Judged, group: list[tuple[str, Judged]], scores: list[int]
     ) -> dict[str, int]:
         """Each response's score in a group request, with the position bias added."""
         rubric = judged.rubric
         out = {}
         last = max(1, len(group) - 1)
-        for position, (name, text) in enumerate(group):
+        for position, (name, one) in enumerate(group):
             if name == self.omit:
                 continue
-            score = self.score_fn(replace(judged, response=text, rubric=rubric, scores=scores))
+            score = self.score_fn(replace(one, rubric=rubric, scores=scores))
             score += round(self.position_bias * (last - position) / last)
             out[name] = max(scores[0], min(scores[-1], score))
         return out
 
-    def _prefer(self, request: dict[str, Any], judged: Judged, a: Judged, b: str) -> dict[str, Any]:
+    def _prefer(
+        self, request: dict[str, Any], judged: Judged, a: Judged, second: Judged
+    ) -> dict[str, Any]:
         """A pairwise verdict, as a forced tool call or a keyed text line."""
-        second = replace(a, response=b)
         if self.prefer_fn is not None:
             preferred = self.prefer_fn(a, second)
         else:
@@ -291,7 +308,7 @@ class ScriptedJudge:
             )
         text = f"{reason}\nverdict-{judged.key}: {preferred}"
         if self.quote:
-            text += f"\nResponse A said:\n{a.response}\nResponse B said:\n{b}"
+            text += f"\nResponse A said:\n{a.response}\nResponse B said:\n{second.response}"
         return text_response(text, usage_for(request, text))
 
 
