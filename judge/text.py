@@ -214,8 +214,8 @@ def _small_capital(ch: str) -> str:
     return ch
 
 
-def view(text: str) -> View:
-    """The normalised view of ``text`` with the original span of every character."""
+def _decoded(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` with escapes decoded to a fixed point (bounded), and each character's span."""
     start = list(range(len(text)))
     end = list(range(1, len(text) + 1))
     decoded = text
@@ -224,6 +224,12 @@ def view(text: str) -> View:
         if again is decoded:
             break
         decoded = again
+    return decoded, start, end
+
+
+def view(text: str) -> View:
+    """The normalised view of ``text`` with the original span of every character."""
+    decoded, start, end = _decoded(text)
     if decoded.isascii() and not _ASCII_CONTROLS.search(decoded):
         return View(decoded.lower(), tuple(start), tuple(end))
     chars: list[str] = []
@@ -254,14 +260,7 @@ def view_bulk(text: str) -> View:
     folded once and the text translated in one pass; spans are rebuilt per character only
     when some character folds to more than one.
     """
-    start = list(range(len(text)))
-    end = list(range(1, len(text) + 1))
-    decoded = text
-    for _ in range(_MAX_DECODE_PASSES):
-        again, start, end = _decode(decoded, start, end)
-        if again is decoded:
-            break
-        decoded = again
+    decoded, start, end = _decoded(text)
     if decoded.isascii() and not _ASCII_CONTROLS.search(decoded):
         return View(decoded.lower(), tuple(start), tuple(end))
     table = {ord(c): c.lower() if c.isascii() else fold_char(c) for c in set(decoded)}
