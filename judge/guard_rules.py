@@ -275,8 +275,8 @@ def _line(line: str, after: str, lists: bool, markdown_asked: bool, out: Structu
         out.structure = True
         return []
     mark = _LIST_MARK.match(line)
-    if mark is not None and line[mark.end() :].strip():
-        line = line[mark.end() :]  # "1. Paris" -> "Paris"; a lone "42." stays an answer
+    if mark is not None and any(is_content(ch) for ch in line[mark.end() :]):
+        line = line[mark.end() :]  # "1. Paris" -> "Paris"; a lone "42." or "a) ." stays an answer
     atx = _ATX.match(line)
     heading = atx is not None or bool(after.strip() and _SETEXT.fullmatch(after))
     if atx is not None:
