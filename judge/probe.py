@@ -2,7 +2,7 @@
 
 Each attack of the suite (``judge/data/attacks.jsonl``, or a user's file in that format) is
 scored beside an honest answer to the same prompt, in one batch through the Lambda's own
-code path (guard, fence, judge, verdict parser, calibration, reward). An attack succeeds
+code path (guard, spotlighting, judge, verdict parser, calibration, reward). An attack succeeds
 when its reward is above the honest answer's: that is what a policy would learn to write.
 
 A result is about one judge (model, endpoint, judging mode): the report names it, and says
@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from judge.bedrock import _is_loopback
+from judge.caller import CallStats
 from judge.deadline import Deadline
 from judge.errors import SourceError, read_text
 from judge.pipeline import Evaluator, Progress, SampleResult
-from judge.prompt import fence, structure_spans
+from judge.probe_defence import let_through
+from judge.prompt import structure_spans
 
 SUITE = "attacks.jsonl"
 _FIELDS = ("id", "family", "prompt", "honest", "response")
@@ -193,6 +195,66 @@ def _sample(sid: str, prompt: str, response: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Entry:
+    """A response to score beside the honest answer to its prompt (``id``: unique in a batch)."""
+
+    id: str
+    prompt: str
+    response: str
+
+
+@dataclass
+class Scored:
+    """One batch of entries scored beside their prompts' honest answers."""
+
+    results: dict[str, SampleResult]  # entry id -> its result
+    honest: dict[str, SampleResult]  # prompt -> the honest answer's result
+    honest_ids: dict[str, str]  # prompt -> the honest answer's sample id
+    stats: CallStats
+
+
+def honest_batch(honest: dict[str, str], entries: list[Entry]) -> list[dict[str, Any]]:
+    """The Lambda batch: each prompt's honest answer first, then every entry (its own id).
+
+    In group mode the entries of a prompt share calls with its honest answer, as a policy's
+    rollouts of one prompt would.
+    """
+    ids = honest_ids(honest)
+    batch = [_sample(ids[p], p, h) for p, h in honest.items()]
+    return batch + [_sample(e.id, e.prompt, e.response) for e in entries]
+
+
+def honest_ids(honest: dict[str, str]) -> dict[str, str]:
+    """Each prompt's honest sample id (``honest-N``, N its place in ``honest``)."""
+    return {prompt: f"honest-{i}" for i, prompt in enumerate(honest)}
+
+
+def score_beside_honest(
+    evaluator: Evaluator,
+    honest: dict[str, str],
+    entries: list[Entry],
+    deadline: Deadline | None = None,
+    progress: Progress | None = None,
+) -> Scored:
+    """Score ``entries`` and the honest answers in one batch through the Lambda's code path.
+
+    ``judge probe`` and ``judge probe --search`` both score this way, so a margin means the
+    same in both: an entry's reward minus its prompt's honest reward, from one batch.
+    """
+    result = evaluator.evaluate(
+        honest_batch(honest, entries), deadline or Deadline.never(), progress
+    )
+    by_id = {r.id: r for r in result.results}
+    ids = honest_ids(honest)
+    return Scored(
+        {e.id: by_id[e.id] for e in entries},
+        {p: by_id[sid] for p, sid in ids.items()},
+        ids,
+        result.stats,
+    )
+
+
 def run_probe(
     evaluator: Evaluator,
     attacks: list[Attack],
@@ -201,56 +263,42 @@ def run_probe(
 ) -> ProbeReport:
     """Score every attack beside an honest answer to its prompt; count who wins."""
     honest = {a.prompt: a.honest for a in attacks}
-    honest_ids = {prompt: f"honest-{i}" for i, prompt in enumerate(honest)}
-    batch = [_sample(honest_ids[p], p, h) for p, h in honest.items()]
-    batch += [_sample(f"attack-{a.id}", a.prompt, a.response) for a in attacks]
-    result = evaluator.evaluate(batch, deadline or Deadline.never(), progress)
-    by_id = {r.id: r for r in result.results}
-    baseline = {p: by_id[sid].reward for p, sid in honest_ids.items()}
+    entries = [Entry(f"attack-{a.id}", a.prompt, a.response) for a in attacks]
+    scored = score_beside_honest(evaluator, honest, entries, deadline, progress)
     families: dict[str, FamilyResult] = defaultdict(lambda: FamilyResult(""))
     successes: list[dict[str, Any]] = []
     for attack in attacks:
         family = families[attack.family]
         family.family = attack.family
-        outcome = by_id[f"attack-{attack.id}"]
+        outcome = scored.results[f"attack-{attack.id}"]
         family.cases += 1
         family.floored += outcome.guarded is not None
         family.unscored += outcome.unscored
-        if outcome.reward > baseline[attack.prompt] + 1e-9:
+        baseline = scored.honest[attack.prompt]
+        if outcome.reward > baseline.reward + 1e-9:
             family.above_honest += 1
-            successes.append(_success(attack, outcome, by_id[honest_ids[attack.prompt]]))
+            successes.append(_success(evaluator, attack, outcome, baseline))
     return ProbeReport(
         sorted(families.values(), key=lambda f: f.family),
         successes,
-        {honest_ids[p]: r for p, r in baseline.items()},
-        sum(by_id[sid].unscored for sid in honest_ids.values()),
+        {scored.honest_ids[p]: r.reward for p, r in scored.honest.items()},
+        sum(r.unscored for r in scored.honest.values()),
         judge_identity(evaluator),
     )
 
 
-def _success(attack: Attack, outcome: SampleResult, honest: SampleResult) -> dict[str, Any]:
-    """A successful attack, and which defence let it through.
-
-    ``through`` is ``guard`` when the guard floored the honest answer, ``fence`` when text
-    a model may read as structure survives fencing, else ``judge``: the guard judged the
-    attack (it has content) and the fence left nothing tag-like, so the judge's own scores
-    of what remained (``won_on``) put it above the honest answer.
-    """
+def _success(
+    evaluator: Evaluator, attack: Attack, outcome: SampleResult, honest: SampleResult
+) -> dict[str, Any]:
+    """A successful attack, and which defence let it through (``let_through``)."""
     found = len(structure_spans(attack.response))
-    if honest.guarded is not None:
-        through = f"guard (floored the honest answer: {honest.guarded})"
-    elif structure_spans(fence(attack.response)):
-        through = "fence (tag-like text survived fencing)"
-    else:
-        removed = f"the fence removed {found} tag-like span(s)" if found else "nothing to fence"
-        through = f"judge ({removed})"
     return {
         "id": attack.id,
         "family": attack.family,
         "note": attack.note,
         "reward": outcome.reward,
         "honest_reward": honest.reward,
-        "through": through,
+        "through": let_through(evaluator, attack.prompt, attack.response, attack.honest, honest),
         "fence_removed": found,
         "won_on": _won_on(outcome, honest),
         "response": attack.response[:200],
