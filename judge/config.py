@@ -238,7 +238,9 @@ class GuardSettings(_Strict):
 
     ``extra_phrases`` add content-free phrases to the bundled multilingual lexicon;
     ``lexicon`` names a file in its format (relative to the config). ``extra_patterns`` are
-    regular expressions a whole (short) answer must not match.
+    regular expressions a whole (short) answer must not match. ``substance_model``: a model
+    asked whether a short response the rules pass (``substance_max_words`` words at most)
+    holds any answer; a failed call leaves the response to the judges.
     """
 
     enabled: bool = True
@@ -247,6 +249,11 @@ class GuardSettings(_Strict):
     extra_patterns: list[str] = Field(default_factory=list)
     echo: bool = True
     max_chars: int = Field(20000, ge=1)
+    # The optional substance check (judge/substance.py): a short response the rules leave
+    # undecided is asked about by this (cheap) Bedrock model; unset, no call is made.
+    substance_model: str | None = Field(None, min_length=1)
+    substance_max_words: int = Field(8, ge=1, le=64)  # CJK: two characters a word
+    substance_max_tokens: int = Field(200, ge=16, le=2048)
 
     @field_validator("extra_patterns")
     @classmethod

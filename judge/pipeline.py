@@ -39,6 +39,8 @@ from judge.prompt import JudgeInput, Kind, PromptRenderer, judged_size
 from judge.reward import RESPONSE_INDUCED, Dimension, combine, fill_unscored, judged, normalize
 from judge.rubric import Rubric, load_rubrics
 from judge.secret import load_secret
+from judge.substance import SUBSTANCE, SubstanceCheck, SubstanceCounts
+from judge.substance import flag as substance_flag
 from judge.verdict import Outcome, Unscored
 
 if TYPE_CHECKING:
@@ -112,6 +114,8 @@ class BatchResult:
     wall_s: float = 0.0
     # Per judge model id: its calls that ended without an answer (errors, deadline).
     failed_calls: dict[str, int] = field(default_factory=dict)
+    # The substance check's figures (its calls' tokens and cost are in ``stats`` too).
+    substance: SubstanceCounts = field(default_factory=SubstanceCounts)
 
     def scores(self, rubric: str) -> list[float]:
         """The rubric's scored (0..1) values across the batch."""
@@ -155,6 +159,11 @@ class Evaluator:
                 f"{len(self.members)} judge(s) configured but {len(self.callers)} caller(s) given"
             )
         self.guard = make_guard(config)
+        self.substance = (
+            SubstanceCheck.build(config.guard, config.judge, config.retry, renderer, self.caller)
+            if config.guard.enabled
+            else None
+        )
         warn_same_family(config.judge)
         # Calibration maps that match the rubric, templates, mode and model in use (per panel
         # judge); stale ones are reported (log warning + metric) and not applied.
@@ -437,6 +446,7 @@ class Evaluator:
         guarded: dict[int, str] = {}
         tasks: dict[str, JudgeTask] = {}
         plans: dict[int, Plan] = {}
+        owns: dict[int, SampleRubric | None] = {}  # samples the rules left to the judges
         for i, s in enumerate(samples):
             if s.item is None:
                 continue
@@ -445,26 +455,31 @@ class Evaluator:
             except (ValueError, OverflowError) as exc:  # bad rubric data: this sample's own
                 samples[i] = replace(s, item=None, problem=f"bad rubric: {exc}"[:500])
                 continue
-            try:
-                flag = f"unsupported: {s.unsupported}" if s.unsupported else self._guard(s.item)
-                if flag is not None:
-                    guarded[s.index] = flag
-                    continue
-                plan = self.plan(s.item, own)
-            except JudgeError:
-                raise  # a broken template or config: every sample would fail alike
-            except Exception as exc:  # one hostile sample is that sample's problem
-                log.exception("sample %d could not be prepared", s.index)
-                samples[i] = replace(s, item=None, problem=f"cannot be judged ({exc!r})"[:200])
+            if s.unsupported:
+                guarded[s.index] = f"unsupported: {s.unsupported}"
                 continue
-            plans[s.index] = plan
+            flag = self._prepare(samples, i, partial(self._guard, s.item))
+            if flag is not None:
+                guarded[s.index] = flag
+            elif samples[i].item is not None:
+                owns[i] = own
+        stats = CallStats()
+        substance = SubstanceCounts()
+        undecided = {i: it for i in owns if (it := samples[i].item) is not None}
+        guarded.update(self._substance(undecided, deadline, stats, substance))
+        for i, own in owns.items():
+            item = samples[i].item
+            if i in guarded or item is None:
+                continue
+            plan = self._prepare(samples, i, partial(self.plan, item, own))
+            if plan is not None:
+                plans[i] = plan
         items = {i: it for i in plans if (it := samples[i].item) is not None}
         self.add_group_slots(plans, items)
         for plan in plans.values():
             for task in plan.all_tasks():
                 tasks.setdefault(task.key, task)
         keys = [s.task.key for p in plans.values() for slots in p.tasks.values() for s in slots]
-        stats = CallStats()
         hits: set[str] = set()  # tasks the verdict cache answered (for --details)
         outcomes = self._judge_all(list(tasks.values()), deadline, stats, progress, hits)
         alone = self._group_failures_alone(plans, items, outcomes)
@@ -479,7 +494,85 @@ class Evaluator:
             deduplicated=len(keys) - unique_judgements,
             wall_s=time.monotonic() - started,
             failed_calls=self._failed_calls([*tasks.values(), *alone], outcomes),
+            substance=substance,
         )
+
+    def _prepare(self, samples: list[Sample], i: int, step: Callable[[], T]) -> T | None:
+        """``step()`` for sample ``i``; an error of one hostile sample marks it malformed.
+
+        A broken template or config (``JudgeError``) would fail every sample alike: raised.
+        """
+        try:
+            return step()
+        except JudgeError:
+            raise
+        except Exception as exc:  # one hostile sample is that sample's problem
+            log.exception("sample %d could not be prepared", i)
+            problem = f"cannot be judged ({exc!r})"[:200]
+            samples[i] = replace(samples[i], item=None, problem=problem)
+            return None
+
+    def _substance(
+        self,
+        items: dict[int, JudgeInput],
+        deadline: Deadline,
+        stats: CallStats,
+        counts: SubstanceCounts,
+    ) -> dict[int, str]:
+        """The guarded flags of short responses the substance model finds empty.
+
+        One concurrent batch of calls (cached, deduplicated) for every short response the
+        rules passed. A failed call leaves its response to the judges: counted, never floored.
+        """
+        check = self.substance
+        if check is None:
+            return {}
+        asked: dict[int, JudgeTask] = {}
+        for i, item in items.items():
+            task = self._prepare_task(check, item, i)
+            if task is not None:
+                asked[i] = task
+        if not asked:
+            return {}
+        unique = list({t.key: t for t in asked.values()}.values())
+        check.caller.tripwire = self.caller.tripwire  # a CLI run stops when the server is down
+        calls, hits = stats.calls, stats.cache_hits
+        outcomes = self._judge_all(unique, deadline, stats, None, callers=[check.caller])
+        counts.asked += len(asked)
+        counts.calls += stats.calls - calls
+        counts.cache_hits += stats.cache_hits - hits
+        flags: dict[int, str] = {}
+        failures: list[Unscored] = []
+        for i, task in asked.items():
+            outcome = outcomes[task.key][SUBSTANCE.name]
+            if isinstance(outcome, Unscored):
+                failures.append(outcome)
+            elif (flag := substance_flag(outcome)) is not None:
+                flags[i] = flag
+        counts.floored += len(flags)
+        counts.failed += len(failures)
+        if failures:
+            log.warning(
+                "substance check %s: %d of %d responses without an answer, left to the judges"
+                " (%s: %s)",
+                check.caller.settings.model_id,
+                len(failures),
+                len(asked),
+                failures[0].reason,
+                failures[0].detail[:200],
+            )
+        return flags
+
+    @staticmethod
+    def _prepare_task(check: SubstanceCheck, item: JudgeInput, i: int) -> JudgeTask | None:
+        """The substance task of a short response (None: long, or it cannot be rendered)."""
+        try:
+            return check.task(item) if check.wanted(item.response) else None
+        except JudgeError:
+            raise
+        except Exception:  # a hostile response the check cannot render goes to the judges
+            log.exception("sample %d: substance check skipped", i)
+            return None
 
     def _failed_calls(
         self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]
@@ -556,8 +649,16 @@ class Evaluator:
         """The guard's flag for ``item`` (None when the guard is off or lets it through)."""
         if not self.config.guard.enabled:
             return None
-        prompt = next((t.text for t in reversed(item.conversation) if t.role == "user"), None)
-        if (flag := self.guard.check(item.response, prompt)) is not None:
+        users = [n for n, t in enumerate(item.conversation) if t.role == "user"]
+        last = users[-1] if users else None
+        prompt = item.conversation[last].text if last is not None else None
+        # The response may echo any other user turn or the system prompt as well.
+        context = [
+            t.text
+            for n, t in enumerate(item.conversation)
+            if n != last and t.role in ("user", "system")
+        ]
+        if (flag := self.guard.check(item.response, prompt, context)) is not None:
             return flag
         # The judge reads the text with a marker per line and per removed tag: a response
         # of removable tags must not grow past the limit on the way to the judge (a call
@@ -575,8 +676,14 @@ class Evaluator:
         stats: CallStats,
         progress: Progress | None,
         hits: set[str] | None = None,
+        callers: Sequence[JudgeCaller] | None = None,
     ) -> dict[str, Outcomes]:
-        outcomes: dict[str, Outcomes] = self.caller.cached(tasks, stats)  # one shared cache
+        """Every task's outcomes: from the shared cache, else called concurrently.
+
+        ``callers``: who makes the calls (by ``task.member``); default the judges.
+        """
+        callers = callers or self.callers
+        outcomes: dict[str, Outcomes] = callers[0].cached(tasks, stats)  # one shared cache
         if hits is not None:
             hits.update(outcomes)
         pending = [t for t in tasks if t.key not in outcomes]
@@ -586,7 +693,7 @@ class Evaluator:
         if not pending:
             return outcomes
         by_key = {t.key: t for t in pending}
-        jobs = [(t.key, partial(self.callers[t.member].judge, t, deadline, stats)) for t in pending]
+        jobs = [(t.key, partial(callers[t.member].judge, t, deadline, stats)) for t in pending]
         workers = min(self.config.runtime.concurrency, len(pending))
         # Calls still running at the deadline are abandoned, not awaited: the batch is
         # answered now. Their threads are daemons, so a CLI process exits without waiting
@@ -595,7 +702,7 @@ class Evaluator:
             outcomes[key] = _outcomes(result, by_key[key])
             if progress:
                 progress(len(outcomes), total)
-        self.caller.store(pending, outcomes)
+        callers[0].store(pending, outcomes)
         late = Unscored(reason="deadline", detail="no verdict before the Lambda deadline")
         for task in pending:
             outcomes.setdefault(task.key, {r.name: late for r in task.rubrics})

@@ -173,6 +173,36 @@ def gullible_score(judged: Judged) -> int:
     return top - 1
 
 
+# The substance check's forced tool (``judge.substance.SUBSTANCE_TOOL``; not imported, so the
+# server needs no package modules beyond the wire and spotlight).
+SUBSTANCE_TOOL = "substance"
+
+
+def substantive(response: str) -> bool:
+    """The scripted substance model: content unless every word is meta text.
+
+    It shares ``meta_only`` with the gullible judge, so it recognises exactly what fools that
+    judge ("Solution", "Answer:", "Thought process"). A response with no word at all (a symbol:
+    "🎉", "∞", "✔") is taken as an answer: a symbol can be what the question asks for, and the
+    rule guard already floors text with no letter, digit or symbol.
+    """
+    from judge.text import normalise
+
+    return not meta_only(response) or not _WORD.search(normalise(response))
+
+
+def substance_answer(request: dict[str, Any], judged: Judged) -> dict[str, Any]:
+    """The ``substance`` tool call for the response of a substance request."""
+    found = substantive(judged.response)
+    reason = (
+        "The response gives an answer."
+        if found
+        else "The response only announces an answer and never gives one."
+    )
+    tool_input = {"substantive": found, "reason": reason}
+    return tool_response(SUBSTANCE_TOOL, tool_input, usage_for(request, json.dumps(tool_input)))
+
+
 def read_request(request: dict[str, Any]) -> Judged:
     """Pull the judged response, the scale and the rubric name out of a rendered request."""
     user_text = "\n".join(
@@ -277,6 +307,12 @@ class ScriptedJudge:
         shown = [judged.response] + [one.response for _, one in group]
         if self.refuse is not None and any(self.refuse in text for text in shown):
             return text_response("", usage_for(request, ""), stop="content_filtered")
+        tool_config = request.get("toolConfig") or {}
+        forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
+        if forced == SUBSTANCE_TOOL:  # always a forced tool, whatever ``answer`` says
+            if fault == "malformed":
+                return _malformed(variant, forced, request)
+            return substance_answer(request, judged)
         pair = {
             label: _shown(judged, key, block)
             for label, key, block in _PAIR.findall(judged.user_text)
@@ -292,8 +328,6 @@ class ScriptedJudge:
                 for name, scores in rubrics
                 if name != self.omit
             }
-        tool_config = request.get("toolConfig") or {}
-        forced = (tool_config.get("toolChoice") or {}).get("tool", {}).get("name")
         if fault == "malformed":
             return _malformed(variant, forced, request)
         reasons = {n: f"The response reads as a {v} on this rubric." for n, v in verdicts.items()}
