@@ -193,17 +193,27 @@ def _same_kind(original: str, folded: str) -> str:
 
 
 def _unconfuse(ch: str) -> str:
-    """The ASCII a character is confusable with: its own entry, else its capital's.
+    """The ASCII a character is confusable with, the same for its capital and small forms.
 
-    confusables.txt lists capitals and small letters separately (Cyrillic Ve is "B" but ve
-    has no entry), so a small letter without an entry borrows its capital's: "Відповідь"
-    and "відповідь" read the same.
+    confusables.txt lists capitals and small letters separately, and often only one of the
+    two (Cyrillic Ve is "B" but ve has no entry; ghe is "r" but Ghe has none), so the pair
+    is read as one: the capital's entry, else the small letter's. "Відповідь", "ВІДПОВІДЬ"
+    and "ГОТОВО"/"готово" then read alike. Where both have entries that differ (Greek Nu
+    "N" / nu "v", Upsilon "Y" / upsilon "u") the capital's wins, since a capital
+    look-alike sits in upper-case text exactly where the Latin letter would; a capital whose
+    entry is "l" only because the table spells Latin "I" as "l" reads "i" when its small
+    letter does (iota, Ukrainian i, palochka), as Latin "I" itself does in this view.
     """
     table = _confusables()
-    if ch in table:
-        return table[ch]
-    upper = ch.upper()
-    return table.get(upper, ch) if len(upper) == 1 else ch
+    small = ch.casefold()
+    if len(small) != 1:
+        return table.get(ch, ch)
+    capital = small.upper()
+    cap = table.get(capital) if len(capital) == 1 else None
+    low = table.get(small)
+    if cap and low and cap != low:
+        return low if (cap, low) == ("l", "i") else cap
+    return cap or low or ch
 
 
 def _small_capital(ch: str) -> str:
