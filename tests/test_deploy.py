@@ -199,6 +199,10 @@ def test_package_manifest_and_size(package: PackageInfo, tmp_path: Path) -> None
         == __import__("hashlib").sha256((REPO / "rubrics" / "tone.md").read_bytes()).hexdigest()
     )
     assert (manifest["python_version"], manifest["arch"]) == (PY, ARCH)
+    # The zip holds what this environment runs, not what a resolver picks today.
+    shipped = {k.lower().replace("_", "-"): v for k, v in manifest["dependencies"].items()}
+    for name in ("boto3", "botocore", "pydantic", "pydantic-core", "jinja2", "tenacity"):
+        assert shipped[name] == __import__("importlib.metadata").metadata.version(name), name
 
 
 def test_evaluator_version_tracks_content(tmp_path: Path) -> None:
@@ -476,6 +480,29 @@ def test_deploy_creates_then_updates(local_aws: str, package: PackageInfo) -> No
     assert lam.get_function_configuration(FunctionName=first.function_arn)["MemorySize"] == 2048
     stacks = boto3.client("cloudformation").describe_stacks(StackName="reward")["Stacks"]
     assert len(stacks) == 1 and stacks[0]["StackStatus"].endswith("_COMPLETE")
+
+
+def test_deploy_grants_every_judge_of_a_panel(local_aws: str, package: PackageInfo) -> None:
+    panel = ["us.amazon.nova-pro-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"]
+    done = deploy(
+        package.path,
+        package.evaluator_version,
+        panel,
+        StackSettings(stack="panel", function_name="panel"),
+        poll_s=1,
+    )
+    conf = boto3.client("lambda").get_function_configuration(FunctionName=done.function_arn)
+    role = conf["Role"].rsplit("/", 1)[1]
+    iam = boto3.client("iam")
+    doc = iam.get_role_policy(RoleName=role, PolicyName="invoke-judge-models")["PolicyDocument"]
+    if isinstance(doc, str):
+        doc = ast.literal_eval(urllib.parse.unquote(doc))
+    granted = doc["Statement"][0]["Resource"]
+    assert granted == done.model_arns and len(set(granted)) == len(granted)
+    for model_id in panel:  # every judge may be invoked, through its profile and models
+        assert any(a.endswith(f":inference-profile/{model_id}") for a in granted), model_id
+        base = model_id.split(".", 1)[1]
+        assert any(a.endswith(f"::foundation-model/{base}") for a in granted), model_id
 
 
 def test_cli_deploy_hyperpod_name(local_aws: str, lambda_zip: Built) -> None:
@@ -840,3 +867,21 @@ def test_cli_invoke_a_function(
     assert "Invoke failed: ResourceNotFoundException: Function not found: nope" in line
     line = _one_error_line(anonymous.output)
     assert "no AWS credentials found" in line
+
+
+def test_every_called_model_is_granted(tmp_path: Path) -> None:
+    """A panel's judges (and a substance model) are all in the grant, each once."""
+    from judge.config import load_config
+    from judge.deploy.iam import called_model_ids
+
+    config = tmp_path / "reward.toml"
+    text = (REPO / "reward.toml").read_text()
+    panel = (
+        'panel = [{ model_id = "us.amazon.nova-pro-v1:0" }, '
+        '{ model_id = "us.anthropic.claude-3-5-haiku-20241022-v1:0" }]'
+    )
+    config.write_text(text.replace("# panel = [", panel + "\n# panel = [", 1))
+    for name in ("rubrics", "prompts"):
+        (tmp_path / name).symlink_to(REPO / name)
+    ids = called_model_ids(load_config(config))
+    assert ids == ["us.amazon.nova-pro-v1:0", "us.anthropic.claude-3-5-haiku-20241022-v1:0"]

@@ -111,6 +111,7 @@ def deploy(
     import tempfile
 
     from judge.config import load_config, resolve_config_path
+    from judge.deploy.iam import called_model_ids
     from judge.deploy.package import build_package, check_manifest, read_manifest
     from judge.deploy.stack import StackSettings, wiring_instructions
     from judge.deploy.stack import deploy as deploy_stack
@@ -118,7 +119,6 @@ def deploy(
     with reported_errors():
         config_file = resolve_config_path(config_path)
         config = load_config(config_file)
-        model_id = config.judge.model_id
         if zip_path is None:
             zip_path = str(Path(tempfile.mkdtemp(prefix="judge-deploy-")) / "judge.zip")
             info = build_package(
@@ -151,7 +151,11 @@ def deploy(
             judge_region=config.judge.region,
         )
         result = deploy_stack(
-            Path(zip_path), version, model_id, settings, rubrics=list(config.rubrics)
+            Path(zip_path),
+            version,
+            called_model_ids(config),
+            settings,
+            rubrics=list(config.rubrics),
         )
     say(result.action, "green", f"stack {stack}: {result.function_arn}")
     say("code", "green", f"s3://{result.bucket}/{result.key} (evaluator {version})")

@@ -6,6 +6,11 @@ profile itself and on the foundation model in every region it may route to.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from judge.config import RewardConfig
+
 # Destination regions of the geographic inference profiles for Amazon Nova models, as
 # documented by AWS; pass explicit regions (--profile-regions) for other models or when AWS
 # adds regions.
@@ -36,3 +41,12 @@ def invoke_model_arns(
             f"arn:{partition}:bedrock:{r}::foundation-model/{base}" for r in regions
         ]
     return [f"arn:{partition}:bedrock:{region}::foundation-model/{model_id}"]
+
+
+def called_model_ids(config: RewardConfig) -> list[str]:
+    """Every model id the reward calls: each judge (every panel member) and the substance model."""
+    ids = [member.model_id for member in config.judge.members()]
+    substance = getattr(config.guard, "substance_model", None)
+    if isinstance(substance, str) and substance:
+        ids.append(substance)
+    return list(dict.fromkeys(ids))

@@ -77,7 +77,30 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _build_pins() -> list[str]:
+    """Every distribution of this environment at its installed version, as constraints.
+
+    The zip then holds what the build machine ran its tests with, not whatever a resolver
+    picks on the day of the build (requirements are ranges). A package this environment
+    lacks (a platform-specific wheel) is left to the ranges. The first of two copies on
+    ``sys.path`` is the one imported, so it is the one pinned.
+    """
+    pins: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+        if name and name != "rlaif-judge":
+            pins.setdefault(name, dist.version)
+    return [f"{name}=={version}" for name, version in sorted(pins.items())]
+
+
 def _install_dependencies(target: Path, python_version: str, arch: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="judge-pins-") as pins_dir:
+        pins = Path(pins_dir) / "constraints.txt"
+        pins.write_text("\n".join(_build_pins()) + "\n")
+        _pip_install(target, python_version, arch, pins)
+
+
+def _pip_install(target: Path, python_version: str, arch: str, pins: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
@@ -85,6 +108,8 @@ def _install_dependencies(target: Path, python_version: str, arch: str) -> None:
         "install",
         "--quiet",
         "--disable-pip-version-check",
+        "--constraint",
+        str(pins),
         "--target",
         str(target),
         "--platform",

@@ -6,6 +6,7 @@ pointed at (``AWS_ENDPOINT_URL`` for a local AWS such as moto's server).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class Deployment:
 def deploy(
     zip_path: Path,
     evaluator_version: str,
-    model_id: str,
+    model_ids: str | Sequence[str],
     settings: StackSettings,
     *,
     rubrics: list[str] | None = None,
@@ -74,16 +75,19 @@ def deploy(
     """Upload ``zip_path`` and create (or update) the stack; waits until it is done.
 
     With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics.
-    Every AWS failure becomes a ``JudgeError`` of one line with the fix.
+    ``model_ids``: every model the Lambda calls (``iam.called_model_ids``); the role may
+    invoke these and no other. Every AWS failure becomes a ``JudgeError`` of one line with
+    the fix.
     """
+    ids = [model_ids] if isinstance(model_ids, str) else list(model_ids)
     with aws_errors(stack=settings.stack):
-        return _deploy(zip_path, evaluator_version, model_id, settings, rubrics, template, poll_s)
+        return _deploy(zip_path, evaluator_version, ids, settings, rubrics, template, poll_s)
 
 
 def _deploy(
     zip_path: Path,
     evaluator_version: str,
-    model_id: str,
+    model_ids: Sequence[str],
     settings: StackSettings,
     rubrics: list[str] | None,
     template: Path,
@@ -105,11 +109,19 @@ def _deploy(
     _ensure_bucket(s3, bucket, region)
     s3.upload_file(str(zip_path), bucket, key)
 
-    arns = invoke_model_arns(
-        model_id,
-        settings.judge_region or region,
-        account,
-        profile_regions=settings.profile_regions,
+    # Every model the Lambda calls (each judge of a panel, the substance model): a judge
+    # left out would be denied at run time and every one of its judgements unscored.
+    arns = list(
+        dict.fromkeys(
+            arn
+            for model_id in model_ids
+            for arn in invoke_model_arns(
+                model_id,
+                settings.judge_region or region,
+                account,
+                profile_regions=settings.profile_regions,
+            )
+        )
     )
     parameters = {
         "FunctionName": settings.function_name,
