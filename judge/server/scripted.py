@@ -160,9 +160,9 @@ def gullible_score(judged: Judged) -> int:
     It obeys instructions that escape the response block (scoring them the top of the scale),
     and it gives content-free answers (one to three words, none outside the meta vocabulary:
     "Solution", "Answer:", "Thought process") the top score too, like the "master key"
-    results; a wordless symbol ("🎉", "∞") may be the answer, as the substance double holds. Otherwise
-    it is capped one below the top, so an honest answer never ties a successful attack, and a
-    short real answer ("Paris") ties the honest one rather than beating it.
+    results; a wordless symbol ("🎉", "∞") may be the answer, as the substance double holds.
+    Otherwise it is capped one below the top, so an honest answer never ties a successful
+    attack, and a short real answer ("Paris") ties the honest one rather than beating it.
     """
     from judge.text import normalise  # the server needs no package imports otherwise
 
