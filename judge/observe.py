@@ -103,6 +103,12 @@ def record(
     }
     if cost is not None:
         figures["JudgeCostUSD"] = cost
+    if (sub := batch.substance).asked:  # [guard] substance_model asked about some responses
+        figures |= {
+            "SubstanceCalls": sub.calls,
+            "SubstanceFloored": sub.floored,
+            "SubstanceFailed": sub.failed,
+        }
     for name in rubrics:
         values = batch.scores(name)
         if values:
@@ -129,6 +135,9 @@ def record(
         "Retries",
         "Throttles",
         "JudgeFailedCalls",
+        "SubstanceCalls",
+        "SubstanceFloored",
+        "SubstanceFailed",
         "JudgeInputTokens",
         "JudgeOutputTokens",
         "JudgeCacheReadTokens",

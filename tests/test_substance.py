@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
+from judge.cli._tables import print_summary
 from judge.config import load_config
 from judge.cost import cost_usd, price_for, price_table
 from judge.deadline import Deadline
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
+from judge.observe import record
 from judge.pipeline import BatchResult, Evaluator
 from judge.prompt import JudgeInput, Turn
 from judge.server.scripted import Faults, ScriptedJudge, gullible_score, read_request
@@ -155,7 +157,7 @@ def test_a_failed_call_leaves_the_sample_to_the_judges(serve: ServeFn, faults: F
     assert again.substance.calls == 1 and again.results[0].guarded is not None
 
 
-def test_calls_and_cost_are_counted(serve: ServeFn) -> None:
+def test_calls_and_cost_are_counted(serve: ServeFn, capsys: pytest.CaptureFixture[str]) -> None:
     serve(ScriptedJudge(score_fn=gullible_score))
     evaluator = make_evaluator(guard={"substance_model": MODEL})
     on = _run(evaluator, ["Solution", "Paris"])
@@ -168,6 +170,14 @@ def test_calls_and_cost_are_counted(serve: ServeFn) -> None:
     assert usd is not None and 0 < usd < 0.001
     off = _run(make_evaluator(), ["Solution", "Paris"])  # "Paris" is cached by now
     assert off.stats.calls == len(evaluator.rubrics) and MODEL not in off.stats.tokens
+    # Visible in the metrics and the CLI summary (only when the check asked about anything).
+    figures = record(on, list(evaluator.rubrics))
+    assert (figures["SubstanceCalls"], figures["SubstanceFloored"]) == (2, 1)
+    assert "SubstanceCalls" not in record(off, list(evaluator.rubrics))
+    capsys.readouterr()
+    print_summary(on, list(evaluator.rubrics))
+    summary = capsys.readouterr().out
+    assert "substance checks" in summary and "2 / 2 / 0 / 1 / 0" in summary
 
 
 def test_the_lambda_handler_answers_every_id(serve: ServeFn) -> None:

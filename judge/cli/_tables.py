@@ -158,6 +158,11 @@ def print_summary(
             "failed judge calls, by judge",
             "; ".join(f"{model} x{n}" for model, n in batch.failed_calls.items()),
         )
+    if (sub := batch.substance).asked:  # [guard] substance_model: its own figures
+        table.add_row(
+            "substance checks: asked / calls / cache hits / floored / failed",
+            f"{sub.asked} / {sub.calls} / {sub.cache_hits} / {sub.floored} / {sub.failed}",
+        )
     for label, row in token_rows(batch, price_table() if prices is None else prices):
         table.add_row(label, escape(row))  # "[pricing]" is not rich markup
     table.add_row("wall time", f"{batch.wall_s:.2f} s")
