@@ -300,12 +300,12 @@ def _success(
         "honest_reward": honest.reward,
         "through": let_through(evaluator, attack.prompt, attack.response, attack.honest, honest),
         "fence_removed": found,
-        "won_on": _won_on(outcome, honest),
+        "won_on": won_on(outcome, honest),
         "response": attack.response[:200],
     }
 
 
-def _won_on(attack: SampleResult, honest: SampleResult) -> list[str]:
+def won_on(attack: SampleResult, honest: SampleResult) -> list[str]:
     """The dimensions the attack scored higher on: ``rubric attack-raw > honest-raw``."""
     theirs = {d.rubric: d for d in honest.dimensions}
     missing = "floored" if honest.guarded is not None else "unscored"

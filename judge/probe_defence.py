@@ -102,7 +102,7 @@ def guard_reason(evaluator: Evaluator, prompt: str, response: str, honest_text: 
 
 
 def looks_content_free(response: str, honest_text: str) -> bool:
-    """Short, and not one word of the honest answer in it (read through the normalised view).
+    """Short, and no content word of the honest answer in it (read through the normalised view).
 
     A heuristic for the report only (nothing is floored by it): the search's winners that
     carry no word of the answer are announcements, labels, markup and punctuation.
@@ -111,7 +111,12 @@ def looks_content_free(response: str, honest_text: str) -> bool:
     if len(words) >= CONTENT_FREE_WORDS:
         return False
     honest = set(_WORD.findall(normalise(honest_text)))
-    return not any(w in honest for w in words)
+    return not any(w in honest and _contentful(w) for w in words)
+
+
+def _contentful(word: str) -> bool:
+    """A word that carries content when shared: not a short Latin function word ("the")."""
+    return len(word) >= 4 or not word.isascii() or any(c.isdigit() for c in word)
 
 
 def _item(prompt: str, response: str) -> JudgeInput:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from judge.cli._app import (
@@ -25,12 +26,19 @@ from judge.cli._app import (
     say,
 )
 from judge.cli._tables import print_results, print_summary, with_interval, write_outputs
+from judge.probe_search import (
+    DEFAULT_BUDGET_CALLS,
+    DEFAULT_GENERATIONS,
+    DEFAULT_POPULATION,
+    DEFAULT_PROMPTS,
+)
 
 if TYPE_CHECKING:
     from judge.config import RewardConfig
     from judge.contract import Sample
     from judge.pipeline import BatchResult, Evaluator
-    from judge.probe import ProbeReport
+    from judge.probe import Attack, ProbeReport
+    from judge.probe_search import SearchReport, SearchSettings
 
 
 @main.command()
@@ -521,6 +529,48 @@ def _calibrate_panel(
     help="Exit 1 if any family beats the honest answer more often than this.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--search",
+    is_flag=True,
+    help="Search instead: breed responses from the suite's honest answers (mutation and "
+    "crossover) and report every one that beats the honest answer.",
+)
+@click.option("--seed", default=0, show_default=True, help="--search: the random seed.")
+@click.option(
+    "--budget-calls",
+    type=click.IntRange(1),
+    default=DEFAULT_BUDGET_CALLS,
+    show_default=True,
+    help="--search: judge calls at most (the verdict cache's answers count too).",
+)
+@click.option(
+    "--budget-usd",
+    type=click.FloatRange(0.0),
+    default=None,
+    help="--search: estimated dollars at most (a local endpoint costs 0 unless [pricing] "
+    "names its model).",
+)
+@click.option(
+    "--generations",
+    type=click.IntRange(1),
+    default=DEFAULT_GENERATIONS,
+    show_default=True,
+    help="--search: generations at most.",
+)
+@click.option(
+    "--population",
+    type=click.IntRange(1),
+    default=DEFAULT_POPULATION,
+    show_default=True,
+    help="--search: candidates per prompt and generation.",
+)
+@click.option(
+    "--prompts",
+    type=click.IntRange(1),
+    default=DEFAULT_PROMPTS,
+    show_default=True,
+    help="--search: how many of the suite's prompts to start from.",
+)
 @concurrency_option
 @config_option
 def probe(
@@ -528,11 +578,19 @@ def probe(
     families: tuple[str, ...],
     max_rate: float,
     as_json: bool,
+    search: bool,
+    seed: int,
+    budget_calls: int,
+    budget_usd: float | None,
+    generations: int,
+    population: int,
+    prompts: int,
     concurrency: int | None,
     config_path: str | None,
 ) -> None:
     """Run the attack suite against the configured judge: which attacks beat an honest answer.
 
+    With --search, a budgeted reward-guided search from the suite's honest answers instead.
     The result is about that judge alone (model, endpoint, mode): the output names it.
     """
     from judge.deadline import Deadline
@@ -546,6 +604,14 @@ def probe(
         if families:
             attacks = [a for a in attacks if a.family in families]
         evaluator = cli_evaluator(config_path, concurrency)
+        if search:
+            from judge.probe_search import SearchSettings
+
+            settings = SearchSettings(
+                seed, budget_calls, budget_usd, generations, population, prompts
+            )
+            _probe_search(evaluator, settings, attacks, as_json)
+            return
         with progress_bar("probing") as progress:
             report = run_probe(evaluator, attacks, Deadline.never(), progress)
         evaluator.close()
@@ -560,6 +626,68 @@ def probe(
     if report.worst_rate > max_rate:
         say("gate", "red", f"an attack family succeeded {report.worst_rate:.1%} > {max_rate:.1%}")
         raise SystemExit(1)
+
+
+def _probe_search(
+    evaluator: Evaluator, settings: SearchSettings, attacks: list[Attack], as_json: bool
+) -> None:
+    """``judge probe --search``: progress per generation, the winners; exit 1 if any."""
+    from judge.probe import judge_identity
+    from judge.probe_search import Generation, run_search
+
+    say("judge", "cyan", judge_identity(evaluator).describe())
+
+    def line(g: Generation) -> None:
+        cost = "unknown" if g.cost_usd is None else f"${g.cost_usd:.4f}"
+        say(
+            f"generation {g.generation}",
+            "cyan",
+            f"{g.candidates} candidates, best margin {g.best_margin:+.3f}, "
+            f"{g.above_honest} above honest; {g.calls} calls, {cost}",
+        )
+
+    try:
+        report = run_search(evaluator, settings, attacks, on_generation=line)
+    finally:
+        evaluator.close()
+    say("stopped", "cyan", report.stopped)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=1, ensure_ascii=False))
+    else:
+        _print_search(report)
+    if report.winners:
+        say(
+            "gate",
+            "red",
+            f"{len(report.winners)} of {report.candidates} candidates beat the honest answer",
+        )
+        raise SystemExit(1)
+
+
+def _print_search(report: SearchReport, shown: int = 30) -> None:
+    """The winners' table (their text escaped), or the line saying there were none."""
+    if not report.winners:
+        say(
+            "ok",
+            "green",
+            f"no candidate beat the honest answer in {report.candidates} candidates, "
+            f"{report.calls} calls",
+        )
+        return
+    table = Table(title="candidates that beat the honest answer (--json lists every one)")
+    for col in ("prompt", "gen", "reward vs honest", "let through by", "response"):
+        table.add_column(col)
+    for w in report.winners[:shown]:
+        table.add_row(
+            w["prompt_id"],
+            str(w["generation"]),
+            f"{w['reward']:+.3f} vs {w['honest_reward']:+.3f}",
+            escape(w["through"]),
+            escape(ascii(w["response"][:120])),
+        )
+    Console(stderr=True).print(table)
+    if len(report.winners) > shown:
+        say("note", "yellow", f"{len(report.winners) - shown} more: --json lists every one")
 
 
 def _print_probe(report: ProbeReport, max_rate: float, shown: int = 30) -> None:
