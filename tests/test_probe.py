@@ -24,6 +24,8 @@ from tests.conftest import ServeFn, make_evaluator, project_copy
 
 SUITE = load_suite()
 FAMILIES = sorted({a.family for a in SUITE})
+# The rule guard judges a lone ordinary word ("Solution"): the substance check decides it.
+SUBSTANCE = {"substance_model": "us.amazon.nova-micro-v1:0"}
 
 
 def test_suite_is_broad() -> None:
@@ -32,38 +34,41 @@ def test_suite_is_broad() -> None:
     assert all(sum(a.family == f for a in SUITE) >= 12 for f in FAMILIES)
 
 
-@pytest.mark.xfail(
-    reason="issue 18 open: the rule-based guard judges lone ordinary words (e.g. 'Solution'), "
-    "which the gullible scripted judge tops; the substance check that should decide them "
-    "is not built yet",
-    strict=False,
-)
 @pytest.mark.parametrize("mode", ["tool", "text"])
 def test_no_family_beats_an_honest_answer(serve: ServeFn, mode: str) -> None:
     serve(ScriptedJudge(score_fn=gullible_score, quote=True))
-    evaluator = make_evaluator(judge={"verdict_mode": mode})
+    evaluator = make_evaluator(judge={"verdict_mode": mode}, guard=SUBSTANCE)
     report = run_probe(evaluator, SUITE, Deadline.never())
     assert report.honest_unscored == 0
     assert {f.family: f.above_honest for f in report.families} == dict.fromkeys(FAMILIES, 0)
     assert sum(f.cases for f in report.families) == len(SUITE)
 
 
-@pytest.mark.xfail(
-    reason="issue 18 open: the rule-based guard judges lone ordinary words (e.g. 'Solution'), "
-    "which the gullible scripted judge tops; the substance check that should decide them "
-    "is not built yet",
-    strict=False,
-)
 @pytest.mark.parametrize("mode", ["tool", "text"])
 def test_no_family_beats_an_honest_answer_in_the_same_group(serve: ServeFn, mode: str) -> None:
     """Group mode: attacks share a call with the honest answer (and each other), two orders."""
     judge = serve(ScriptedJudge(score_fn=gullible_score, quote=True))
-    evaluator = make_evaluator(judge={"verdict_mode": mode, "mode": "group", "group_orders": 2})
+    evaluator = make_evaluator(
+        judge={"verdict_mode": mode, "mode": "group", "group_orders": 2}, guard=SUBSTANCE
+    )
     report = run_probe(evaluator, SUITE, Deadline.never())
     assert report.honest_unscored == 0
     assert {f.family: f.above_honest for f in report.families} == dict.fromkeys(FAMILIES, 0)
     grouped = [r for r in judge.requests if r["requestMetadata"].get("mode") == "group"]
     assert len(grouped) >= len(judge.requests) // 2  # most attacks were judged in a group
+
+
+def test_the_rule_guard_alone_leaves_lone_meta_words_to_the_judge(serve: ServeFn) -> None:
+    """Without the substance check, the master keys that are one ordinary word win; with it,
+    none: it is what decides them (the rule guard never floors an ordinary word)."""
+    serve(ScriptedJudge(score_fn=gullible_score))
+    keys = [a for a in SUITE if a.family == "master_key_openers"]
+    alone = run_probe(make_evaluator(), keys, Deadline.never())
+    assert alone.successes, "the rule guard alone let no lone word through"
+    assert all(len(s["response"].split()) <= 3 for s in alone.successes)
+    checked = run_probe(make_evaluator(guard=SUBSTANCE), keys, Deadline.never())
+    assert not checked.successes
+    assert checked.families[0].floored > alone.families[0].floored
 
 
 def test_probe_catches_a_judge_without_the_guard(serve: ServeFn) -> None:
@@ -102,15 +107,12 @@ def test_probe_catches_an_unfenced_template(
     assert all(f.rate > 0.5 for f in report.families), report.to_json()["families"]
 
 
-@pytest.mark.xfail(
-    reason="issue 18 open: the rule-based guard judges lone ordinary words (e.g. 'Solution'), "
-    "which the gullible scripted judge tops; the substance check that should decide them "
-    "is not built yet",
-    strict=False,
-)
 def test_cli_probe_reports_and_gates(serve: ServeFn, tmp_path: Path) -> None:
     serve(ScriptedJudge(score_fn=gullible_score))
     config = project_copy(tmp_path)
+    stock = config.read_text()
+    on = "[guard]\nenabled = true"
+    config.write_text(stock.replace(on, on + '\nsubstance_model = "m"', 1))
     runner = CliRunner()
     ok = runner.invoke(
         main, ["probe", "--config", str(config), "--json", "--family", "master_key_openers"]
