@@ -264,3 +264,31 @@ def test_the_cost_row_says_this_run(serve: ServeFn, monkeypatch: pytest.MonkeyPa
     out = " ".join(result.stdout.split())
     assert "estimated cost (USD), this run / per 1,000 rewards" in out
     assert "batch /" not in out
+
+
+def test_calibrate_checks_its_output_dir_before_judging(serve: ServeFn, tmp_path: Path) -> None:
+    model = serve(ScriptedJudge())
+    anchors = tmp_path / "anchors.jsonl"
+    anchors.write_text("\n".join(anchor_lines(16)) + "\n")
+    args = ["calibrate", "--rubric", "tone", "--anchors", str(anchors), "--probes", "0"]
+    (tmp_path / "taken").write_text("a file")
+    inside = str(tmp_path / "taken" / "maps")  # a directory inside a file
+    refused = CliRunner().invoke(main, [*args, "--out", inside, "--config", CONFIG])
+    assert refused.exit_code == 2, refused.output
+    assert "cannot create the directory" in refused.output
+    assert "Traceback" not in refused.output and not model.requests
+    made = tmp_path / "new" / "maps"
+    written = CliRunner().invoke(main, [*args, "--out", str(made), "--config", CONFIG])
+    assert written.exit_code == 0, written.output
+    assert (made / "tone.json").is_file()
+
+
+def test_package_refuses_to_write_over_its_config(tmp_path: Path) -> None:
+    config = project_copy(tmp_path)
+    before = config.read_text()
+    args = ["package", "--config", str(config)]
+    refused = CliRunner().invoke(main, [*args, "--out", str(config)])
+    assert refused.exit_code == 2 and "is the config" in refused.output, refused.output
+    assert config.read_text() == before
+    folder = CliRunner().invoke(main, [*args, "--out", str(tmp_path)])
+    assert folder.exit_code == 2 and "is a directory" in folder.output, folder.output

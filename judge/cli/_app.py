@@ -149,6 +149,18 @@ def check_outputs(
         _make_parent(option, path)
 
 
+def check_output_dir(option: str, path: Path) -> None:
+    """An output directory, checked and created before any judging: not a file, writable."""
+    if path.exists() and not path.is_dir():
+        _refuse(option, f"{path} is a file, and this option names a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _refuse(option, f"cannot create the directory {path} ({exc.strerror or exc})")
+    if not os.access(path, os.W_OK):
+        _refuse(option, f"cannot write in {path}")
+
+
 def _same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file (symlinks resolved; hard links compared)."""
     try:

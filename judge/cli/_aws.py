@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from judge.cli._app import (
+    check_outputs,
     config_option,
     main,
     reported_errors,
@@ -47,9 +48,9 @@ def package(out: str, python_version: str, arch: str, config_path: str | None) -
     from judge.deploy.package import build_package
 
     with reported_errors():
-        info = build_package(
-            Path(out), resolve_config_path(config_path), python_version=python_version, arch=arch
-        )
+        config_file = resolve_config_path(config_path)
+        check_outputs({"--out": out}, {"the config": config_file})
+        info = build_package(Path(out), config_file, python_version=python_version, arch=arch)
     say(
         "built",
         "green",

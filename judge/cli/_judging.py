@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from judge.cli._app import (
+    check_output_dir,
     check_outputs,
     cli_evaluator,
     concurrency_option,
@@ -414,6 +415,7 @@ def calibrate(
             evaluator = cli_evaluator(config_path, concurrency)
             run = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
         target = Path(out) if out else evaluator.config.path("calibration")
+        check_output_dir("--out" if out else "[paths] calibration", target)
         options = {
             **run,
             "min_spearman": min_spearman,
