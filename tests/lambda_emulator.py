@@ -26,8 +26,11 @@ try:
     import judge.lambda_handler as h
     from judge.deadline import LocalContext
     ok = h.handler(json.load(sys.stdin), LocalContext(300))
-    # Bytes go out as they are, as Lambda's runtime sends them (``judge.lambda_handler.wire``).
-    result = {{"ok": json.loads(ok) if isinstance(ok, bytes) else ok}}
+    # Bytes go out as they are, as Lambda's runtime sends them (``judge.lambda_handler.wire``);
+    # anything else as the python3.12+ runtimes marshal it: JSON without ASCII escapes, UTF-8
+    # encoded (a lone surrogate there fails the invocation, as it does on Lambda).
+    wire = ok if isinstance(ok, bytes) else json.dumps(ok, ensure_ascii=False).encode("utf-8")
+    result = {{"ok": json.loads(wire)}}
 except Exception as exc:
     result = {{"error": {{"errorMessage": str(exc), "errorType": type(exc).__name__,
                           "stackTrace": traceback.format_exc().splitlines()}}}}

@@ -27,7 +27,7 @@ from judge.deadline import Deadline, LocalContext
 from judge.lambda_handler import run_event, wire
 from judge.server import ConverseServer
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import REPO, ServeFn, make_evaluator
+from tests.conftest import REPO, ServeFn, make_evaluator, sample
 
 REPLY = "Thanks for asking: bring it back within 60 days and we refund you."
 LONE = "\ud800"
@@ -196,3 +196,14 @@ def test_log_lines_show_hostile_ids_escaped(serve: ServeFn) -> None:
     assert "duplicate sample ids in the batch: \\ud800" in written
     assert "malformed sample m\\ud800" in written
     assert [a["id"] for a in answer] == [LONE, LONE, f"m{LONE}"]
+
+
+def test_batch_planning_names_hostile_ids_printably(serve: ServeFn) -> None:
+    """The manifest's "about" line names samples by id: escaped, so it can be written."""
+    from judge.batch.records import score_tasks
+
+    serve(ScriptedJudge())
+    planned = score_tasks(make_evaluator(), [sample(f"x{LONE}", "Thanks for asking!")])
+    assert planned and all("x\\ud800" in p.about for p in planned)
+    for p in planned:
+        p.about.encode("utf-8")  # a lone surrogate here would fail every write

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig
-from judge.contract import parse_sample
+from judge.contract import parse_sample, shown_id
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
@@ -154,8 +154,8 @@ def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
         if fence in wanted:
             order.setdefault(fence, i)
             ids = owners.setdefault(fence, [])
-            if len(ids) < 5 and str(s.id) not in ids:
-                ids.append(str(s.id))
+            if len(ids) < 5 and (shown := shown_id(s.id)) not in ids:
+                ids.append(shown)
     ranked = sorted(
         recorder.tasks.values(), key=lambda t: (order.get(t.fence_key, len(samples)), t.key)
     )
