@@ -184,6 +184,15 @@ class Budget:
             return float("inf")
         return (4000 * price.input + judge.max_tokens * price.output) / 1000
 
+    def short(self) -> str:
+        """Why not one more candidate fits: what is left of each budget."""
+        left = [f"{self.calls} of {self.settings.budget_calls} calls used"]
+        if self.settings.budget_usd is not None:
+            left.append(
+                f"${self.cost() or 0.0:.4f} of the ${self.settings.budget_usd:.4f} dollar budget"
+            )
+        return f"not one more candidate fits the budget ({', '.join(left)})"
+
     def exhausted(self) -> str | None:
         """Why no further batch may be sent (None: some may)."""
         if self.calls >= self.settings.budget_calls:
@@ -323,7 +332,7 @@ def run_search(
         ]
         entries = fitted(evaluator, budget, honest, entries) if entries else []
         if not entries or (deadline is not None and deadline.expired):
-            report.stopped = budget.exhausted() or "the next generation would exceed the budget"
+            report.stopped = budget.exhausted() or budget.short()
             break
         scored = score_beside_honest(evaluator, honest, entries, deadline)
         budget.spend(scored.stats)
