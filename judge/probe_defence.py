@@ -42,8 +42,10 @@ def let_through(
         return f"guard (floored the honest answer: {honest.guarded})"
     mode = evaluator.config.judge.spotlight
     escapes = response_escapes(evaluator, prompt, response, honest_text)
+    known = set(lines_of(fence(honest_text, labels=True)))
+    new = [e for e in escapes if e.text not in known]
     if escapes and mode != "off":
-        first = escapes[0]
+        first = (new or escapes)[0]  # a line the honest answer lacks says more
         return (
             f"spotlight ({len(escapes)} line(s) of the response escape: {first.reason}: "
             f"{first.text[:60]!r})"
@@ -51,8 +53,6 @@ def let_through(
     guard = guard_reason(evaluator, prompt, response, honest_text)
     if guard is not None:
         return guard
-    known = set(lines_of(fence(honest_text, labels=True)))
-    new = [e for e in escapes if e.text not in known]
     if new:
         return (
             f"spotlight (off: {len(new)} unmarked line(s) the honest answer lacks, "
