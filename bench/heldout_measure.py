@@ -79,9 +79,9 @@ def measure(root: Path, per_family: int) -> dict[str, Any]:
 
     # Checked by file: the editable install's finder would serve a module the old tree lacks.
     spotlit = (root / "judge" / "spotlight.py").is_file()
-    unmarked_lines = None
+    find_unmarked: Any = None  # judge.spotlight.unmarked_lines, on a tree that has it
     if spotlit:
-        from judge.spotlight import unmarked_lines
+        from judge.spotlight import unmarked_lines as find_unmarked
     gen = _generator()
     guard = Guard(max_chars=10**7)
     out: dict[str, Any] = {"root": str(root), "spotlight": spotlit}
@@ -141,7 +141,7 @@ def measure(root: Path, per_family: int) -> dict[str, Any]:
         if kind in ("pointwise", "combined", "checklist"):
             item = JudgeInput(turns, text)
             chosen = {"pointwise": [tone], "combined": list(rubrics.values())}.get(kind, checklist)
-            which = {"pointwise": "single", "checklist": "checklist"}.get(kind, "combined")
+            which: Any = {"pointwise": "single", "checklist": "checklist"}.get(kind, "combined")
             return renderer.render_many(chosen, item, settings, which), renderer.key(item)
         if kind == "group":
             context = JudgeInput(turns, "", None)
@@ -173,8 +173,8 @@ def measure(root: Path, per_family: int) -> dict[str, Any]:
                     heads = [h.strip() for h in inj.heads if h.strip()]
                     lines = [line.strip() for line in LINE_BREAK.split(user(request))]
                     at_start[inj.family] += any(line.startswith(tuple(heads)) for line in lines)
-                    if unmarked_lines is not None:
-                        unmarked += bool(unmarked_lines(request, key, mode))
+                    if find_unmarked is not None:
+                        unmarked += bool(find_unmarked(request, key, mode))
                 escapes[f"{split}|{kind}|{mode}"] = {
                     "n": len(generated),
                     "line_start": sum(at_start.values()),
