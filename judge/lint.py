@@ -62,6 +62,10 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
     problems += _render_every_template(renderer, list(rubrics.values()), config.judge, grouped)
     if not problems:
         ok.append(f"templates {renderer.directory}")
+    if config.guard.substance_model:
+        from judge.substance import template_problems
+
+        problems += template_problems(renderer, config.judge.spotlight)
     if config.guard.lexicon:
         try:
             load_lexicon((config.base_dir / config.guard.lexicon).resolve())

@@ -151,6 +151,39 @@ class SubstanceCounts:
         return {f"substance_{k}": v for k, v in vars(self).items()}
 
 
+def load_template(renderer: PromptRenderer) -> jinja2.Template:
+    """``prompts/substance.j2``, or a ``SourceError`` naming the file, the line and the fix."""
+    path = renderer.directory / SUBSTANCE_TEMPLATE
+    try:
+        return renderer.env.get_template(SUBSTANCE_TEMPLATE)
+    except jinja2.TemplateNotFound:
+        raise SourceError(
+            path,
+            "template not found ([guard] substance_model needs it)",
+            fix=f"copy prompts/{SUBSTANCE_TEMPLATE} from the project",
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise SourceError(
+            path, exc.message or "syntax error", line=exc.lineno, fix="correct the syntax"
+        ) from None
+
+
+def template_problems(renderer: PromptRenderer, spotlight: str) -> list[str]:
+    """What ``judge lint`` reports of the substance template: it loads and renders both parts."""
+    try:
+        template = load_template(renderer)
+        for part in ("system", "user"):
+            values = {"part": part, "spotlight": spotlight, "tool_name": SUBSTANCE_TOOL}
+            values |= {"key": "0" * 16, "question": "Is it open?", "response": "Yes."}
+            template.render(values)
+    except SourceError as exc:
+        return [str(exc)]
+    except jinja2.UndefinedError as exc:
+        where = renderer.directory / SUBSTANCE_TEMPLATE
+        return [f"{where}: template uses an undefined value ({exc.message})"]
+    return []
+
+
 class SubstanceCheck:
     """Renders substance requests and holds the caller that makes them."""
 
@@ -167,18 +200,7 @@ class SubstanceCheck:
         self.caller = caller
         self.spotlight = judge.spotlight
         path = renderer.directory / SUBSTANCE_TEMPLATE
-        try:
-            self.template = renderer.env.get_template(SUBSTANCE_TEMPLATE)
-        except jinja2.TemplateNotFound:
-            raise SourceError(
-                path,
-                "template not found ([guard] substance_model needs it)",
-                fix=f"copy prompts/{SUBSTANCE_TEMPLATE} from the project",
-            ) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise SourceError(
-                path, exc.message or "syntax error", line=exc.lineno, fix="correct the syntax"
-            ) from None
+        self.template = load_template(renderer)
         self.template_hash = hashlib.sha256(path.read_bytes()).hexdigest()
         self.endpoint = str(caller.client.meta.endpoint_url)
         self.system = self._render({"part": "system", "spotlight": self.spotlight})

@@ -27,7 +27,7 @@ from judge.prompt import JudgeInput, Turn
 from judge.server.scripted import Faults, ScriptedJudge, gullible_score, read_request
 from judge.spotlight import unmarked_lines
 from judge.substance import SUBSTANCE_TOOL, word_count
-from tests.conftest import REPO, ServeFn, make_evaluator, sample
+from tests.conftest import REPO, ServeFn, make_evaluator, project_copy, sample
 
 MODEL = "us.amazon.nova-micro-v1:0"  # priced in judge/data/prices.toml
 # Lone meta words the rules pass (an ordinary word is never floored by rule), decorated.
@@ -255,3 +255,23 @@ def test_the_echo_rule_sees_earlier_user_turns_and_the_system_prompt(serve: Serv
     flags = [r.guarded for r in batch.results]
     assert (flags[0] or "").startswith("echo") and (flags[1] or "").startswith("echo"), flags
     assert flags[2] is None
+
+
+def test_lint_checks_the_substance_template_when_the_check_is_on(tmp_path: Path) -> None:
+    from judge.lint import lint_project
+
+    config = project_copy(tmp_path)
+    on = "[guard]\nenabled = true"
+    config.write_text(config.read_text().replace(on, on + '\nsubstance_model = "m"', 1))
+    template = tmp_path / "prompts" / "substance.j2"
+    problems, _ = lint_project(config)
+    assert not [p for p in problems if "substance" in p], problems
+    template.write_text(template.read_text() + "\n{{ undefined_value.attr }}\n")
+    problems, _ = lint_project(config)
+    assert any("substance.j2" in p and "undefined" in p for p in problems), problems
+    template.write_text("{% if %}")
+    problems, _ = lint_project(config)
+    assert any("substance.j2:1" in p for p in problems), problems
+    template.unlink()
+    problems, _ = lint_project(config)
+    assert any("substance.j2" in p and "not found" in p for p in problems), problems
