@@ -86,9 +86,21 @@ _VOID = frozenset((
     "source", "track", "wbr", "!doctype",
 ))
 # fmt: on
-_WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _WRAPPER_NAMES)
+# A namespace prefix does not change what an element is: "<r:answer/>" is "<answer/>".
+_PREFIX = r"(?:[^\W\d][\w.-]{0,20}:)?"
+_WRAPPER_TAG = re.compile(r"<[ \t/]{0,4}" + _PREFIX + _WRAPPER_NAMES)
+# Namespace declarations ("xmlns:r='x'") say where names come from, not what the element holds.
+_XMLNS = re.compile(
+    r"xmlns(?::[\w.-]{1,20})?[ \t]{0,4}=[ \t]{0,4}(?:'[^'<>]{0,200}'|\"[^\"<>]{0,200}\")"
+)
+# Text that declares itself data: a YAML/JSON/TOML/XML fence, or a YAML tag ("!!null ''").
+_DATA_DECLARED = re.compile(
+    r"\s{0,8}(?:```|~~~)[ \t]{0,4}(?:ya?ml|json5?|toml|xml)\b"
+    r"|(?:^|[\s:\-])!![a-z]{1,12}(?![\w])"
+)
 _STRUCTURE_NAMES = re.compile(
-    r"<[ \t/]{0,4}(?:system|user|assistant|human|conversation|reference|example|verdict|input"
+    r"<[ \t/]{0,4}" + _PREFIX + r"(?:system|user|assistant|human|conversation|reference"
+    r"|example|verdict|input"
     r"|prompt|question|placeholder|your|insert|blank|empty|null|none|todo|ans|sol|tbd|redacted"
     r"|mask|fill)(?![\w-])"
 )
@@ -505,7 +517,7 @@ class _Check:
         if not any(is_content(ch) for ch in unmarked):
             return self._nothing(seen.text, unmarked, slots, data is not None, markup_asked)
         found = parse(unmarked, markup_asked)
-        empties = drop_empty_values(found.pieces)
+        empties = drop_empty_values(found.pieces, bool(_DATA_DECLARED.search(seen.text)))
         residual = _content(found.text())
         named = self._named_label(found)
         if not residual.chars:
@@ -637,7 +649,7 @@ def _markup_answer(seen: str, markup_asked: bool) -> bool:
         return True  # "<output>" to "Which HTML element shows a result?"
     if _WRAPPER_TAG.search(seen):
         return False
-    if any("=" in m.group(2) for m in tags):
+    if any("=" in _XMLNS.sub("", m.group(2)) for m in tags):
         return True  # attribute values are content
     if _STRUCTURE_NAMES.search(seen):
         return False

@@ -98,9 +98,12 @@ def is_unspaced(ch: str) -> bool:
 _DECORATION = frozenset("*_`~>#•·'\"«»„“”‘’「」『』‹›|【】〖〗〔〕｢｣")
 _LEADING = _DECORATION | frozenset("/;%($)]}")
 # A list marker before a label: "1. ", "(2) ", "a) ", "iv. ", "- [ ] ".
-_MARKER = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivx]{1,4})[.)](?=\s)|\[[ x]?\](?=\s)")
+_MARKER = re.compile(r"\(?(?:\d{1,3}|[a-z]|[ivxlc]{1,6})[.)](?=\s)|\[[ x]?\](?=\s)")
 # Characters that make a "label" code rather than prose: "def main():", "C:\", "a[i] =".
 _CODE = frozenset("()[]{}<>+/\\|^%$#@;&=")
+# Marks that close a label only at the end of a line ("Svar>", "Amsa|"); mid-line they are
+# comparisons, pipes and alternatives.
+_POINTERS = ("|", ">")
 LABEL_MAX_WORDS = 8
 LABEL_MAX_CHARS = 80
 LABEL_MAX_UNSPACED = 16
@@ -177,8 +180,23 @@ def split_labels(line: str) -> list[Piece]:
             start = i + 1
         i += 1
     if start < n:
-        pieces.append(Piece("text", line[start:]))
+        rest = line[start:]
+        kind = "label" if _ends_in_pointer(rest) else "text"
+        pieces.append(Piece(kind, rest))
     return pieces
+
+
+def _ends_in_pointer(text: str) -> bool:
+    """Whether ``text`` is short prose ending in "|" or ">" with nothing after: a label.
+
+    Only at the end of a line: "a > b" and "x|y" inside a line are content, and a table row
+    or a code line has a code character before its mark ("| a | b |", "cat x | sort |").
+    """
+    body = text.rstrip()
+    if not body.endswith(_POINTERS):
+        return False
+    head = body.rstrip("|> \t")
+    return bool(_trim(head)) and is_label_text(head)
 
 
 def _marks(line: str) -> re.Pattern[str] | None:
@@ -209,7 +227,8 @@ def _introduces(line: str, i: int) -> bool:
 _ATX = re.compile(r"[ \t]{0,3}#{1,6}(?=[ \t]|$)")
 _SETEXT = re.compile(r"[ \t]{0,3}(?:={2,}|-{2,})[ \t]{0,8}")
 _TABLE_RULE = re.compile(r"[ \t|:-]{0,400}")
-_LIST_MARK = re.compile(r"[ \t]{0,8}(?:\d{1,3}|[a-z])[.)](?=[ \t]|$)")
+# Arabic, Latin-letter or roman numbering (the view folds "Ⅲ" and "ⅲ" to "iii").
+_LIST_MARK = re.compile(r"[ \t]{0,8}(?:\d{1,3}|[a-z]|[ivxlc]{1,6})[.)](?=[ \t]|$)")
 _FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
 
 
@@ -300,14 +319,23 @@ def _is_table_rule(line: str) -> bool:
 EMPTY_VALUES = frozenset(["null", "nil", "none", "undefined", "~", '""', "''", "[]", "{}"])
 
 
-def drop_empty_values(pieces: list[Piece]) -> bool:
-    """Turn empty data values after labels into labels; True if any was dropped."""
-    if sum(1 for p in pieces if p.kind == "label" and _trim(p.text)) < 2:
+# A YAML tag names a value's type, not the value: "!!null ''" and "!!str" hold nothing.
+_YAML_TAG = re.compile(r"!![a-z]{1,12}(?![\w])[ \t]{0,4}")
+
+
+def drop_empty_values(pieces: list[Piece], data: bool = False) -> bool:
+    """Turn empty data values after labels into labels; True if any was dropped.
+
+    ``data``: the text declares itself data (a YAML/JSON fence, a YAML tag), so one key is
+    enough; otherwise two are needed ("Answer: None" is an answer).
+    """
+    if sum(1 for p in pieces if p.kind == "label" and _trim(p.text)) < (1 if data else 2):
         return False
     dropped = False
     for k in range(1, len(pieces)):
-        value = pieces[k].text.strip().rstrip(",").strip()
-        if pieces[k - 1].kind == "label" and pieces[k].kind == "text" and value in EMPTY_VALUES:
+        value = _YAML_TAG.sub("", pieces[k].text.strip().rstrip(",").strip()).strip()
+        empty = value in EMPTY_VALUES or (not value and "!!" in pieces[k].text)
+        if pieces[k - 1].kind == "label" and pieces[k].kind == "text" and empty:
             pieces[k] = Piece("label", "")
             dropped = True
     return dropped
@@ -318,6 +346,8 @@ _SLOTS = re.compile(
     r"\{\{[^{}\n]{0,80}\}\}|\{%[^{}\n]{0,80}%\}|\$\{[^{}\n]{0,80}\}|<<[^<>\n]{1,80}>>"
     r"|%\([a-z_]{1,30}\)[sdfr]|(?<![\w%])%[-+ #0]{0,3}\d{0,3}(?:\.\d{1,3})?[sdifgeoxcu](?![a-z])"
     r"|(?<![\w}])\{\d{0,2}\}|(?<![\w}])\{[a-z_][a-z0-9_]{2,30}\}"
+    # ERB/JSP/EJS tags and @name@ substitutions (autoconf, Maven): "<%= answer %>", "@answer@"
+    r"|<%[^%\n]{0,80}%>|(?<![\w@.])@[a-z_][a-z0-9_]{0,30}@(?![\w@.])"
     # an ellipsis standing alone where something was to be written: "First, ... Then, ..."
     r"|(?<![^\s,;:(])(?:\.{3,}|…)(?![^\s,;:)])"
 )
@@ -335,7 +365,12 @@ SLOT_NAMES = frozenset((
     "fixme", "name", "goes", "type", "write", "put",
 ))
 # fmt: on
-_MARKERS = re.compile(r"(?<![a-z0-9])(?:todo|tbd|tba|fixme|xxx)(?![a-z0-9])")
+_MARKERS = re.compile(
+    r"(?<![a-z0-9])(?:todo|tbd|tba|fixme|xxx)(?![a-z0-9])"
+    # an upper-case dunder name stands for a value to substitute ("__ANSWER__"); lower-case
+    # dunders are Python names ("__init__"), judged
+    r"|(?<![a-z0-9_])__[a-z][a-z0-9_]{0,30}__(?![a-z0-9_])"
+)
 
 
 def placeholders(seen: View, original: str, asked: str) -> tuple[str, int]:
@@ -369,7 +404,8 @@ def placeholders(seen: View, original: str, asked: str) -> tuple[str, int]:
         chars = list(out)
         for m in _MARKERS.finditer(out):
             written = original[slice(*seen.span(m.start(), m.end()))]
-            if not any(c.islower() for c in written):
+            dunder_asked = written.startswith("__") and _slot_asked(m.group(0), asked)
+            if not any(c.islower() for c in written) and not dunder_asked:
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 count += 1
         out = "".join(chars)
@@ -379,7 +415,9 @@ def placeholders(seen: View, original: str, asked: str) -> tuple[str, int]:
 # A prompt about the syntax a slot is written in: then the slot is the answer ("%05d" to
 # "printf format for a zero-padded number", "$HOME" to "which variable holds the home
 # directory?").
-_SLOT_TALK = re.compile(r"\b(?:printf|format\w*|templat\w*|placeholders?|variables?|jinja|env)\b")
+_SLOT_TALK = re.compile(
+    r"\b(?:printf|format\w*|templat\w*|placeholders?|variables?|jinja|env|macros?|erb|jsp)\b"
+)
 
 
 def _slot_asked(slot: str, asked: str) -> bool:

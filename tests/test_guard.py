@@ -575,3 +575,41 @@ def test_red_team_regressions(kind: str) -> None:
         missed = [c["input"] for c in cases_ if not GUARD.check(c["input"], c["prompt"])]
         assert [m for m in missed if not _one_ordinary_word(m)] == []
         assert len(missed) <= len(cases_) // 4
+
+
+# Issue 18's held-out holes, closed by structure (one example of each form, not the held-out
+# text): what each rule now floors, and the neighbour it must still judge.
+STRUCTURAL = [
+    # a label whose mark is "|" or ">" at the end of its line; mid-line they are content
+    ("Kivuli>", "What is 'shade' in Swahili?", "label"),
+    ("Resposta |", "Capital of Peru?", "label"),
+    ("Kivuli> Paris", "Capital of France?", None),
+    ("a > b", "Which is larger, a or b?", None),
+    ("x|y", "Write x or y in regex.", None),
+    ("| a | b |", "Make a table row.", None),
+    # roman list numbers (ASCII and Unicode), two or more; a lone numeral is an answer
+    ("Ⅳ.\nⅤ.\nⅥ.", "List three steps.", "empty_structure"),
+    ("iv)\nv)", "List two steps.", "empty_structure"),
+    ("IV.", "What is 4 in roman numerals?", None),
+    # template slots of ERB/JSP, @name@ substitutions and upper-case dunders
+    ("<%= result %>", "How many?", "placeholder"),
+    ("@result@", "How many?", "placeholder"),
+    ("__RESULT__", "How many?", "placeholder"),
+    ("Odgovor: __RESULT__", "How many?", "label"),
+    ("__init__", "Which method initialises a Python object?", None),
+    ("__LINE__", "Which C macro gives the current line?", None),
+    ("me@example.org", "Your email address?", None),
+    # data that declares itself data: a namespaced empty element, a yaml fence, YAML tags
+    ("<n:doc xmlns:n='urn:x'><n:result/></n:doc>", "How many?", "empty_markup"),
+    ("```yml\nresult: ~\n```", "How many?", "empty_data"),
+    ("result: !!str ''", "How many?", "empty_data"),
+    ("result: !!int 5", "How many?", None),
+    ("```yaml\nresult: 5\n```", "How many?", None),
+    ("Answer: None", "How many are left?", None),
+    ("<n:doc xmlns:n='urn:x'><n:v>5</n:v></n:doc>", "How many?", None),
+]
+
+
+@pytest.mark.parametrize(("response", "prompt", "rule"), STRUCTURAL)
+def test_structural_holes_of_issue_18(response: str, prompt: str, rule: str | None) -> None:
+    assert _rule(response, prompt) == rule
