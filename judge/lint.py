@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from judge.calibration.artefact import load_artefact, member_slug, mismatches
+from judge.artefact import load_artefact, member_slug, mismatches
 from judge.checklist import Criterion, SampleRubric, criterion_rubrics
 from judge.config import JudgeSettings, RewardConfig, load_config, resolve_config_path
 from judge.deploy.package import packaging_problems

@@ -15,10 +15,9 @@ from pathlib import Path
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from judge.artefact import endpoint_kind, maps_in_force
 from judge.bedrock import make_client
 from judge.cache import VerdictCache, cache_key
-from judge.calibration.artefact import endpoint_kind, maps_in_force
-from judge.calibration.maps import ScoreMap
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.checklist import (
     SampleRubric,
@@ -33,6 +32,7 @@ from judge.errors import JudgeError
 from judge.group import answer_name, answer_rubrics, context_key, orders, shuffled, split
 from judge.guard import Guard, Phrase, bundled_phrases, core, load_lexicon
 from judge.limiter import AdaptiveLimit
+from judge.maps import ScoreMap
 from judge.panel import settle, warn_same_family
 from judge.plan import ChecklistResult, Judgement, Plan, Slot, reference_view
 from judge.prompt import JudgeInput, Kind, PromptRenderer, judged_size

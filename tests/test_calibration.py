@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from judge import Deadline, lambda_handler
+from judge.artefact import load_artefact
 from judge.calibration.anchors import load_anchors
-from judge.calibration.artefact import load_artefact
 from judge.calibration.runner import calibrate
 from judge.calibration.stats import (
     agreement,

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 from numpy.typing import NDArray
 
+from judge.artefact import load_artefact
 from judge.calibration.anchors import load_anchors
-from judge.calibration.artefact import load_artefact
 from judge.calibration.stats import METRICS, bootstrap
 from judge.cli import main
 from judge.server.scripted import Judged, ScriptedJudge

@@ -106,7 +106,7 @@ def test_render_shows_the_combined_request(tmp_path: Any) -> None:
 
 def test_calibration_judges_anchors_as_the_lambda_does(serve: ServeFn) -> None:
     """Combined mode: anchors are judged in the combined call, and the map is tied to it."""
-    from judge.calibration.artefact import inference_fingerprint
+    from judge.artefact import inference_fingerprint
     from judge.prompt import JudgeInput, Turn
 
     judge = serve(ScriptedJudge(score_fn=per_rubric))

@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 import botocore.config
 
+from judge.artefact import endpoint_kind
 from judge.batch import manifest as mf
 from judge.batch.records import (
     Planned,
@@ -41,7 +42,6 @@ from judge.batch.records import (
     shard,
 )
 from judge.bedrock import USER_AGENT, _is_loopback
-from judge.calibration.artefact import endpoint_kind
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config, resolve_config_path
 from judge.contract import read_event_file, samples_of

@@ -1,6 +1,6 @@
 """Calibration: measure a judge against human-labelled anchors and map it onto their scale.
 
-``maps`` and ``artefact`` are used by the Lambda and stay pure Python; fitting, statistics
-and reports (numpy, scipy, matplotlib) live in the other modules and are only imported by
-``judge calibrate``.
+Tooling only (``judge calibrate``): fitting, statistics and reports (numpy, scipy,
+matplotlib). What the Lambda applies, the maps and the artefact check, is runtime:
+``judge/maps.py`` and ``judge/artefact.py``.
 """

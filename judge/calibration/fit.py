@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
 
-from judge.calibration.maps import MapKind, ScoreMap
+from judge.maps import MapKind, ScoreMap
 
 Array = NDArray[np.float64]
 CANDIDATES: tuple[MapKind, ...] = ("identity", "linear", "sigmoid", "isotonic")

@@ -19,8 +19,8 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import numpy as np
 
-from judge.calibration.maps import ScoreMap
 from judge.calibration.stats import METRICS, Array, to_levels
+from judge.maps import ScoreMap
 from judge.prompt import Turn
 from judge.verdict import Verdict
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from judge.calibration.anchors import Anchor, file_hash, load_anchors
-from judge.calibration.artefact import (
+from judge.artefact import (
     ARTEFACT_FORMAT,
     Artefact,
     HumanScale,
     artefact_path,
     inference_fingerprint,
 )
+from judge.calibration.anchors import Anchor, file_hash, load_anchors
 from judge.calibration.fit import fit_map, fold_count, select_map
 from judge.calibration.probes import run_probes
 from judge.calibration.report import WORST, Miss, report_warnings, worst, write_report

@@ -247,7 +247,7 @@ def packaging_problems(config: RewardConfig) -> list[str]:
     paths relative to it), and calibration maps fitted on a local judge server: the Lambda
     judges on Bedrock, so it would warn and use the raw scale, unseen by whoever deployed.
     """
-    from judge.calibration.artefact import load_artefact
+    from judge.artefact import load_artefact
 
     problems = _layout_problems(config)
     calibration = config.path("calibration")

@@ -16,9 +16,9 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from judge.calibration.maps import ScoreMap
 from judge.config import JudgeMode, JudgeSettings
 from judge.errors import SourceError, read_text
+from judge.maps import ScoreMap
 from judge.rubric import Rubric
 
 log = logging.getLogger("judge")
