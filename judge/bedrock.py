@@ -16,8 +16,8 @@ import botocore.config
 import botocore.exceptions
 
 from judge.config import JudgeSettings
-from judge.deploy.region import resolve_region
 from judge.errors import LOCAL_JUDGE_CRASHED
+from judge.region import resolve_region
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from judge.bedrock import make_client
 from judge.cli import main
 from judge.config import JudgeSettings
-from judge.deploy.region import arn_region, resolve_region
 from judge.errors import JudgeError
+from judge.region import arn_region, resolve_region
 from judge.server.process import free_port
 from tests.conftest import REPO
 

@@ -46,9 +46,9 @@ from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config, resolve_config_path
 from judge.contract import read_event_file, samples_of
 from judge.deadline import Deadline
-from judge.deploy.region import resolve_region
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
+from judge.region import resolve_region
 from judge.verdict import Unscored
 
 RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")

@@ -242,7 +242,7 @@ def _invoke_function(function_arn: str, region: str | None, samples: Any) -> Any
     import boto3
 
     from judge.deploy.aws_errors import aws_errors
-    from judge.deploy.region import arn_region, resolve_region
+    from judge.region import arn_region, resolve_region
 
     with aws_errors():
         where = resolve_region(region or arn_region(function_arn))

@@ -520,7 +520,7 @@ def role_policy(bucket_uri: str, account: str, region: str | None, config_path: 
     from judge.batch.iam import permissions_policy, trust_policy
     from judge.batch.jobs import split_s3
     from judge.config import load_config
-    from judge.deploy.region import resolve_region
+    from judge.region import resolve_region
 
     with reported_errors(), aws_errors():
         config = load_config(config_path)

@@ -17,8 +17,8 @@ import botocore.exceptions
 from judge.deploy.aws_errors import aws_errors, stack_status_problem
 from judge.deploy.dashboard import dashboard_body
 from judge.deploy.iam import invoke_model_arns
-from judge.deploy.region import resolve_region
 from judge.errors import JudgeError
+from judge.region import resolve_region
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
 # The template's MinValue/MaxValue (a test holds them equal): `judge deploy` refuses what
