@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from judge.config import load_config, parse_config
+from judge.deploy.lint import lint_project
 from judge.errors import SourceError
-from judge.lint import lint_project
 from judge.tomlpos import key_lines, line_of
 from tests.conftest import REPO, base_config, project_copy
 

@@ -258,7 +258,7 @@ def test_the_echo_rule_sees_earlier_user_turns_and_the_system_prompt(serve: Serv
 
 
 def test_lint_checks_the_substance_template_when_the_check_is_on(tmp_path: Path) -> None:
-    from judge.lint import lint_project
+    from judge.deploy.lint import lint_project
 
     config = project_copy(tmp_path)
     on = "[guard]\nenabled = true"

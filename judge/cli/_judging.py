@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 @config_option
 def lint(data_file: str | None, config_path: str | None) -> None:
     """Check the config, every rubric and the prompt templates (and a dataset's rubrics)."""
-    from judge.lint import config_notes, lint_data, lint_project
+    from judge.deploy.lint import config_notes, lint_data, lint_project
 
     problems, checked = lint_project(config_path)
     for note in [] if problems else config_notes(config_path):
@@ -154,7 +154,7 @@ def _group_request(
         items = {}
         for i, raw in enumerate(samples):
             item = parse_sample(i, raw).item
-            flag = evaluator._guard(item) if item is not None else "malformed"
+            flag = evaluator.guard_flag(item) if item is not None else "malformed"
             if i == index and flag is not None:
                 raise click.ClickException(
                     f"sample {index} is floored by the guard ({flag}): never sent to the judge"

@@ -302,7 +302,7 @@ def _refuse_unusable(config_path: Path) -> None:
     Its problems include every one this build would meet (``packaging_problems``), stale
     and local calibration maps among them: one check, so lint and package never disagree.
     """
-    from judge.lint import lint_project
+    from judge.deploy.lint import lint_project
 
     problems, _ = lint_project(config_path)
     if problems:
