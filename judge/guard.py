@@ -237,10 +237,56 @@ def _parse_lexicon(text: str, path: Path) -> tuple[Phrase, ...]:
     out: list[Phrase] = []
     for i, entry in enumerate(data.language):
         code = entry.code or f"#{i}"
-        out += [Phrase(core(p), p, code) for p in entry.phrases if core(p)]
-        out += [Phrase(core(p), p, code, filler=True) for p in entry.fillers if core(p)]
-        out += [Phrase(core(p), p, code, True, True) for p in entry.replies if core(p)]
+        for group, filler, reply in (
+            (entry.phrases, False, False),
+            (entry.fillers, True, False),
+            (entry.replies, True, True),
+        ):
+            out += [
+                Phrase(c, p, code, filler, reply)
+                for p in group
+                for c in dict.fromkeys(core(form) for form in _forms(p))
+                if c
+            ]
     return tuple(out)
+
+
+# English contractions are one spelling of two words: a phrase matches in either form
+# ("let's think" and "LET US THINK", "here is" and "here's"). A closed grammatical class,
+# not a list of attacks.
+_EXPAND = (
+    (re.compile(r"\blet['’]s\b"), "let us"),
+    (re.compile(r"\b(ca|wo)n['’]t\b"), lambda m: {"ca": "can", "wo": "will"}[m.group(1)] + " not"),
+    (re.compile(r"n['’]t\b"), " not"),
+    (re.compile(r"['’]s\b"), " is"),
+    (re.compile(r"['’]re\b"), " are"),
+    (re.compile(r"['’]m\b"), " am"),
+    (re.compile(r"['’]ll\b"), " will"),
+    (re.compile(r"['’]ve\b"), " have"),
+    (re.compile(r"['’]d\b"), " would"),
+)
+# Contracted only after pronouns and auxiliaries (closed classes): "the answer is" must not
+# become "the answer's", whose letters are the plural "the answers".
+_CONTRACT = (
+    (re.compile(r"\blet us\b"), "let's"),
+    (re.compile(r"\b(here|there|that|what|it|who|where|how|he|she) is\b"), r"\1's"),
+    (re.compile(r"\b(we|you|they) are\b"), r"\1're"),
+    (re.compile(r"\b(i|we|you|they|he|she|it) will\b"), r"\1'll"),
+    (re.compile(r"\b(i|we|you|they) have\b"), r"\1've"),
+    (re.compile(r"\b(do|does|did|is|are|was|were|could|would|should) not\b"), r"\1n't"),
+    (re.compile(r"\bi am\b"), "i'm"),
+)
+
+
+def _forms(phrase: str) -> tuple[str, ...]:
+    """A lexicon phrase, with its contractions expanded, and with them made."""
+    lower = phrase.lower()
+    expanded = contracted = lower
+    for pattern, repl in _EXPAND:
+        expanded = pattern.sub(repl, expanded)
+    for pattern, repl in _CONTRACT:
+        contracted = pattern.sub(repl, contracted)
+    return (phrase, expanded, contracted)
 
 
 @dataclass(frozen=True)
@@ -364,6 +410,39 @@ class _Echo:
         return False
 
 
+# Digits written for letters inside a word ("th1nk", "st3p"): read as those letters only
+# where a word mixes letters and digits, and only to match a lexicon phrase, so "42", "H2O"
+# and "B12" stay what they are.
+_LEET = {"0": "o", "1": "il", "3": "e", "4": "a", "5": "s", "7": "t"}
+
+
+def _leet_positions(text: _Content) -> dict[int, str]:
+    """The positions of leetspeak digits in ``text`` and the letters each may stand for."""
+    out: dict[int, str] = {}
+    for a, b in text.words.items():
+        word = text.chars[a:b]
+        if b - a > 1 and any(c.isalpha() for c in word) and any(c in _LEET for c in word):
+            out.update((a + k, _LEET[c]) for k, c in enumerate(word) if c in _LEET)
+    return out
+
+
+def _matches(chars: str, i: int, core: str, leet: dict[int, str]) -> bool:
+    """Whether ``core`` is written at ``chars[i:]``, leetspeak digits read as letters."""
+    if chars.startswith(core, i):
+        return True
+    if not leet or i + len(core) > len(chars):
+        return False
+    written = chars[i : i + len(core)]
+    pairs = enumerate(zip(written, core, strict=True))
+    return all(c == p or p in leet.get(i + k, "") for k, (c, p) in pairs)
+
+
+def _is_emoji(ch: str) -> bool:
+    """A pictograph (Miscellaneous Symbols, Dingbats, the emoji planes), not a maths sign."""
+    code = ord(ch)
+    return unicodedata.category(ch) == "So" and (0x2600 <= code <= 0x27BF or code >= 0x1F000)
+
+
 def _deletions(word: str) -> Iterable[str]:
     return (word[:i] + word[i + 1 :] for i in range(min(len(word), 40)))
 
@@ -440,6 +519,18 @@ class Guard:
                     return f"{hit} (repeated)"
         return None
 
+    def _candidates(self, chars: str, i: int, leet: dict[int, str]) -> Iterable[Phrase]:
+        """The phrases that may start at ``i``, by its first two characters.
+
+        Leetspeak digits there are read as the letters they may stand for.
+        """
+        if i not in leet and i + 1 not in leet:
+            return chain(self.index.get(chars[i : i + 2], ()), self.index.get(chars[i], ()))
+        firsts = leet.get(i, chars[i])
+        seconds = leet.get(i + 1, chars[i + 1 : i + 2])
+        keys = dict.fromkeys([a + b for a in firsts for b in seconds or ("",)] + list(firsts))
+        return chain.from_iterable(self.index.get(k, ()) for k in keys)
+
     def cover(self, text: _Content, end: int, echo: _Echo | None) -> tuple[_Step, list[str]] | None:
         """The best cover of ``text.chars[:end]`` by phrases (and echoed words), or None.
 
@@ -449,6 +540,7 @@ class Guard:
         echoed words of the path (matched to the conversation's words).
         """
         chars = text.chars
+        leet = _leet_positions(text) if echo is None else {}
         steps: list[_Step | None] = [None] * (end + 1)
         steps[0] = _Step(False, None, False)
         furthest = 0
@@ -459,12 +551,16 @@ class Guard:
             if step is None:
                 continue
             moves: list[tuple[int, _Step]] = []
-            for phrase in chain(self.index.get(chars[i : i + 2], ()), self.index.get(chars[i], ())):
+            for phrase in self._candidates(chars, i, leet):
                 j = i + len(phrase.core)
-                if j <= end and chars.startswith(phrase.core, i):
+                if j <= end and _matches(chars, i, phrase.core, leet):
                     first = step.phrase or (None if phrase.filler else phrase)
                     filler, reply = step.filler or phrase.filler, step.reply or phrase.reply
                     moves.append((j, _Step(step.echo, first, filler, reply, i)))
+            if echo is None and _is_emoji(chars[i]):
+                # An emoji beside a phrase decorates it; after a label it is the reply
+                # ("Answer: 👍"), and alone or beside an echo it is judged.
+                moves.append((i + 1, _Step(step.echo, step.phrase, True, True, i)))
             if echo is not None and i in text.words:
                 j = text.words[i]
                 if j <= end and echo.match(chars[i:j]) is not None:

@@ -187,16 +187,21 @@ def split_labels(line: str) -> list[Piece]:
 
 
 def _ends_in_pointer(text: str) -> bool:
-    """Whether ``text`` is short prose ending in "|" or ">" with nothing after: a label.
+    """Whether ``text`` is short prose, then "|" or ">", then nothing of content: a label.
 
     Only at the end of a line: "a > b" and "x|y" inside a line are content, and a table row
     or a code line has a code character before its mark ("| a | b |", "cat x | sort |").
     """
-    body = text.rstrip()
-    if not body.endswith(_POINTERS):
+    end = len(text)
+    while end and not is_content(text[end - 1]) and unicodedata.category(text[end - 1])[0] != "M":
+        end -= 1  # what follows the mark holds nothing: "Svar> [ ]" once a slot is blanked
+    if not text[end:].lstrip().startswith(_POINTERS):
         return False
-    head = body.rstrip("|> \t")
-    return bool(_trim(head)) and is_label_text(head)
+    head = text[:end]
+    # a word, not one character (nor one the view spells as two: "ß" as "ss", "한" as its
+    # jamo): "a>" or "x |" is a variable, or an answer with decoration
+    letters = {c for c in unicodedata.normalize("NFC", head) if is_content(c)}
+    return len(letters) >= 2 and is_label_text(head)
 
 
 def _marks(line: str) -> re.Pattern[str] | None:

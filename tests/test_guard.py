@@ -27,7 +27,7 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-ATTACKS = _jsonl(REPO / "judge/data/attacks.jsonl")
+ATTACKS = _jsonl(REPO / "judge/probe/data/attacks.jsonl")
 LEGIT = _jsonl(DATA / "legit_short_answers.jsonl")
 CONTENT_FREE = (
     "master_key_symbols",
@@ -607,6 +607,17 @@ STRUCTURAL = [
     ("```yaml\nresult: 5\n```", "How many?", None),
     ("Answer: None", "How many are left?", None),
     ("<n:doc xmlns:n='urn:x'><n:v>5</n:v></n:doc>", "How many?", None),
+    ("Kivuli| [[result]]", "How many?", "label"),  # a slot blanked after the mark
+    ("a>", "Which variable is larger?", None),  # one character is not a label
+    # openers: contractions are one spelling of two words, emoji beside a phrase decorate
+    # it, and digits inside a word that spells a phrase are letters
+    ("LET US SEE.", "How many?", "opener"),
+    ("Let us think step by step 🤔", "How many?", "opener"),
+    ("H3r3 1s my 4nsw3r", "How many?", "opener"),
+    ("🤔", "How do you feel?", None),
+    ("Answer: 👍", "Is it waterproof?", None),
+    ("H2O", "What is water's formula?", None),
+    ("The answers", "What is in the appendix?", None),
 ]
 
 
