@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from itertools import chain
@@ -139,6 +140,7 @@ NAMED_LABELS = 32  # distinct labels looked up in the lexicon, for the flag's wo
 ECHO_MIN_WORDS = 4  # a greeting answered with the same greeting is a reply, not an echo
 ECHO_COVERAGE = 0.8  # share of a turn's distinct words an echo repeats (words may be dropped)
 _EDIT_MIN = 4  # words this long match a turn's word one edit away ("recieve" ~ "receive")
+ECHO_WORDS_PER_INSERT = 8  # one word inserted inside an echoed sentence per this many words
 
 
 def guard_view(text: str) -> View:
@@ -299,10 +301,11 @@ class _Step:
     reply: bool = False  # a reply filler was passed over
     prev: int = -1  # the position this step came from
     word: int = -1  # the start of the echoed word this step passed over, if any
+    inserted: int = 0  # words passed over inside an echoed sentence
 
-    def rank(self) -> tuple[bool, bool, bool]:
-        """Prefer an echo, then a phrase, then a filler: the most telling flag."""
-        return (self.echo, self.phrase is not None, self.filler)
+    def rank(self) -> tuple[bool, int, bool, bool]:
+        """Prefer an echo, then fewer inserted words, a phrase, a filler: the most telling."""
+        return (self.echo, -self.inserted, self.phrase is not None, self.filler)
 
 
 @dataclass
@@ -311,6 +314,9 @@ class _Content:
 
     chars: str
     words: dict[int, int]  # word start -> word end
+
+    def word_at(self, start: int) -> str:
+        return self.chars[start : self.words[start]]
 
     def word_list(self) -> list[str]:
         return [self.chars[a:b] for a, b in sorted(self.words.items())]
@@ -358,6 +364,7 @@ class _Echo:
             for n in (2, 3):
                 for i in range(len(turn) - n + 1):
                     self.counts["".join(turn[i : i + n])] += 1
+        self.pairs = {(t[k], t[k + 1]) for t in self.turns for k in range(len(t) - 1)}
         self._near: dict[str, str] | None = None  # built on the first word not found as is
         self._seen: dict[str, str | None] = {}
 
@@ -366,7 +373,11 @@ class _Echo:
         return 2 * sum(w in self.counts for w in words) >= len(words)
 
     def match(self, word: str) -> str | None:
-        """The turn's word ``word`` is, up to one edit (typo, swapped letters), or None."""
+        """The turn's word ``word`` is, up to one edit or its inner letters reordered, or None.
+
+        A typo is one edit ("recieve"); a word typed in haste has its letters in another
+        order, any number of swaps ("dleiveerd"): the same first letter and the same letters.
+        """
         if word in self.counts:
             return word
         if len(word) < _EDIT_MIN:
@@ -374,6 +385,7 @@ class _Echo:
         if word not in self._seen:
             near = self._neighbours()
             found = next((near[v] for v in (word, *_deletions(word)) if v in near), None)
+            found = found or near.get(_scrambled(word))
             self._seen[word] = found
         return self._seen[word]
 
@@ -385,6 +397,7 @@ class _Echo:
                 if len(word) >= _EDIT_MIN:
                     for variant in (word, *_deletions(word)):
                         self._near.setdefault(variant, word)
+                    self._near.setdefault(_scrambled(word), word)
         return self._near
 
     def repeats(self, used: list[str], cut_off: bool) -> bool:
@@ -441,6 +454,11 @@ def _is_emoji(ch: str) -> bool:
     """A pictograph (Miscellaneous Symbols, Dingbats, the emoji planes), not a maths sign."""
     code = ord(ch)
     return unicodedata.category(ch) == "So" and (0x2600 <= code <= 0x27BF or code >= 0x1F000)
+
+
+def _scrambled(word: str) -> str:
+    """A key shared by the words with the same first letter and the same letters."""
+    return "\x00" + word[0] + "".join(sorted(word[1:]))
 
 
 def _deletions(word: str) -> Iterable[str]:
@@ -541,6 +559,8 @@ class Guard:
         """
         chars = text.chars
         leet = _leet_positions(text) if echo is None else {}
+        order = sorted(a for a, b in text.words.items() if b <= end) if echo else []
+        budget = len(order) // ECHO_WORDS_PER_INSERT
         steps: list[_Step | None] = [None] * (end + 1)
         steps[0] = _Step(False, None, False)
         furthest = 0
@@ -564,7 +584,11 @@ class Guard:
             if echo is not None and i in text.words:
                 j = text.words[i]
                 if j <= end and echo.match(chars[i:j]) is not None:
-                    moves.append((j, _Step(True, step.phrase, step.filler, step.reply, i, i)))
+                    moved = _Step(True, step.phrase, step.filler, step.reply, i, i, step.inserted)
+                    moves.append((j, moved))
+                elif j < end and step.inserted < budget and _inserted(text, order, i, echo):
+                    moved = _Step(step.echo, step.phrase, step.filler, step.reply, i, -1)
+                    moves.append((j, replace(moved, inserted=step.inserted + 1)))
             for j, new in moves:
                 old = steps[j]
                 if old is None or new.rank() > old.rank():
@@ -717,6 +741,21 @@ class _Check:
                 return hit[0], "echo"
         plain = self.guard.cover(residual, end, None)
         return None if plain is None else (plain[0], "phrases")
+
+
+def _inserted(text: _Content, order: list[int], start: int, echo: _Echo) -> bool:
+    """Whether the word at ``start`` was inserted inside an echoed sentence.
+
+    Its neighbours are next to each other in a turn ("reset my please account": "my
+    account"), so it splits one echoed sentence, not two ("... a pole? Yes, I can ...").
+    Not the first or last word, nor one with a digit: an answer comes before or after the
+    question ("Is 91 prime? No"), and a number is an answer.
+    """
+    k = bisect_left(order, start)
+    if k == 0 or k + 1 >= len(order) or any(c.isdigit() for c in text.word_at(start)):
+        return False
+    before, after = echo.match(text.word_at(order[k - 1])), echo.match(text.word_at(order[k + 1]))
+    return (before, after) in echo.pairs
 
 
 def _trim_label(label: str) -> str:

@@ -35,10 +35,11 @@ TONE = RUBRICS["tone"]
 RENDERER = PromptRenderer(REPO / "prompts", b"families-secret")
 TURNS = (Turn("user", "Is this tent waterproof, and can I return it?"),)
 LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-# Families of the tune split the rule guard still passes in part (measured: 33, 46 and 38
-# of 50 floored): unlisted announcements behind a list number or wrapper markup, echoes with
-# two typos in one word, and those announcements repeated.
-PARTLY = {"announcement", "echo_edits", "repeat_long"}
+# Families of the tune split the rule guard still passes in part (measured: 20 and 22 of
+# 30 floored): announcements not in the lexicon ending in "!", "…" or "." ("Here's what I
+# came up with!"), alone and repeated. No rule tells them from "Happy birthday!" or "It
+# depends…" without a list of announcement wordings; the substance check decides them.
+PARTLY = {"announcement", "repeat_long"}
 
 
 @pytest.mark.parametrize(

@@ -620,6 +620,25 @@ STRUCTURAL = [
     ("The answers", "What is in the appendix?", None),
 ]
 
+REPLACEMENT = "Can I get a replacement pole for my tent?"
+
+
+@pytest.mark.parametrize(
+    ("response", "floored"),
+    [
+        ("Can I get a replacment pole for my tnet?", True),  # one edit, letters swapped
+        ("Can I get a rpelacemnet pole for my tent?", True),  # several swaps in one word
+        ("Can I get a new replacement pole for my tent?", True),  # a word inside the echo
+        ("Can I get a new replacement pole for my own tent?", False),  # two in 10 words
+        ("Can I get a replacement pole for my tent? No", False),  # an answer after it
+        ("No, can I get a replacement pole for my tent", False),  # an answer before it
+        (f"{REPLACEMENT} Yes, I can get a replacement pole for my tent.", False),  # between two
+        ("Can I get a replacement pole for 2 tents?", False),  # a number is an answer
+    ],
+)
+def test_echo_tolerates_typed_in_haste_and_one_inserted_word(response: str, floored: bool) -> None:
+    assert (GUARD.check(response, REPLACEMENT) is not None) is floored
+
 
 @pytest.mark.parametrize(("response", "prompt", "rule"), STRUCTURAL)
 def test_structural_holes_of_issue_18(response: str, prompt: str, rule: str | None) -> None:
