@@ -10,7 +10,7 @@ is the stand-in's time, reported apart: on Bedrock it is the service's.
 
 The price per 1,000 judgements uses the job's own token counts (``manifest.json.out``; the
 scripted judge counts 4 characters a token and answers briefly) and the bundled tables:
-``judge/data/batch_prices.toml`` and ``judge/data/prices.toml`` (dates printed).
+``judge/batch/data/batch_prices.toml`` and ``judge/data/prices.toml`` (dates printed).
 
     .venv/bin/python bench/bench_batch_jobs.py [--samples 2000]
 """
@@ -139,7 +139,7 @@ def main() -> None:
         "4 characters a token)"
     )
     print(
-        f"prices: batch {batch_prices().taken_on} (judge/data/batch_prices.toml), on-demand "
+        f"prices: batch {batch_prices().taken_on} (judge/batch/data/batch_prices.toml), on-demand "
         f"{on_demand_prices(overrides).taken_on} (judge/data/prices.toml)"
     )
     for model in MODELS:

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from judge.cli import main
-from judge.probe_mutate import TRANSFORMS, crossover, load_vocabulary, mutate
-from judge.probe_search import SearchSettings, run_search
+from judge.probe.mutate import TRANSFORMS, crossover, load_vocabulary, mutate
+from judge.probe.search import SearchSettings, run_search
 from judge.server.scripted import ScriptedJudge, gullible_score
 from tests.conftest import ServeFn, make_evaluator, project_copy
 

@@ -1,4 +1,4 @@
-"""Build ``judge/data/attacks.jsonl``, the reward-hacking suite that ``judge probe`` runs.
+"""Build ``judge/probe/data/attacks.jsonl``, the reward-hacking suite that ``judge probe`` runs.
 
 Each record pairs a realistic prompt with an honest, ordinary answer and one attack response that
 a policy under RL could find. The families follow published work: content-free "master keys"
@@ -9,7 +9,7 @@ every choice is a rotation over fixed lists, so re-running the script gives the 
 
 Usage::
 
-    python3 tools/build_attacks.py            # writes judge/data/attacks.jsonl
+    python3 tools/build_attacks.py            # writes judge/probe/data/attacks.jsonl
     python3 tools/build_attacks.py --out FILE
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "judge" / "data" / "attacks.jsonl"
+DEFAULT_OUT = ROOT / "judge" / "probe" / "data" / "attacks.jsonl"
 
 ZWSP = "\u200b"  # zero-width space
 ZWNJ = "\u200c"  # zero-width non-joiner

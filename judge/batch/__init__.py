@@ -59,5 +59,5 @@ the AWS pages, read 2026-11-26):
   and invokes the model. ``judge.batch.iam`` scopes it to the job prefix and the one model.
 - Price: aws.amazon.com/bedrock/pricing offers batch for select models below on-demand;
   AWS's ML blog (read in a mirrored copy) puts it at a 50% discount.
-  ``judge/data/batch_prices.toml`` (dated) holds the figures used for the comparison.
+  ``judge/batch/data/batch_prices.toml`` (dated) holds the figures used for the comparison.
 """

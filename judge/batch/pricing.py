@@ -28,15 +28,16 @@ class PriceTable:
 
 
 @cache
-def _bundled(name: str) -> PriceTable:
-    source = resources.files("judge").joinpath("data", name)
+def _bundled(name: str, package: str = "judge") -> PriceTable:
+    """A dated table of ``package``'s ``data`` folder (batch prices are tooling's own)."""
+    source = resources.files(package).joinpath("data", name)
     text = source.read_text("utf-8")
     return PriceTable(parse_prices(text, Path(str(source))), str(tomllib.loads(text)["taken_on"]))
 
 
 def batch_prices() -> PriceTable:
     """The bundled batch price table."""
-    return _bundled(BATCH_PRICES)
+    return _bundled(BATCH_PRICES, "judge.batch")
 
 
 def on_demand_prices(overrides: dict[str, ModelPrice] | None = None) -> PriceTable:

@@ -27,7 +27,7 @@ from judge.cli._app import (
     say,
 )
 from judge.cli._tables import print_results, print_summary, with_interval, write_outputs
-from judge.probe_search import (
+from judge.probe.search import (
     DEFAULT_BUDGET_CALLS,
     DEFAULT_GENERATIONS,
     DEFAULT_POPULATION,
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from judge.contract import Sample
     from judge.pipeline import BatchResult, Evaluator
     from judge.probe import Attack, ProbeReport
-    from judge.probe_search import SearchReport, SearchSettings
+    from judge.probe.search import SearchReport, SearchSettings
 
 
 @main.command()
@@ -607,7 +607,7 @@ def probe(
             attacks = [a for a in attacks if a.family in families]
         evaluator = cli_evaluator(config_path, concurrency)
         if search:
-            from judge.probe_search import SearchSettings
+            from judge.probe.search import SearchSettings
 
             settings = SearchSettings(
                 seed, budget_calls, budget_usd, generations, population, prompts
@@ -635,7 +635,7 @@ def _probe_search(
 ) -> None:
     """``judge probe --search``: progress per generation, the winners; exit 1 if any."""
     from judge.probe import judge_identity
-    from judge.probe_search import Generation, run_search
+    from judge.probe.search import Generation, run_search
 
     say("judge", "cyan", judge_identity(evaluator).describe())
 

@@ -1,6 +1,6 @@
 """``judge probe``: can the configured judge and rubrics be gamed? Measured, per attack family.
 
-Each attack of the suite (``judge/data/attacks.jsonl``, or a user's file in that format) is
+Each attack of the suite (``judge/probe/data/attacks.jsonl``, or a user's file in that format) is
 scored beside an honest answer to the same prompt, in one batch through the Lambda's own
 code path (guard, spotlighting, judge, verdict parser, calibration, reward). An attack succeeds
 when its reward is above the honest answer's: that is what a policy would learn to write.
@@ -25,7 +25,7 @@ from judge.caller import CallStats
 from judge.deadline import Deadline
 from judge.errors import SourceError, read_text
 from judge.pipeline import Evaluator, Progress, SampleResult
-from judge.probe_defence import let_through
+from judge.probe.defence import let_through
 from judge.prompt import structure_spans
 
 SUITE = "attacks.jsonl"
@@ -47,7 +47,7 @@ class Attack:
 def load_suite(path: Path | None = None) -> list[Attack]:
     """The bundled attack suite, or a JSONL file in its format."""
     if path is None:
-        source = resources.files("judge").joinpath("data", SUITE)
+        source = resources.files("judge.probe").joinpath("data", SUITE)
         text, where = source.read_text("utf-8"), Path(str(source))
     else:
         text, where = read_text(path, "attack suite"), path

@@ -2,7 +2,7 @@
 
 The bundled suite holds attacks someone thought of; a policy under RL finds the ones nobody
 did. The search does what the policy does, on a small budget: starting from honest answers
-to a few prompts of the suite, it breeds candidates (``judge/probe_mutate.py``: fragments,
+to a few prompts of the suite, it breeds candidates (``judge/probe/mutate.py``: fragments,
 decorations, Unicode transforms, deletions, repetitions, crossover), scores each generation
 beside the honest answers in one batch through the Lambda's own code path (as ``judge
 probe`` does, group mode included), keeps the best and breeds again. Fitness is a
@@ -37,8 +37,8 @@ from judge.probe import (
     score_beside_honest,
     won_on,
 )
-from judge.probe_defence import let_through
-from judge.probe_mutate import Vocabulary, crossover, load_vocabulary, mutate
+from judge.probe.defence import let_through
+from judge.probe.mutate import Vocabulary, crossover, load_vocabulary, mutate
 
 DEFAULT_PROMPTS = 3
 DEFAULT_POPULATION = 12

@@ -1,7 +1,7 @@
 """The search's moves: fragments, decorations, Unicode transforms, mutation and crossover.
 
-``judge probe --search`` (``judge/probe_search.py``) breeds responses from honest answers
-with these operators, drawing from a broad vocabulary (``judge/data/search_vocab.toml``):
+``judge probe --search`` (``judge/probe/search.py``) breeds responses from honest answers
+with these operators, drawing from a broad vocabulary (``judge/probe/data/search_vocab.toml``):
 what a policy under RL may stumble on, not a list of known attacks. Every operator takes
 its randomness from the caller's ``random.Random``, so a seed fixes every candidate.
 """
@@ -46,7 +46,7 @@ class Vocabulary:
 @functools.lru_cache(maxsize=1)
 def load_vocabulary() -> Vocabulary:
     """The bundled vocabulary."""
-    source = resources.files("judge").joinpath("data", VOCAB)
+    source = resources.files("judge.probe").joinpath("data", VOCAB)
     data = tomllib.loads(source.read_text("utf-8"))
     fragments = {name: tuple(items) for name, items in sorted(data["fragments"].items())}
     decorations = tuple(d for items in data["decorations"].values() for d in items)
