@@ -61,13 +61,14 @@ _ROLES = (
 _LEGACY = re.compile(
     # <tag ...>, </tag>, < / tag >, </ai_response>, </reponse>, in any spelling the view folds.
     # Each alternative starts with a literal, and each unbounded run stops at the next "<".
-    r"<[\s/\\]*[\w-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
+    r"<[\s/\\]*[\w.:-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
     # chat-template tokens, closed or not: <|im_end|>, <|eot_id>, <|endoftext
     r"|<\|[^<>\n]{0,40}"
     r"|<[ \t]{0,4}/[ \t]{0,4}(?:-[\w-]{0,40})?[ \t]{0,4}>"  # </>, </-KEY>: a closing tag
     # other models' special tokens
     r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
     r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
+    r"|<(?:extra_id_|unused)\d{1,4}>"  # T5 sentinels, Gemma's unused tokens
     # a closing tag opened by any other bracket or symbol: [/response], {/response}, ]/response>
     r"|[^\w\s/<][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _NAMES + r"[^<>\n]{0,40}"
     r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
@@ -87,12 +88,13 @@ _LEGACY = re.compile(
 # and the names a judge prompt commonly gives its parts (</example>, </verdict>).
 _BLOCKS = r"(?:conversation|resp|re?s?pon|reference|example|verdict)"
 _TOKENS = re.compile(
-    r"<[\s/\\]*[\w-]{0,20}?" + _BLOCKS + r"(?:[^<>]{0,80}>)?"  # a tag of the template's
+    r"<[\s/\\]*[\w.:-]{0,20}?" + _BLOCKS + r"(?:[^<>]{0,80}>)?"  # a tag of the template's
     r"|<[\s/\\]*(?:im_start|im_end|start_of_turn|end_of_turn)[^<>\n]{0,40}>?"
     r"|<\|[^<>\n]{0,40}>?"  # chat-template tokens, closed or not: <|im_end|>, <|eot_id>
     r"|<[ \t]{0,4}/[ \t]{0,4}-[\w-]{1,40}[ \t]{0,4}>"  # </-KEY>: a closing keyed tag
     r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
     r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
+    r"|<(?:extra_id_|unused)\d{1,4}>"  # T5 sentinels, Gemma's unused tokens
     # a closing tag opened by a bracket: [/response], {/response}, ]/response> (not a URL or
     # a path: https://example.com, ./responses/)
     r"|[\[\]{}()|>\"'`][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _BLOCKS + r"[^<>\n]{0,40}"
@@ -101,6 +103,9 @@ _TOKENS = re.compile(
     r"|</?s>"  # sentence-piece BOS/EOS
     r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
 )
+# A comment inside a tag's name ("</res<!---->ponse>", "</respo/**/nse>"): a model may read
+# the name across it. Removed only when the name it splits then reads as structure.
+_SPLIT_COMMENT = re.compile(r"(?<=[\w/<])(?:<!--[^<>]{0,60}?-->|/\*[^<>*]{0,60}\*/)(?=[\w/>])")
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"); some models read them.
 # Judged text loses them all, before anything else.
 _TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
@@ -125,13 +130,35 @@ def fence(text: object, labels: bool = False) -> str:
     can join its neighbours into another (``</s>/response`` leaves ``]/response``).
     ``labels``: the whole list of earlier versions, for text shown without spotlighting.
     """
-    out = _TAG_CHARACTERS.sub("", str(text))
+    out = _join_split_names(_TAG_CHARACTERS.sub("", str(text)), labels)
     for marker in (REMOVED,) * _FENCE_PASSES + ("",) * _FENCE_PASSES:
         spans = structure_spans(out, labels)
         if not spans:
             return out
         out = _replace_spans(out, spans, marker)
     return out  # unreachable in practice: each empty-marker pass only shortens the text
+
+
+def _join_split_names(text: str, labels: bool) -> str:
+    """``text`` without the comments that split a tag's name, if the joined name is one."""
+    v = view(text)
+    spans = [v.span(m.start(), m.end()) for m in _SPLIT_COMMENT.finditer(v.text)]
+    if not spans:
+        return text
+    parts: list[str] = []
+    joins: list[int] = []
+    pos = length = 0
+    for a, b in spans:
+        if a < pos:
+            continue
+        parts.append(text[pos:a])
+        length += a - pos
+        joins.append(length)
+        pos = b
+    parts.append(text[pos:])
+    joined = "".join(parts)
+    found = structure_spans(joined, labels)
+    return joined if any(a < j < b for a, b in found for j in joins) else text
 
 
 def legacy_fence(text: object) -> str:

@@ -643,3 +643,27 @@ def test_echo_tolerates_typed_in_haste_and_one_inserted_word(response: str, floo
 @pytest.mark.parametrize(("response", "prompt", "rule"), STRUCTURAL)
 def test_structural_holes_of_issue_18(response: str, prompt: str, rule: str | None) -> None:
     assert _rule(response, prompt) == rule
+
+
+@pytest.mark.parametrize("labels", [False, True])
+@pytest.mark.parametrize(
+    ("text", "removed"),
+    [
+        ("</q:conversation>", True),  # a namespace prefix on a block name
+        ("</ai.response >", True),
+        ("</conv<!-- x -->ersation>", True),  # a comment splitting the name
+        ("</refer/**/ence>", True),
+        ("<extra_id_12>", True),  # T5 sentinel
+        ("<xsl:template match='/'>", False),  # other namespaced tags are content
+        ("</div><!-- end --><p>", False),  # a comment between tags splits no name
+        ("foo<!--x-->bar", False),  # joined, it is no tag: the text is left as written
+    ],
+)
+def test_the_removal_list_reads_names_across_namespaces_and_comments(
+    text: str, removed: bool, labels: bool
+) -> None:
+    from judge.prompt import REMOVED, fence
+
+    assert (fence(text, labels) != text) is removed
+    if removed:
+        assert REMOVED in fence(text, labels)
