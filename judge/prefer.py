@@ -264,7 +264,7 @@ class PairJudge:
         tasks = [(self.task(p, False), self.task(p, True)) for p in pairs]
         unique = {t.key: t for both in tasks for t in both}
         # The pipeline's own loop: cache lookup, daemon pool, deadline, one cache store.
-        outcomes = self.evaluator._judge_all(
+        outcomes = self.evaluator.judge_all(
             list(unique.values()), deadline, report.stats, progress
         )
         name = self.rubric.name

@@ -1,0 +1,187 @@
+"""Assemble results: a batch's outcomes, read back through its plans, as rewards.
+
+Each dimension is settled from its judgements (a group's orders, then a panel's judges,
+each judge's verdict through its own calibration map), then the dimensions are combined
+into the reward; refusals, gates and unscored samples are decided here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from judge.caller import CallStats, Outcomes
+from judge.config import SAMPLE_RUBRIC, RewardConfig
+from judge.contract import Sample, shown_id
+from judge.judges import Panel
+from judge.panel import settle
+from judge.plan import ChecklistResult, Judgement, Plan
+from judge.planner import BatchPlan
+from judge.reward import Dimension, combine, fill_unscored, judged
+from judge.rubric import Rubric
+from judge.substance import SubstanceCounts
+
+log = logging.getLogger("judge")
+
+
+@dataclass
+class SampleResult:
+    """The reward for one sample and everything that explains it."""
+
+    id: Any
+    reward: float
+    dimensions: list[Dimension] = field(default_factory=list)
+    unscored: bool = False
+    guarded: str | None = None
+    malformed: str | None = None
+    gate: str | None = None
+    refused: bool = False
+    stale_calibration: int = 0
+    checklist: ChecklistResult | None = None
+
+    def metrics(self) -> list[tuple[str, float, str]]:
+        """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
+        out: list[tuple[str, float, str]] = [
+            (d.rubric, d.normalized, "Reward") for d in self.dimensions if d.normalized is not None
+        ]
+        # Disagreement: between a panel's judges, and between a group's two orders.
+        out += [
+            (f"panel_spread_{d.rubric}", d.spread, "Metric")
+            for d in self.dimensions
+            if d.spread is not None
+        ]
+        out += [
+            (f"order_gap_{d.rubric}", d.order_gap, "Metric")
+            for d in self.dimensions
+            if d.order_gap is not None
+        ]
+        out += [
+            (
+                "unscored_dimensions",
+                float(sum(d.normalized is None for d in self.dimensions)),
+                "Metric",
+            ),
+            ("unscored", float(self.unscored), "Metric"),
+            ("guarded", float(self.guarded is not None), "Metric"),
+            ("malformed", float(self.malformed is not None), "Metric"),
+            ("gated", float(self.gate is not None), "Metric"),
+            ("refused", float(self.refused), "Metric"),
+            *(self.checklist.metrics() if self.checklist else []),
+            ("calibration_stale", float(self.stale_calibration), "Metric"),
+        ]
+        return out
+
+
+@dataclass
+class BatchResult:
+    """All samples' results, in input order, and the batch's counters."""
+
+    results: list[SampleResult]
+    stats: CallStats
+    judgements: int = 0
+    deduplicated: int = 0
+    wall_s: float = 0.0
+    # Per judge model id: its calls that ended without an answer (errors, deadline).
+    failed_calls: dict[str, int] = field(default_factory=dict)
+    # The substance check's figures (its calls' tokens and cost are in ``stats`` too).
+    substance: SubstanceCounts = field(default_factory=SubstanceCounts)
+
+    def scores(self, rubric: str) -> list[float]:
+        """The rubric's scored (0..1) values across the batch."""
+        return [
+            d.normalized
+            for r in self.results
+            for d in r.dimensions
+            if d.rubric == rubric and d.normalized is not None
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """How many samples were unscored, guarded, malformed and gated."""
+        return {
+            "unscored": sum(r.unscored for r in self.results),
+            "guarded": sum(r.guarded is not None for r in self.results),
+            "malformed": sum(r.malformed is not None for r in self.results),
+            "gated": sum(r.gate is not None for r in self.results),
+            "refused": sum(r.refused for r in self.results),
+        }
+
+
+@dataclass(frozen=True)
+class Assembler:
+    """Turns a planned batch's outcomes into one result per sample, in input order."""
+
+    config: RewardConfig
+    rubrics: dict[str, Rubric]
+    panel: Panel
+
+    def results(
+        self, batch: BatchPlan, outcomes: dict[str, Outcomes], hits: set[str]
+    ) -> list[SampleResult]:
+        """Every sample's result; unscored ones filled in by ``[output] unscored``."""
+        results: list[SampleResult] = []
+        combined: list[float | None] = []
+        for s in batch.samples:
+            result, reward = self._sample(s, batch, outcomes, hits)
+            results.append(result)
+            combined.append(reward)
+        groups = [s.group for s in batch.samples]
+        filled = fill_unscored(combined, groups, self.config)
+        for result, reward in zip(results, filled, strict=True):
+            result.reward = reward
+            result.stale_calibration = len(self.panel.stale)
+        return results
+
+    def _sample(
+        self, s: Sample, batch: BatchPlan, outcomes: dict[str, Outcomes], hits: set[str]
+    ) -> tuple[SampleResult, float | None]:
+        """One sample's result and its reward before unscored ones are filled in."""
+        if s.problem is not None:
+            log.warning("malformed sample %s (index %d): %s", shown_id(s.id), s.index, s.problem)
+            return SampleResult(s.id, 0.0, malformed=s.problem, unscored=True), None
+        if s.index in batch.guarded:
+            floor = self.config.output.min
+            return SampleResult(s.id, floor, guarded=batch.guarded[s.index]), floor
+        plan = batch.plans[s.index]
+        own = plan.outcomes(outcomes)
+        quorum = self.config.judge.min_members()
+        checklist = plan.checklist(own, self.config.sample_rubric.partial, quorum)
+        dims = [self.dimension(plan, name, own, checklist, hits) for name in plan.dimensions]
+        if any((d.unscored_reason or "").startswith("refused") for d in dims):
+            refused = self.config.refused_reward()
+            return SampleResult(s.id, refused, dims, refused=True), refused
+        c = combine(dims, self.config)
+        result = SampleResult(
+            s.id,
+            c.reward if c.reward is not None else 0.0,
+            dims,
+            unscored=c.reward is None,
+            gate=c.gate,
+            checklist=checklist,
+        )
+        return result, c.reward
+
+    def dimension(
+        self,
+        plan: Plan,
+        name: str,
+        own: dict[str, list[Judgement]],
+        checklist: ChecklistResult | None,
+        hits: set[str],
+    ) -> Dimension:
+        """One dimension's normalised score (an explicit checklist's comes from its criteria).
+
+        Each judge's answer (reasoning, raw and calibrated score, cache hit) stays on it.
+        """
+        if name == SAMPLE_RUBRIC and checklist is not None:
+            score = checklist.score
+            return Dimension(name, score.score, None, score.reason or None)
+        rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
+        assert rubric is not None
+
+        def to_unit(member: int, score: int) -> float:
+            return self.panel.to_unit(rubric, score, member)
+
+        steps = rubric.scale_max - rubric.scale_min
+        dimension = settle(name, own[name], to_unit, self.config.judge, steps)
+        return replace(dimension, judgements=judged(own[name], self.panel.model_ids, to_unit, hits))

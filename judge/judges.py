@@ -1,0 +1,128 @@
+"""Judges as values: each judge is a model's settings, its caller and its calibration maps.
+
+A panel is its judges plus the config's reducer and quorum (``[judge] aggregation`` and
+``min_members``); ``judge.panel.settle`` reduces their verdicts. Building them here keeps
+the client, cache and map loading out of the code that plans and runs judgements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from judge.artefact import endpoint_kind, maps_in_force
+from judge.bedrock import make_client
+from judge.cache import VerdictCache
+from judge.caller import JudgeCaller
+from judge.config import JudgeSettings, RewardConfig
+from judge.errors import JudgeError
+from judge.limiter import AdaptiveLimit
+from judge.maps import ScoreMap
+from judge.prompt import PromptRenderer
+from judge.reward import normalize
+from judge.rubric import Rubric
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+
+
+@dataclass(frozen=True)
+class Judge:
+    """One judge: its model and inference settings, the caller that reaches it, its maps."""
+
+    settings: JudgeSettings
+    caller: JudgeCaller
+    maps: dict[str, ScoreMap] = field(default_factory=dict)
+
+    def to_unit(self, rubric: Rubric, score: int) -> float:
+        """A verdict on 0..1: through this judge's map for ``rubric`` when one is in force."""
+        score_map = self.maps.get(rubric.name)
+        if score_map is not None:
+            return score_map.to_unit(score)
+        return normalize(score, rubric.scale_min, rubric.scale_max)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The judges in config order (one without a panel) and how their verdicts combine.
+
+    ``stale``: calibration maps found but not applied (rubric -> why), reported as a metric.
+    """
+
+    judges: tuple[Judge, ...]
+    settings: JudgeSettings  # aggregation and quorum (``min_members``)
+    endpoint_url: str
+    stale: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        """``aws`` or ``custom``: which kind of endpoint the verdicts come from."""
+        return endpoint_kind(self.endpoint_url)
+
+    @property
+    def model_ids(self) -> list[str]:
+        """Each judge's model id, in panel order."""
+        return [j.settings.model_id for j in self.judges]
+
+    def to_unit(self, rubric: Rubric, score: int, member: int = 0) -> float:
+        """Judge ``member``'s verdict on 0..1 (its own calibration map first)."""
+        return self.judges[member].to_unit(rubric, score)
+
+
+def make_callers(
+    config: RewardConfig, client: BedrockRuntimeClient | None = None
+) -> list[JudgeCaller]:
+    """One caller per judge, sharing one verdict cache (``client``: the first judge's)."""
+    cache = VerdictCache(config.cache_dir(), config.runtime.cache_size_limit_mb)
+    callers = []
+    for i, judge in enumerate(config.judge.members()):
+        own = client if (client is not None and i == 0) else None
+        limit = (
+            AdaptiveLimit(config.runtime.concurrency)
+            if config.runtime.adaptive_concurrency
+            else None
+        )
+        callers.append(
+            JudgeCaller(
+                own or make_client(judge, config.runtime.concurrency),
+                judge,
+                config.retry,
+                cache,
+                limit,
+            )
+        )
+    return callers
+
+
+def make_panel(
+    config: RewardConfig,
+    rubrics: dict[str, Rubric],
+    renderer: PromptRenderer,
+    callers: Sequence[JudgeCaller],
+) -> Panel:
+    """The configured judges with the calibration maps that match what they judge.
+
+    A map applies only to the rubric, templates, mode, model and kind of endpoint it was
+    fitted on (per panel judge); stale ones are reported (log warning + metric), not applied.
+    """
+    members = config.judge.members()
+    if len(callers) != len(members):
+        raise JudgeError(f"{len(members)} judge(s) configured but {len(callers)} caller(s) given")
+    endpoint_url = str(callers[0].client.meta.endpoint_url)
+    endpoint = endpoint_kind(endpoint_url)
+    judges: list[Judge] = []
+    stale: dict[str, str] = {}
+    for settings, caller in zip(members, callers, strict=True):
+        maps, old = maps_in_force(
+            config.path("calibration"),
+            rubrics,
+            renderer.hash_for,
+            settings,
+            endpoint,
+            modes=config.mode,
+            member=settings.model_id if config.judge.panel else None,
+        )
+        judges.append(Judge(settings, caller, maps))
+        stale.update(old)
+    return Panel(tuple(judges), config.judge, endpoint_url, stale)
