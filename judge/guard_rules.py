@@ -409,12 +409,24 @@ def placeholders(seen: View, original: str, asked: str) -> tuple[str, int]:
         chars = list(out)
         for m in _MARKERS.finditer(out):
             written = original[slice(*seen.span(m.start(), m.end()))]
-            dunder_asked = written.startswith("__") and _slot_asked(m.group(0), asked)
-            if not any(c.islower() for c in written) and not dunder_asked:
+            if written.startswith("__"):
+                meant = _slot_asked(m.group(0), asked)
+            else:
+                meant = _initials(m.group(0), asked)
+            if not any(c.islower() for c in written) and not meant:
                 chars[m.start() : m.end()] = " " * (m.end() - m.start())
                 count += 1
         out = "".join(chars)
     return out, count
+
+
+def _initials(marker: str, asked: str) -> bool:
+    """Whether ``marker`` is the initials of words the prompt writes in a row.
+
+    "TBD" to "Abbreviate 'to be determined'" is the answer, not a slot.
+    """
+    initials = "".join(w[0] for w in re.findall(r"[^\W_]+", asked))
+    return marker in initials
 
 
 # A prompt about the syntax a slot is written in: then the slot is the answer ("%05d" to

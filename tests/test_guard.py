@@ -599,6 +599,8 @@ STRUCTURAL = [
     ("__init__", "Which method initialises a Python object?", None),
     ("__LINE__", "Which C macro gives the current line?", None),
     ("me@example.org", "Your email address?", None),
+    ("TBA", "Abbreviate 'to be announced'.", None),  # the initials of the prompt's words
+    ("TBA", "When is the concert?", "placeholder"),
     # data that declares itself data: a namespaced empty element, a yaml fence, YAML tags
     ("<n:doc xmlns:n='urn:x'><n:result/></n:doc>", "How many?", "empty_markup"),
     ("```yml\nresult: ~\n```", "How many?", "empty_data"),
