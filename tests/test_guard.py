@@ -669,3 +669,18 @@ def test_the_removal_list_reads_names_across_namespaces_and_comments(
     assert (fence(text, labels) != text) is removed
     if removed:
         assert REMOVED in fence(text, labels)
+
+
+@pytest.mark.parametrize(
+    ("response", "prompt", "floored"),
+    [
+        ("Click Next >", "How do I continue the installer?", True),  # "|"/">" end a label
+        ("Here's what I came up with!", "Name a colour.", False),  # no rule without a list
+        ("Here's what I came up with…", "Name a colour.", False),
+        (f"please {REPLACEMENT}", REPLACEMENT, False),  # a word added before an echo
+    ],
+)
+def test_known_limits_of_issue_18(response: str, prompt: str, floored: bool) -> None:
+    """The limits the README states for the issue 18 rules: these are the substance
+    check's to decide, or a label the rules cannot tell from a short answer."""
+    assert (GUARD.check(response, prompt) is not None) is floored
