@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -77,10 +78,24 @@ def test_a_line_copied_from_the_response_never_counts() -> None:
     assert isinstance(parse_text_verdict(f"{V}: 5", SCALE, K, judged), Unscored)
 
 
-def test_text_parser_is_linear_on_hostile_answers() -> None:
-    for filler in (" ", "*", "_", "\n", "> ", "verdict-", "5"):
-        text = f"{V}: 4" + filler * 20000 + "x"
-        parse_text_verdict(text, SCALE, K, text)  # completes (bounded by the suite timeout)
+def _best_of_three(text: str) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        parse_text_verdict(text, SCALE, K, "")
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+@pytest.mark.parametrize("filler", [" ", "*", "_", "\n", "> ", "verdict-", "5"])
+def test_text_parser_is_linear_on_hostile_answers(filler: str) -> None:
+    """Ten times the text costs about ten times the work, not a hundred (a ratio, measured
+    side by side, so a slow machine does not matter; quadratic backtracking gives ~100)."""
+    small, large = (f"{V}: 4" + filler * n + "x" for n in (4_000, 40_000))
+    outcome = parse_text_verdict(large, SCALE, K, "")
+    assert isinstance(outcome, (Verdict, Unscored))
+    ratio = _best_of_three(large) / max(_best_of_three(small), 1e-6)
+    assert ratio < 35, f"{filler!r}: 10x the text took {ratio:.0f}x the time"
 
 
 def _tool(tool_input: Any, name: str = "submit_verdict", stop: str = "tool_use") -> dict[str, Any]:
