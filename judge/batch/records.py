@@ -1,20 +1,18 @@
 """Render a dataset into batch records exactly as the Lambda would judge it, and shard them.
 
-Which judgements a run needs is not re-derived here: the ordinary code path (``judge
-score``'s ``Evaluator.evaluate``, ``judge calibrate``'s runner) is run once with a caller
-that records each judgement it is asked for instead of calling Converse. Guarding,
-malformed samples, de-duplication, combined mode, repeated draws, the calibration split
-and its bias probes, and the verdict cache (cached judgements are never asked for) all
-behave as in a real run, so the records are exactly the calls that run would make.
+Which judgements a run needs is not re-derived here: the records are the tasks the public
+planner plans (``Evaluator.plan_batch`` for ``judge score``; the calibration runner's own
+anchor selection, split and bias probes through ``Planner.item_slots`` for ``judge
+calibrate``), less those the verdict cache already answers. Nothing is judged to find them
+(only the substance check, which decides which samples are judged, makes its calls). So
+guarding, malformed samples, de-duplication, combined mode, repeated draws, the calibration
+split and its probes all come from the code a real run uses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import tempfile
-import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
+from judge.caller import CallStats, JudgeTask
 from judge.config import RewardConfig
 from judge.contract import parse_sample, shown_id
 from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
-from judge.verdict import Verdict
+from judge.substance import SubstanceCounts
 
 RECORD_ID_LENGTH = 11  # "11 character alphanumeric string" (batch-inference-data, older pages)
 GB = 1_000_000_000
@@ -82,44 +80,21 @@ def batch_config(
     return config.model_copy(update=update)
 
 
-class RecordingCaller(JudgeCaller):
-    """A caller that records the judgements asked of it and calls nothing.
-
-    It answers every judgement with a stand-in verdict: a calibration run then selects its
-    held-out items and probes as it would with every anchor scored, and a dry run is not
-    reported as failed calls (an unscored stand-in would be: "N of N calls failed"). No
-    stand-in decides which judgements are asked (only refused or unreadable group answers
-    would, and a stand-in is neither). Nothing is ever stored in the cache.
-    """
-
-    def __init__(self, base: JudgeCaller) -> None:
-        super().__init__(base.client, base.settings, base.retry, base.cache, None)
-        self.tasks: dict[str, JudgeTask] = {}
-        self._lock = threading.Lock()
-
-    def judge(self, task: JudgeTask, deadline: Deadline, stats: CallStats) -> Outcomes:
-        """Record ``task``; answer with a placeholder."""
-        with self._lock:
-            self.tasks.setdefault(task.key, task)
-        spread = int(task.key[:8], 16)  # varied, so the dry run's statistics are defined
-        return {
-            r.name: Verdict(score=r.scores[(spread + i) % len(r.scores)])
-            for i, r in enumerate(task.rubrics)
-        }
-
-    def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
-        """Never cache a dry run's placeholders."""
-
-
-def _recording(evaluator: Evaluator) -> tuple[Evaluator, RecordingCaller]:
+def _single_judge(evaluator: Evaluator) -> None:
+    """A batch job runs one model: a panel is refused with what to do instead."""
     if evaluator.config.judge.panel:
         raise JudgeError(
             "a batch job runs one model, and [judge] panel lists "
             f"{len(evaluator.config.judge.panel)}: submit one job per judge (a config each, "
             "with its model_id and no panel), or judge the panel on demand"
         )
-    caller = RecordingCaller(evaluator.caller)
-    return Evaluator(evaluator.config, evaluator.rubrics, evaluator.renderer, caller), caller
+
+
+def _uncached(evaluator: Evaluator, tasks: Iterable[JudgeTask]) -> list[JudgeTask]:
+    """The distinct ``tasks`` the verdict cache cannot answer (a run would call those)."""
+    unique = list({t.key: t for t in tasks}.values())
+    cached = evaluator.caller.cached(unique, CallStats())
+    return [t for t in unique if t.key not in cached]
 
 
 @dataclass(frozen=True)
@@ -133,19 +108,20 @@ class Planned:
 
     @classmethod
     def of(cls, task: JudgeTask, about: str) -> Planned:
-        """A task the dry run recorded."""
+        """A planned task."""
         return cls(task.key, task.request, tuple(r.name for r in task.rubrics), about)
 
 
 def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
     """The judgements ``judge score`` would make on ``samples``, in input order."""
-    dry, recorder = _recording(evaluator)
-    dry.evaluate(samples, Deadline.never())
+    _single_judge(evaluator)
+    batch = evaluator.plan_batch(samples, Deadline.never(), CallStats(), SubstanceCounts())
+    tasks = _uncached(evaluator, batch.tasks.values())
     # Which samples each judgement is about: a task's delimiter key is an HMAC of the item
     # it judges, so the samples are found without rendering anything again.
     owners: dict[str, list[str]] = {}
     order: dict[str, int] = {}
-    wanted = {t.fence_key for t in recorder.tasks.values()}
+    wanted = {t.fence_key for t in tasks}
     for i, raw in enumerate(samples):
         s = parse_sample(i, raw)
         if s.item is None:
@@ -156,9 +132,7 @@ def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
             ids = owners.setdefault(fence, [])
             if len(ids) < 5 and (shown := shown_id(s.id)) not in ids:
                 ids.append(shown)
-    ranked = sorted(
-        recorder.tasks.values(), key=lambda t: (order.get(t.fence_key, len(samples)), t.key)
-    )
+    ranked = sorted(tasks, key=lambda t: (order.get(t.fence_key, len(samples)), t.key))
     return [Planned.of(t, "sample " + ", ".join(owners.get(t.fence_key, ["?"]))) for t in ranked]
 
 
@@ -167,18 +141,32 @@ def calibration_tasks(
 ) -> list[Planned]:
     """The judgements ``judge calibrate`` would make, assuming every anchor gets a verdict.
 
-    The runner itself is run on placeholder verdicts (its report goes to a temporary
-    folder), so the anchors, draws, split and bias probes are the runner's own. Should
-    some anchors come back unscored, the held-out split and so the probes shift; the probe
-    judgements then missing are unscored at collect time and ``--retry-failed`` submits them.
+    The anchors, draws, held-out split and bias probes are the runner's own (``options``:
+    ``CalibrationRun.options``). Should some anchors come back unscored, the held-out split
+    and so the probes shift; the probe judgements then missing are unscored at collect time
+    and ``--retry-failed`` submits them.
     """
-    from judge.calibration.runner import calibrate  # numpy and friends: the calibrate extra
+    from judge.calibration.probes import probe_variants  # numpy: the calibrate extra
+    from judge.calibration.runner import select_anchors, split
 
-    dry, recorder = _recording(evaluator)
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # placeholder statistics may be degenerate
-        calibrate(dry, rubric, anchors, out=Path(tmp), bootstrap_rounds=2, **options)
-    ranked = sorted(recorder.tasks.values(), key=lambda t: t.key)
+    _single_judge(evaluator)
+    seed = int(options.get("seed", 0))
+    judged, chosen = select_anchors(
+        evaluator,
+        rubric,
+        anchors,
+        human_scale=options.get("human_scale"),
+        max_items=options.get("max_items"),
+        seed=seed,
+    )
+    items = [a.item for a in chosen]
+    slots = evaluator.planner.item_slots(judged, items, int(options.get("draws", 1)))
+    _, held = split(len(chosen), float(options.get("holdout", 0.3)), seed)
+    probed = [chosen[int(i)] for i in held]
+    _, variants = probe_variants(probed, items=int(options.get("probe_items", 20)), seed=seed)
+    slots += evaluator.planner.item_slots(judged, variants, 1) if variants else []
+    tasks = _uncached(evaluator, (s.task for row in slots for s in row))
+    ranked = sorted(tasks, key=lambda t: t.key)
     return [Planned.of(t, "anchor response: " + " ".join(t.judged.split())[:60]) for t in ranked]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from judge.calibration.anchors import Anchor
 from judge.deadline import Deadline
 from judge.pipeline import Evaluator
+from judge.prompt import JudgeInput
 from judge.rubric import Rubric
 from judge.verdict import Verdict
 
@@ -40,6 +41,25 @@ PROBES: dict[str, Callable[[str], str]] = {
 }
 
 
+def probe_variants(
+    anchors: list[Anchor], *, items: int, seed: int
+) -> tuple[list[int], list[JudgeInput]]:
+    """Which anchors are probed (up to ``items``, drawn by ``seed``) and their variants.
+
+    Variants in ``PROBES`` order, each probe over the chosen anchors; shared with the batch
+    job path, which plans the same judgements without judging.
+    """
+    if items <= 0 or not anchors:
+        return [], []
+    chosen = [int(i) for i in np.random.default_rng(seed).permutation(len(anchors))[:items]]
+    variants = [
+        replace(anchors[i].item, response=probe(anchors[i].item.response))
+        for probe in PROBES.values()
+        for i in chosen
+    ]
+    return chosen, variants
+
+
 def run_probes(
     evaluator: Evaluator,
     rubric: Rubric,
@@ -53,12 +73,7 @@ def run_probes(
     """Judge probed variants of up to ``items`` anchors; shifts are against ``base``."""
     if items <= 0 or not anchors:
         return {}
-    chosen = np.random.default_rng(seed).permutation(len(anchors))[:items]
-    variants = [
-        replace(anchors[i].item, response=probe(anchors[i].item.response))
-        for probe in PROBES.values()
-        for i in chosen
-    ]
+    chosen, variants = probe_variants(anchors, items=items, seed=seed)
     outcomes, _ = evaluator.judge_items(rubric, variants, 1, Deadline.never(), member=member)
     out: dict[str, dict[str, float]] = {}
     for p, name in enumerate(PROBES):

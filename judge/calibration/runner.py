@@ -28,7 +28,7 @@ from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement, 
 from judge.deadline import Deadline
 from judge.errors import JudgeError, SourceError
 from judge.pipeline import Evaluator, Progress
-from judge.rubric import load_rubrics
+from judge.rubric import Rubric, load_rubrics
 from judge.verdict import Outcome, Unscored, Verdict
 
 MIN_ANCHORS = 8  # fewer cannot be split, cross-validated and reported on
@@ -63,6 +63,62 @@ def split(n: int, holdout: float, seed: int) -> tuple[Array, Array]:
     return np.sort(order[n_hold:]), np.sort(order[:n_hold])
 
 
+def anchor_scale(rubric: Rubric, human_scale: tuple[float, float] | None) -> tuple[float, float]:
+    """The scale the anchors' labels are on: ``human_scale``, else the rubric's."""
+    if human_scale is None:
+        return (float(rubric.scale_min), float(rubric.scale_max))
+    return (float(human_scale[0]), float(human_scale[1]))
+
+
+def select_anchors(
+    evaluator: Evaluator,
+    rubric_name: str,
+    anchors_path: Path,
+    *,
+    human_scale: tuple[float, float] | None = None,
+    max_items: int | None = None,
+    seed: int = 0,
+) -> tuple[Rubric, list[Anchor]]:
+    """The rubric and the anchors a run judges (checked; ``max_items`` drawn by ``seed``).
+
+    Shared with the batch job path, which plans the same judgements without judging.
+    """
+    rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
+    if human_scale is None:
+        scale = anchor_scale(rubric, None)
+        anchors = load_anchors(
+            anchors_path,
+            rubric_name,
+            scale,
+            scale_name="the rubric's scale",
+            scale_fix="correct those labels, or pass --human-scale MIN MAX for the scale they use",
+        )
+    else:
+        if not human_scale[0] < human_scale[1]:
+            raise ValueError(f"human_scale {human_scale}: MIN must be below MAX")
+        scale = (float(human_scale[0]), float(human_scale[1]))
+        anchors = load_anchors(
+            anchors_path,
+            rubric_name,
+            scale,
+            scale_name="--human-scale",
+            scale_fix="correct those labels, or widen --human-scale",
+        )
+    if len(anchors) < MIN_ANCHORS:
+        raise SourceError(
+            anchors_path,
+            f"{len(anchors)} item(s) labelled for {rubric_name}; calibration needs at least "
+            f"{MIN_ANCHORS}",
+            fix=f"add {MIN_ANCHORS - len(anchors)} or more items labelled for {rubric_name}",
+        )
+    if max_items is not None and max_items < len(anchors):
+        if max_items < MIN_ANCHORS:
+            raise ValueError(f"max_items {max_items}: calibration needs at least {MIN_ANCHORS}")
+        keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
+        anchors = [anchors[i] for i in keep]
+    return rubric, anchors
+
+
 def calibrate(
     evaluator: Evaluator,
     rubric_name: str,
@@ -95,40 +151,16 @@ def calibrate(
     but the map is not put where the Lambda reads it (``rejected`` says why). The report
     lists the ``worst_items`` anchors the judge got most wrong, with its reasoning.
     """
-    rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
-    judge_scale = (float(rubric.scale_min), float(rubric.scale_max))
-    if human_scale is None:
-        scale = judge_scale
-        anchors = load_anchors(
-            anchors_path,
-            rubric_name,
-            scale,
-            scale_name="the rubric's scale",
-            scale_fix="correct those labels, or pass --human-scale MIN MAX for the scale they use",
-        )
-    else:
-        if not human_scale[0] < human_scale[1]:
-            raise ValueError(f"human_scale {human_scale}: MIN must be below MAX")
-        scale = (float(human_scale[0]), float(human_scale[1]))
-        anchors = load_anchors(
-            anchors_path,
-            rubric_name,
-            scale,
-            scale_name="--human-scale",
-            scale_fix="correct those labels, or widen --human-scale",
-        )
-    if len(anchors) < MIN_ANCHORS:
-        raise SourceError(
-            anchors_path,
-            f"{len(anchors)} item(s) labelled for {rubric_name}; calibration needs at least "
-            f"{MIN_ANCHORS}",
-            fix=f"add {MIN_ANCHORS - len(anchors)} or more items labelled for {rubric_name}",
-        )
-    if max_items is not None and max_items < len(anchors):
-        if max_items < MIN_ANCHORS:
-            raise ValueError(f"max_items {max_items}: calibration needs at least {MIN_ANCHORS}")
-        keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
-        anchors = [anchors[i] for i in keep]
+    rubric, anchors = select_anchors(
+        evaluator,
+        rubric_name,
+        anchors_path,
+        human_scale=human_scale,
+        max_items=max_items,
+        seed=seed,
+    )
+    scale = anchor_scale(rubric, human_scale)
+    judge_scale = anchor_scale(rubric, None)
     judge_settings = evaluator.members[member]
     mode = evaluator.config.mode(rubric.name)
     outcomes, _ = evaluator.judge_items(
