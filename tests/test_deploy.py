@@ -193,6 +193,11 @@ def test_package_manifest_and_size(package: PackageInfo, tmp_path: Path) -> None
     ):
         assert required in names, required
     assert not any(n.startswith(("click/", "rich/", "numpy/")) for n in names)
+    # The runtime alone: no CLI, deploy, batch, calibration runner, probe or test double.
+    tooling = ("cli", "deploy", "batch", "server", "calibration", "probe")
+    assert not any(n.startswith(tuple(f"judge/{t}/" for t in tooling)) for n in names)
+    code = {n for n in names if n.startswith("judge/") and not n.endswith(".pyc")}
+    assert code == {n for n in manifest["files"] if n.startswith("judge/")}  # all hashed
     assert manifest["evaluator_version"] == package.evaluator_version
     assert (
         manifest["files"]["rubrics/tone.md"]
@@ -208,7 +213,7 @@ def test_package_manifest_and_size(package: PackageInfo, tmp_path: Path) -> None
 def test_evaluator_version_tracks_content(tmp_path: Path) -> None:
     def version_of(config: Path) -> str:
         hashes = content_hashes(config, load_config(config))
-        assert "rubrics/brand_voice.md" in hashes and "judge/pipeline.py" in hashes
+        assert "rubrics/brand_voice.md" in hashes and "judge/lambda_handler.py" in hashes
         return evaluator_version(hashes)
 
     (tmp_path / "a").mkdir()

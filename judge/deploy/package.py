@@ -1,8 +1,9 @@
 """``judge package``: a reproducible Lambda zip with a manifest of content hashes.
 
-The zip holds the ``judge`` package, the config with the rubrics, prompts and calibration
-artefacts it points at, and the runtime dependencies as binary wheels for the target Python
-and architecture (pip's ``--platform`` options, so it can be built on any machine).
+The zip holds the runtime part of the ``judge`` package (no tooling: ``TOOLING``), the config
+with the rubrics, prompts and calibration artefacts it points at, and the runtime
+dependencies as binary wheels for the target Python and architecture (pip's ``--platform``
+options, so it can be built on any machine).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ LAMBDA_PYTHONS = ("3.12", "3.13", "3.14")
 LAMBDA_ZIP_LIMIT = 50 * 2**20
 LAMBDA_CONFIG = "reward.toml"  # deploy/template.yaml: JUDGE_CONFIG=/var/task/reward.toml
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
+# The subpackages of ``judge`` the Lambda never imports: the CLI, deploy and lint, batch jobs,
+# the calibration runner and report, the probe, the local servers and test doubles.
+TOOLING = frozenset({"cli", "deploy", "batch", "calibration", "probe", "server"})
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
@@ -207,6 +211,25 @@ def _trim(target: Path) -> None:
             shutil.rmtree(junk)
 
 
+def runtime_files() -> dict[str, Path]:
+    """Archive name -> file, for the runtime package: what the Lambda imports and reads.
+
+    Every module of ``judge`` outside the tooling subpackages (``TOOLING``), and the data
+    tables in ``judge/data/``. Tooling never ships, so editing it (a test double, the CLI)
+    leaves ``evaluator_version`` alone; editing a runtime module changes it.
+    """
+    package = Path(__file__).resolve().parents[1]
+    files: dict[str, Path] = {}
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package)
+        if len(rel.parts) > 1 and rel.parts[0] in TOOLING:
+            continue
+        files[f"judge/{rel.as_posix()}"] = path
+    for path in sorted((package / "data").glob("*.toml")):
+        files[f"judge/data/{path.name}"] = path
+    return files
+
+
 def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     """Archive name -> file, for the package and everything the config points at."""
     layout = _layout_problems(config)
@@ -215,12 +238,7 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     base = config.base_dir.resolve()
     # The template's JUDGE_CONFIG is /var/task/reward.toml, whatever the file is called here.
     files: dict[str, Path] = {LAMBDA_CONFIG: config_path}
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        files[f"judge/{path.relative_to(package).as_posix()}"] = path
-    # Rule data the handler reads (the probe's attack suite is for the CLI, not shipped).
-    for path in sorted((package / "data").glob("*.toml")):
-        files[f"judge/data/{path.name}"] = path
+    files.update(runtime_files())
     if config.guard.lexicon:
         lexicon = (base / config.guard.lexicon).resolve()
         files[lexicon.relative_to(base).as_posix()] = lexicon
@@ -292,7 +310,11 @@ def content_hashes(config_path: Path, config: RewardConfig) -> dict[str, str]:
 
 
 def evaluator_version(hashes: dict[str, str]) -> str:
-    """The content hash that names which code, rubrics, prompts and maps made a reward."""
+    """The content hash that names which code, rubrics, prompts and maps made a reward.
+
+    ``hashes`` is ``content_hashes``: the runtime's code and data, the config, its rubrics,
+    templates and maps, exactly what the zip ships, so tooling edits leave it unchanged.
+    """
     return hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:16]
 
 
