@@ -11,11 +11,12 @@ import json
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
-
-import diskcache
+from typing import TYPE_CHECKING, Any
 
 from judge.verdict import Verdict
+
+if TYPE_CHECKING:
+    import diskcache
 
 log = logging.getLogger("judge")
 
@@ -69,6 +70,8 @@ class VerdictCache:
         self._warned: set[str] = set()
         if directory is not None:
             try:
+                import diskcache  # only with a cache configured: not at a Lambda's init
+
                 directory.mkdir(parents=True, exist_ok=True)
                 self._cache = diskcache.Cache(str(directory), size_limit=size_limit_mb * 2**20)
             except (OSError, sqlite3.Error) as exc:
