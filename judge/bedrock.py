@@ -45,7 +45,7 @@ def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntime
         user_agent_extra=USER_AGENT,
     )
     key: str | None = None
-    if _is_loopback(_endpoint_override()) and session.get_credentials() is None:
+    if is_loopback(_endpoint_override()) and session.get_credentials() is None:
         # A local Converse server checks no signature; without this, local mode fails every
         # call with NoCredentialsError on a machine that has no AWS configuration at all.
         key = "local"
@@ -64,7 +64,7 @@ def _endpoint_override() -> str:
     )
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback(url: str) -> bool:
     """Whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
@@ -128,7 +128,7 @@ def loopback_refused(exc: BaseException) -> str | None:
     if not isinstance(exc, botocore.exceptions.EndpointConnectionError):
         return None
     url = str(exc.kwargs.get("endpoint_url", ""))
-    if not _is_loopback(url):
+    if not is_loopback(url):
         return None
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"

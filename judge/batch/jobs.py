@@ -41,7 +41,7 @@ from judge.batch.records import (
     sha256_file,
     shard,
 )
-from judge.bedrock import USER_AGENT, _is_loopback
+from judge.bedrock import USER_AGENT, is_loopback
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config, resolve_config_path
 from judge.contract import read_event_file, samples_of
@@ -69,7 +69,7 @@ class JobNotReady(JudgeError):
 def _dummy_key(service_env: str) -> str | None:
     """Dummy credentials for a loopback endpoint on a machine with no AWS configuration."""
     url = os.environ.get(service_env) or os.environ.get("AWS_ENDPOINT_URL", "")
-    if _is_loopback(url) and boto3.session.Session().get_credentials() is None:
+    if is_loopback(url) and boto3.session.Session().get_credentials() is None:
         return "local"
     return None
 

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from judge.bedrock import _is_loopback
+from judge.bedrock import is_loopback
 from judge.caller import CallStats
 from judge.deadline import Deadline
 from judge.errors import SourceError, read_text
@@ -118,7 +118,7 @@ def judge_identity(evaluator: Evaluator) -> JudgeIdentity:
     url = evaluator.endpoint_url
     if evaluator.endpoint == "aws":
         where = "Bedrock"
-    elif _is_loopback(url):
+    elif is_loopback(url):
         backend = _local_backend(url)
         where = _BACKENDS.get(backend or "", f"local server (backend {backend or 'unknown'})")
     else:

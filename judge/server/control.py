@@ -41,8 +41,8 @@ from judge.server.wire import (
     ConverseFault,
     ConverseServer,
     PromptCacheEmulator,
-    _Handler,
-    _Server,
+    WireHandler,
+    WireHTTPServer,
     validate_request,
 )
 
@@ -429,10 +429,10 @@ def _s3_client(region: str) -> Any:
     )
 
 
-_PLANES: weakref.WeakKeyDictionary[_Server, ControlPlane] = weakref.WeakKeyDictionary()
+_PLANES: weakref.WeakKeyDictionary[WireHTTPServer, ControlPlane] = weakref.WeakKeyDictionary()
 
 
-class _BatchHandler(_Handler):
+class _BatchHandler(WireHandler):
     """The Converse routes, plus the model-invocation-job routes."""
 
     def do_POST(self) -> None:

@@ -221,14 +221,18 @@ class PromptCacheEmulator:
         return out
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class WireHandler(BaseHTTPRequestHandler):
+    """One HTTP request to the Converse stand-in (the batch control plane extends it)."""
+
+    server: WireHTTPServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
+        """Request lines go to the debug log, not stderr."""
         log.debug(format, *args)
 
     def do_POST(self) -> None:
+        """A Converse call."""
         self._reply(self._converse, "backend")
 
     def _converse(self, request: Any) -> dict[str, Any]:
@@ -291,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (deadline): nothing to answer
 
 
-class _Server(ThreadingHTTPServer):
+class WireHTTPServer(ThreadingHTTPServer):
+    """The threaded HTTP server behind ``ConverseServer``, holding its backend."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
@@ -299,7 +305,7 @@ class _Server(ThreadingHTTPServer):
     def __init__(
         self, address: tuple[str, int], backend: Backend, prompt_cache: PromptCacheEmulator
     ) -> None:
-        super().__init__(address, _Handler)
+        super().__init__(address, WireHandler)
         self.backend = backend
         self.prompt_cache = prompt_cache
         self.stopping = threading.Event()
@@ -326,7 +332,7 @@ class ConverseServer:
         prompt_cache: PromptCacheEmulator | None = None,
     ) -> None:
         self.prompt_cache = prompt_cache or PromptCacheEmulator()
-        self._server = _Server((host, port), backend, self.prompt_cache)
+        self._server = WireHTTPServer((host, port), backend, self.prompt_cache)
         self._thread: threading.Thread | None = None
 
     @property
