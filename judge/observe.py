@@ -21,10 +21,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from judge.assemble import BatchResult
 from judge.config import ModelPrice
 from judge.contract import shown_id
 from judge.cost import price_table, total_cost
-from judge.pipeline import BatchResult
 
 SERVICE = "rlaif-judge"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
@@ -66,6 +66,33 @@ def evaluator_version() -> str:
         return "unpackaged"
 
 
+# EMF units: counts, milliseconds and a percentage; anything else is unitless (NoUnit).
+_UNITS = {
+    "CacheHitRate": MetricUnit.Percent,
+    "JudgeLatencyMean": MetricUnit.Milliseconds,
+    "JudgeLatencyMax": MetricUnit.Milliseconds,
+    "BatchDuration": MetricUnit.Milliseconds,
+}
+_COUNTS = {
+    "BatchSize",
+    "UnscoredSamples",
+    "GuardedSamples",
+    "MalformedSamples",
+    "UnscoredJudgements",
+    "JudgeCalls",
+    "Retries",
+    "Throttles",
+    "JudgeFailedCalls",
+    "SubstanceCalls",
+    "SubstanceFloored",
+    "SubstanceFailed",
+    "JudgeInputTokens",
+    "JudgeOutputTokens",
+    "JudgeCacheReadTokens",
+    "JudgeCacheWriteTokens",
+}
+
+
 def record(
     batch: BatchResult, rubrics: list[str], prices: Mapping[str, ModelPrice] | None = None
 ) -> dict[str, float]:
@@ -74,8 +101,30 @@ def record(
     ``prices`` (default: the bundled table) turn the batch's tokens into ``JudgeCostUSD``;
     when a model has no price the metric is left out (unknown), never sent as 0.
     """
-    results, s = batch.results, batch.stats
+    s = batch.stats
     cost = total_cost(s.tokens, price_table() if prices is None else prices)
+    figures = batch_figures(batch, rubrics, cost)
+    _emit(figures)
+    logger.info(
+        "batch scored",
+        extra={
+            "evaluator_version": evaluator_version(),
+            "tokens_in": s.input_tokens,
+            "tokens_out": s.output_tokens,
+            "cost_usd": cost,  # None: a model in the batch has no price (see [pricing])
+            "models": sorted(s.tokens),
+            "deduplicated": batch.deduplicated,
+            **figures,
+        },
+    )
+    if logger.log_level <= 10:  # DEBUG: per-sample detail, with the reasons
+        _log_samples(batch)
+    return figures
+
+
+def batch_figures(batch: BatchResult, rubrics: list[str], cost: float | None) -> dict[str, float]:
+    """The invocation's metrics by name; optional ones only when they have a value."""
+    results, s = batch.results, batch.stats
     flags = batch.counts()
     rewards = [r.reward for r in results]
     lookups = s.cache_hits + s.calls
@@ -103,6 +152,12 @@ def record(
     }
     if cost is not None:
         figures["JudgeCostUSD"] = cost
+    return figures | _optional_figures(batch, rubrics)
+
+
+def _optional_figures(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:
+    """Substance check figures, per-rubric means and disagreement, sent only when defined."""
+    figures: dict[str, float] = {}
     if (sub := batch.substance).asked:  # [guard] substance_model asked about some responses
         figures |= {
             "SubstanceCalls": sub.calls,
@@ -114,66 +169,37 @@ def record(
         if values:
             figures[f"ScoreMean_{name}"] = statistics.fmean(values)
     # Disagreement (panels, group mode with two orders): sent only when there is any.
-    dims = [d for r in results for d in r.dimensions]
+    dims = [d for r in batch.results for d in r.dimensions]
     if spreads := [d.spread for d in dims if d.spread is not None]:
         figures["PanelSpreadMean"] = statistics.fmean(spreads)
     if gaps := [d.order_gap for d in dims if d.order_gap is not None]:
         figures["OrderGapMean"] = statistics.fmean(gaps)
-    units = {
-        "CacheHitRate": MetricUnit.Percent,
-        "JudgeLatencyMean": MetricUnit.Milliseconds,
-        "JudgeLatencyMax": MetricUnit.Milliseconds,
-        "BatchDuration": MetricUnit.Milliseconds,
-    }
-    counts = {
-        "BatchSize",
-        "UnscoredSamples",
-        "GuardedSamples",
-        "MalformedSamples",
-        "UnscoredJudgements",
-        "JudgeCalls",
-        "Retries",
-        "Throttles",
-        "JudgeFailedCalls",
-        "SubstanceCalls",
-        "SubstanceFloored",
-        "SubstanceFailed",
-        "JudgeInputTokens",
-        "JudgeOutputTokens",
-        "JudgeCacheReadTokens",
-        "JudgeCacheWriteTokens",
-    }
+    return figures
+
+
+def _emit(figures: dict[str, float]) -> None:
+    """The figures as EMF metrics (one stdout line), with the evaluator version."""
     for name, value in figures.items():
-        unit = units.get(name, MetricUnit.Count if name in counts else MetricUnit.NoUnit)
+        unit = _UNITS.get(name, MetricUnit.Count if name in _COUNTS else MetricUnit.NoUnit)
         metrics.add_metric(
             name=name, unit=unit, value=value * 100 if name == "CacheHitRate" else value
         )
     metrics.add_metadata(key="evaluator_version", value=evaluator_version())
     metrics.flush_metrics()
-    logger.info(
-        "batch scored",
-        extra={
-            "evaluator_version": evaluator_version(),
-            "tokens_in": s.input_tokens,
-            "tokens_out": s.output_tokens,
-            "cost_usd": cost,  # None: a model in the batch has no price (see [pricing])
-            "models": sorted(s.tokens),
-            "deduplicated": batch.deduplicated,
-            **figures,
-        },
-    )
-    if logger.log_level <= 10:  # DEBUG: per-sample detail, with the reasons
-        for r in results:
-            logger.debug(
-                "sample",
-                extra={
-                    "id": shown_id(r.id),  # printable: the JSON log line is UTF-8
-                    "reward": r.reward,
-                    "guarded": r.guarded,
-                    "malformed": r.malformed,
-                    "dimensions": {
-                        d.rubric: [d.raw, d.normalized, d.unscored_reason] for d in r.dimensions
-                    },
+
+
+def _log_samples(batch: BatchResult) -> None:
+    """Per-sample detail at DEBUG, with the reasons (response text is never logged)."""
+    for r in batch.results:
+        logger.debug(
+            "sample",
+            extra={
+                "id": shown_id(r.id),  # printable: the JSON log line is UTF-8
+                "reward": r.reward,
+                "guarded": r.guarded,
+                "malformed": r.malformed,
+                "dimensions": {
+                    d.rubric: [d.raw, d.normalized, d.unscored_reason] for d in r.dimensions
                 },
-            )
-    return figures
+            },
+        )
