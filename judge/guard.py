@@ -653,7 +653,22 @@ class _Check:
                 return "empty_structure: only headings, list numbers, table rules or fences"
             return "empty_markup: only tags, LaTeX commands or boxes with nothing inside"
         cut_off = seen.text.rstrip().endswith(("...", "…"))
-        return self._covered(residual, cut_off, found, named, slots)
+        return self._covered(residual, cut_off, found, named, slots) or self._across(unmarked)
+
+    def _across(self, unmarked: str) -> str | None:
+        """An "opener" flag when phrases cover the text with its labels' words kept.
+
+        A label may end a phrase begun before it ("Let's think, step… by… step:" leaves
+        "step:" as the label). Only phrases and fillers that are no reply: "The answer: OK"
+        is judged.
+        """
+        words = _content(unmarked)
+        if not words.chars:
+            return None
+        hit = self.guard.cover(words, len(words.chars), None)
+        if hit is None or hit[0].phrase is None or hit[0].reply:
+            return None
+        return _opener(hit[0].phrase)
 
     def _nothing(
         self, seen: str, unmarked: str, slots: int, data: bool, markup_asked: bool

@@ -616,6 +616,8 @@ STRUCTURAL = [
     ("LET US SEE.", "How many?", "opener"),
     ("Let us think step by step 🤔", "How many?", "opener"),
     ("H3r3 1s my 4nsw3r", "How many?", "opener"),
+    ("Let's think, step... by... step:", "How many?", "opener"),  # a phrase ending in a label
+    ("The answer: OK", "Reply OK if you agree.", None),  # a reply after a label
     ("🤔", "How do you feel?", None),
     ("Answer: 👍", "Is it waterproof?", None),
     ("H2O", "What is water's formula?", None),
