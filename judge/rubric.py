@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,9 +122,37 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
     def line(key: str) -> int:
         return _meta_line(head, key)
 
+    _no_key_typos(meta, path, line)
+    if name_as is not None:
+        meta = {**meta, "name": name_as}
+        path = path.with_name(f"{name_as}.md")
+    name = _name(meta, path, line)
+    lo, hi = _scale(meta, path, line("scale"))
+    title, reference = _title_and_reference(meta, name, path, line)
+    body = text.splitlines()[body_start:]
+    definition, levels, examples, extra = _body(body, body_start, path, lo, hi)
+    return Rubric(
+        name=name,
+        title=title,
+        path=path,
+        scale_min=lo,
+        scale_max=hi,
+        definition=definition,
+        levels=levels,
+        examples=examples,
+        sections=extra,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        reference=reference,
+    )
+
+
+def _no_key_typos(meta: dict[str, Any], path: Path, line: Callable[[str], int]) -> None:
+    """A near-miss of a front matter key this parser reads is an error.
+
+    Other keys (version, brand...) are the author's notes; a typo of a known one would
+    silently change how the rubric is judged.
+    """
     for key in meta:
-        # Other keys (version, brand...) are the author's notes; a near-miss of a key this
-        # parser reads is a typo that would silently change how the rubric is judged.
         close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1, cutoff=0.75)
         if key not in FRONT_MATTER_KEYS and close:
             raise SourceError(
@@ -133,9 +162,10 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
                 place="front matter",
                 fix=f"did you mean '{close[0]}'?",
             )
-    if name_as is not None:
-        meta = {**meta, "name": name_as}
-        path = path.with_name(f"{name_as}.md")
+
+
+def _name(meta: dict[str, Any], path: Path, line: Callable[[str], int]) -> str:
+    """The rubric's name: a lowercase identifier, the file's own name."""
     name = meta.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise SourceError(
@@ -153,7 +183,13 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
             place="front matter",
             fix=f"rename the file to {name}.md or set 'name: {path.stem}'",
         )
-    lo, hi = _scale(meta, path, line("scale"))
+    return name
+
+
+def _title_and_reference(
+    meta: dict[str, Any], name: str, path: Path, line: Callable[[str], int]
+) -> tuple[str, str]:
+    """The title (default: from the name) and how the rubric uses the reference answer."""
     title = meta.get("title", name.replace("_", " ").title())
     if not isinstance(title, str):
         raise SourceError(
@@ -163,7 +199,6 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
             place="front matter",
             fix="write 'title: Some Title'",
         )
-
     reference = meta.get("reference", "optional")
     if reference not in REFERENCE_USES:
         close = difflib.get_close_matches(str(reference), REFERENCE_USES, n=1)
@@ -175,7 +210,13 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
             fix=(f"did you mean '{close[0]}'? " if close else "")
             + "write 'reference: required', 'optional' or 'ignore'",
         )
-    body = text.splitlines()[body_start:]
+    return title, str(reference)
+
+
+def _body(
+    body: list[str], body_start: int, path: Path, lo: int, hi: int
+) -> tuple[str, tuple[Level, ...], tuple[Example, ...], tuple[Section, ...]]:
+    """The definition, levels, examples and other sections of the markdown body."""
     sections = _sections(body, body_start, path)
     _no_near_misses(sections, path)
     by_title = {s.title.lower(): s for s in sections}
@@ -198,19 +239,7 @@ def parse_rubric(text: str, path: Path, *, name_as: str | None = None) -> Rubric
         for s in sections
         if s.title.lower() not in {r.lower() for r in _REQUIRED_SECTIONS} and _text(s.lines)
     )
-    return Rubric(
-        name=name,
-        title=title,
-        path=path,
-        scale_min=lo,
-        scale_max=hi,
-        definition=definition,
-        levels=levels,
-        examples=examples,
-        sections=extra,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        reference=reference,
-    )
+    return definition, levels, examples, extra
 
 
 _SECTION_HELP = {
