@@ -1,7 +1,8 @@
 """What judging one sample takes: its tasks, its dimensions, outcomes known without a call.
 
-The pipeline builds one ``Plan`` per sample (``Evaluator.plan``), de-duplicates the tasks of
-the whole batch, judges them, and reads each sample's outcomes back through its plan.
+The planner builds one ``Plan`` per sample (``judge.planner``), the batch's tasks are
+de-duplicated and run (``judge.run``), and each sample's outcomes are read back through its
+plan (``judge.assemble``).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class Plan:
     criteria: tuple[Criterion, ...] = ()  # an explicit checklist's criteria
     own_rubric: Rubric | None = None  # the sample's rubric judged as a rubric
     # Rubrics judged with the prompt's other responses in the batch: the batch adds their
-    # slots once it has seen every sample (``Evaluator.add_group_slots``).
+    # slots once it has seen every sample (``Planner.add_group_slots``).
     grouped: list[Rubric] = field(default_factory=list)
 
     def all_tasks(self) -> list[JudgeTask]:
