@@ -507,7 +507,7 @@ def test_group_mode_matches_on_demand(
 def test_submit_runs_in_aws_region_and_reports_no_dry_run_failures(
     local: StandIns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """submit renders through a dry run that calls nothing: no "calls failed" for it.
+    """submit plans without calling the judge: no "calls failed" (nor a dry run) reported.
 
     The job goes to AWS_REGION (botocore alone would read only AWS_DEFAULT_REGION), and the
     failures that do happen, record errors at collect, are still reported.
