@@ -23,6 +23,9 @@ anywhere, is floored.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
 import unicodedata
 from bisect import bisect_left
@@ -49,9 +52,24 @@ from judge.guard_rules import (
 )
 from judge.text import View, fold_char, view_bulk
 
-__all__ = ["Guard", "Phrase", "bundled_phrases", "core", "is_content", "load_lexicon"]
+__all__ = [
+    "Guard",
+    "Phrase",
+    "bundled_phrases",
+    "core",
+    "indexed_phrases",
+    "is_content",
+    "lexicon_index",
+    "load_lexicon",
+]
+
+log = logging.getLogger("judge")
 
 LEXICON = "guard_lexicon.toml"
+# The bundled lexicon's phrases already normalised (``tools/build_lexicon_index.py``), so a
+# cold start reads them instead of folding 2,000 phrases; tests/test_coldstart_data.py fails
+# when it no longer matches the lexicon and the normaliser.
+LEXICON_INDEX = "guard_lexicon_index.json"
 # Markup a model skips when reading an answer, matched on the normalised view. Only wrappers
 # are removed: reasoning/answer tags in any bracket style (<think>, [THINK], ◁think▷,
 # 【思考】), code-fence info strings, and LaTeX *formatting* commands with their layout
@@ -200,9 +218,37 @@ class Phrase:
 
 @cache
 def bundled_phrases() -> tuple[Phrase, ...]:
-    """The bundled multilingual lexicon."""
-    source = resources.files("judge").joinpath("data", LEXICON)
-    return _parse_lexicon(source.read_text("utf-8"), Path(str(source)))
+    """The bundled multilingual lexicon: from its prebuilt index when that is of this file.
+
+    The index names the SHA-256 of the lexicon it was built from; if the lexicon was edited
+    since, it is parsed and normalised here instead (slower, same phrases).
+    """
+    data = resources.files("judge").joinpath("data")
+    source, index = data.joinpath(LEXICON), data.joinpath(LEXICON_INDEX)
+    stored = index.read_bytes() if index.is_file() else None
+    return indexed_phrases(source.read_bytes(), stored, Path(str(source)))
+
+
+def indexed_phrases(raw: bytes, index: bytes | None, path: Path) -> tuple[Phrase, ...]:
+    """The phrases of lexicon bytes ``raw``: read from ``index`` if it was built from them."""
+    if index is not None:
+        stored = json.loads(index)
+        if stored.get("lexicon_sha256") == hashlib.sha256(raw).hexdigest():
+            return tuple(Phrase(*row) for row in stored["phrases"])
+    log.warning("%s is not of %s: run tools/build_lexicon_index.py", LEXICON_INDEX, path.name)
+    return _parse_lexicon(raw.decode("utf-8"), path)
+
+
+def lexicon_index(raw: bytes, path: Path) -> dict[str, object]:
+    """The index of a lexicon file's bytes: its hash and its phrases, normalised.
+
+    Each phrase is ``[core, text, language, filler, reply]``, in ``Phrase``'s field order.
+    """
+    phrases = _parse_lexicon(raw.decode("utf-8"), path)
+    return {
+        "lexicon_sha256": hashlib.sha256(raw).hexdigest(),
+        "phrases": [[p.core, p.text, p.language, p.filler, p.reply] for p in phrases],
+    }
 
 
 def load_lexicon(path: Path) -> tuple[Phrase, ...]:

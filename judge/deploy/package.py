@@ -225,7 +225,7 @@ def runtime_files() -> dict[str, Path]:
         if len(rel.parts) > 1 and rel.parts[0] in TOOLING:
             continue
         files[f"judge/{rel.as_posix()}"] = path
-    for path in sorted((package / "data").glob("*.toml")):
+    for path in sorted([*(package / "data").glob("*.toml"), *(package / "data").glob("*.json")]):
         files[f"judge/data/{path.name}"] = path
     return files
 
