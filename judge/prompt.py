@@ -18,12 +18,11 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Literal
 
 from judge.config import JudgeSettings
 from judge.errors import SourceError
@@ -31,6 +30,9 @@ from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.spotlight import mark_of, present
 from judge.text import view
+
+if TYPE_CHECKING:
+    import jinja2
 
 SYSTEM_TEMPLATE = "system.j2"
 COMBINED_TEMPLATE = "system_combined.j2"
@@ -202,11 +204,13 @@ def judged_size(text: str, mode: str) -> int:
     return len(shown(text, mode, "0" * _KEY_CHARS, "r10"))
 
 
-@jinja2.pass_context
 def _spotlight_filter(
     context: jinja2.runtime.Context, text: object, name: str, label: bool = False
 ) -> str:
-    """``{{ text | spotlight("resp") }}``: the request's key and mode come from the context."""
+    """``{{ text | spotlight("resp") }}``: the request's key and mode come from the context.
+
+    Registered with ``jinja2.pass_context`` when the environment is built.
+    """
     return shown(text, str(context["spotlight"]), str(context["key"]), name, label)
 
 
@@ -246,59 +250,119 @@ def fence_key(secret: bytes, item: JudgeInput) -> str:
     return hmac.new(secret, material.encode("ascii"), hashlib.sha256).hexdigest()[:16]
 
 
+def _loader(directory: Path, sources: dict[str, bytes]) -> jinja2.BaseLoader:
+    """Serves the bytes read at start-up for the hashed templates, other files from disk."""
+    import jinja2
+
+    class Loader(jinja2.FileSystemLoader):
+        def get_source(
+            self, environment: jinja2.Environment, template: str
+        ) -> tuple[str, str, Callable[[], bool]]:
+            if template in sources:
+                return sources[template].decode("utf-8"), str(directory / template), _fresh
+            return super().get_source(environment, template)
+
+    return Loader(str(directory))
+
+
+def _fresh() -> bool:
+    """A served template is never reloaded: it is the one that was hashed."""
+    return True
+
+
 class PromptRenderer:
-    """Loads the prompt templates once and renders judge requests from them."""
+    """Renders judge requests from the prompt templates, each compiled on its first use.
+
+    The templates' bytes are read (and hashed) once, here; compiling waits for the first
+    request of a kind, so a cold start pays neither jinja2 nor a template that kind of
+    request never uses, and what is compiled is exactly what was hashed. A missing
+    ``system.j2`` or ``user.j2`` is an error here; a template's syntax error is one when it
+    is first rendered (``judge lint`` renders every template).
+    """
 
     def __init__(self, directory: Path, secret: bytes = b"") -> None:
         self.directory = directory
         self.secret = secret
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(directory)),
+        for name in (SYSTEM_TEMPLATE, USER_TEMPLATE):
+            if not (directory / name).is_file():
+                raise SourceError(
+                    directory / name, "template not found", fix=f"create it in {directory}"
+                )
+        self._sources = {
+            name: (directory / name).read_bytes()
+            for name in (*TEMPLATES, GROUP_TEMPLATE)
+            if (directory / name).is_file()
+        }
+        # Only combined mode, checklists and group mode need these; a prompts folder from
+        # before they existed still works for everything else.
+        self.optional = frozenset(
+            n for n in (COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, GROUP_TEMPLATE) if n in self._sources
+        )
+        self._compiled: dict[str, jinja2.Template] = {}
+        digest = hashlib.sha256()
+        for name in TEMPLATES:
+            digest.update(self._sources.get(name, b""))
+        self.template_hash = digest.hexdigest()
+        # Group requests also depend on group.j2; pointwise ones do not (editing it must not
+        # invalidate every cached verdict and calibration map).
+        self.group_hash = hashlib.sha256(
+            self.template_hash.encode() + self._sources.get(GROUP_TEMPLATE, b"")
+        ).hexdigest()
+        # The system prompt and tool schema depend on the rubrics and settings only: rendered
+        # once each, not per sample (they are also the cacheable prefix of every request).
+        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
+        # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        """The jinja2 environment, built (and jinja2 imported) on the first render."""
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=_loader(self.directory, self._sources),
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
             trim_blocks=False,
         )
-        self.env.filters["spotlight"] = _spotlight_filter
-        self.env.filters["line_mark"] = mark_of
-        self.env.filters["fence"] = legacy_fence  # templates written before spotlighting
-        self.env.filters["role"] = role_label
+        env.filters["spotlight"] = jinja2.pass_context(_spotlight_filter)
+        env.filters["line_mark"] = mark_of
+        env.filters["fence"] = legacy_fence  # templates written before spotlighting
+        env.filters["role"] = role_label
+        return env
+
+    @property
+    def system(self) -> jinja2.Template:
+        """``system.j2``: the system prompt of a one-rubric request."""
+        return self._template(SYSTEM_TEMPLATE)
+
+    @property
+    def user(self) -> jinja2.Template:
+        """``user.j2``: the user turn of every pointwise request."""
+        return self._template(USER_TEMPLATE)
+
+    def _template(self, name: str) -> jinja2.Template:
+        """A template, compiled once; a syntax error names the file, the line and the fix."""
+        if (done := self._compiled.get(name)) is not None:
+            return done
+        import jinja2
+
         try:
-            self.system = self.env.get_template(SYSTEM_TEMPLATE)
-            # Only combined mode and checklists need these; a prompts folder from before they
-            # existed still works for everything else.
-            self.optional = {
-                name: self.env.get_template(name)
-                for name in (COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, GROUP_TEMPLATE)
-                if (directory / name).is_file()
-            }
-            self.user = self.env.get_template(USER_TEMPLATE)
+            template = self._compiled[name] = self.env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
             raise SourceError(
-                exc.filename or directory,
+                exc.filename or self.directory,
                 exc.message or "syntax error",
                 line=exc.lineno,
                 fix="correct the jinja2 syntax",
             ) from None
         except jinja2.TemplateNotFound as exc:
             raise SourceError(
-                directory / str(exc.name), "template not found", fix=f"create it in {directory}"
+                self.directory / str(exc.name),
+                "template not found",
+                fix=f"create it in {self.directory}",
             ) from None
-        digest = hashlib.sha256()
-        for name in TEMPLATES:
-            if (directory / name).is_file():
-                digest.update((directory / name).read_bytes())
-        self.template_hash = digest.hexdigest()
-        # Group requests also depend on group.j2; pointwise ones do not (editing it must not
-        # invalidate every cached verdict and calibration map).
-        group = directory / GROUP_TEMPLATE
-        self.group_hash = hashlib.sha256(
-            self.template_hash.encode() + (group.read_bytes() if group.is_file() else b"")
-        ).hexdigest()
-        # The system prompt and tool schema depend on the rubrics and settings only: rendered
-        # once each, not per sample (they are also the cacheable prefix of every request).
-        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
-        # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
+        return template
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
@@ -411,7 +475,7 @@ class PromptRenderer:
                 f"template not found ({needed_by} need it)",
                 fix=f"copy prompts/{name} from the project",
             )
-        return self.optional[name]
+        return self._template(name)
 
     def assemble(
         self,
@@ -479,7 +543,11 @@ class PromptRenderer:
     def _render(self, template: jinja2.Template, values: dict[str, Any]) -> str:
         try:
             return template.render(values)
-        except jinja2.UndefinedError as exc:
+        except Exception as exc:
+            import jinja2  # loaded already: ``template`` is one of its templates
+
+            if not isinstance(exc, jinja2.UndefinedError):
+                raise
             raise SourceError(
                 self.directory / (template.name or ""),
                 f"template uses an undefined value ({exc.message})",

@@ -83,3 +83,62 @@ def test_an_edited_lexicon_is_parsed_not_read_from_the_stale_index(
 )
 def test_a_guard_from_the_index_floors_as_before(response: str, floored: bool) -> None:
     assert (Guard().check(response) is not None) is floored
+
+
+def _prompts(tmp_path: Path, **override: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for source in (REPO / "prompts").glob("*.j2"):
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    for name, text in override.items():
+        (tmp_path / f"{name}.j2").write_text(text, "utf-8")
+    return tmp_path
+
+
+def test_templates_compile_on_first_use_each_kind_alone(tmp_path: Path) -> None:
+    """A broken checklist template costs nothing until a checklist is rendered."""
+    from judge.config import JudgeSettings
+    from judge.errors import SourceError
+    from judge.prompt import JudgeInput, PromptRenderer, Turn
+    from judge.rubric import load_rubrics
+
+    renderer = PromptRenderer(_prompts(tmp_path, checklist="ok\n\n{% if %}\n"), b"k")
+    tone = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
+    item = JudgeInput((Turn("user", "Hi?"),), "Hello.")
+    assert "Hello." in json.dumps(renderer.render(tone, item, JudgeSettings()))
+    with pytest.raises(SourceError) as err:
+        renderer.render_many([tone], item, JudgeSettings(), "checklist")
+    assert err.value.line == 3 and "checklist.j2" in str(err.value)
+
+
+def test_template_hashes_are_of_the_bytes_read_at_start_and_rendered(tmp_path: Path) -> None:
+    """The hashes name the files' bytes (as before), and an edit after start-up is not used."""
+    import hashlib
+
+    from judge.config import JudgeSettings
+    from judge.prompt import JudgeInput, PromptRenderer, Turn
+    from judge.rubric import load_rubrics
+
+    folder = _prompts(tmp_path)
+    renderer = PromptRenderer(folder, b"k")
+    names = ("system.j2", "system_combined.j2", "checklist.j2", "user.j2")
+    pointwise = hashlib.sha256(b"".join((folder / n).read_bytes() for n in names)).hexdigest()
+    group = hashlib.sha256(pointwise.encode() + (folder / "group.j2").read_bytes()).hexdigest()
+    assert (renderer.template_hash, renderer.group_hash) == (pointwise, group)
+    assert renderer.hash_for("pointwise") == pointwise and renderer.hash_for("group") == group
+    (folder / "user.j2").write_text("EDITED {{ response }}", "utf-8")
+    tone = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
+    request = renderer.render(tone, JudgeInput((Turn("user", "Hi?"),), "Hello."), JudgeSettings())
+    assert "EDITED" not in json.dumps(request)
+    assert PromptRenderer(folder, b"k").template_hash != pointwise
+
+
+def test_a_missing_system_or_user_template_is_an_error_at_start(tmp_path: Path) -> None:
+    from judge.errors import SourceError
+    from judge.prompt import PromptRenderer
+
+    for missing in ("system.j2", "user.j2"):
+        folder = _prompts(tmp_path / missing)
+        (folder / missing).unlink()
+        with pytest.raises(SourceError, match="template not found") as err:
+            PromptRenderer(folder)
+        assert missing in str(err.value)

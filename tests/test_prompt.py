@@ -157,11 +157,13 @@ def test_fence_keeps_ordinary_text() -> None:
 
 
 def test_broken_template_names_file_and_line(tmp_path: Path) -> None:
+    """Reported when first rendered (templates compile lazily, for the cold start)."""
     for name in ("system.j2", "user.j2"):
         (tmp_path / name).write_text((REPO / "prompts" / name).read_text())
     (tmp_path / "user.j2").write_text("line one\n{% for x in %}\n")
+    rubric = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
     with pytest.raises(SourceError) as err:
-        PromptRenderer(tmp_path)
+        PromptRenderer(tmp_path).render(rubric, ITEM, JudgeSettings())
     assert err.value.line == 2 and "user.j2" in str(err.value)
 
 
