@@ -49,8 +49,9 @@ print(imported - started, time.perf_counter() - imported)
 
 
 def _env(config: Path) -> dict[str, str]:
-    """A Lambda container's region and config (its function name left out: init is timed
-    apart, see ``HANDLER``); nothing of ours."""
+    """A Lambda container's region, config and the function's environment from
+    ``deploy/template.yaml`` (its function name left out: init is timed apart, see
+    ``HANDLER``); nothing of ours. Both kinds run with the same environment."""
     keep = ("PATH", "HOME", "LANG", "VIRTUAL_ENV")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
@@ -58,6 +59,8 @@ def _env(config: Path) -> dict[str, str]:
         AWS_REGION="us-east-1",
         JUDGE_CONFIG=str(config),
         PYTHONDONTWRITEBYTECODE="",
+        # deploy/template.yaml sets it: no pydantic plugin ships, so no entry-point scan.
+        PYDANTIC_DISABLE_PLUGINS="__all__",
     )
     return env
 

@@ -50,7 +50,7 @@ from judge.guard_rules import (
     placeholders,
     smallest_period,
 )
-from judge.text import View, fold_char, view_bulk
+from judge.text import View, confusables_sha256, fold_char, view_bulk
 
 __all__ = [
     "Guard",
@@ -130,7 +130,10 @@ _MARKUP_ASKED = re.compile(
 _HTML_HEADING = re.compile(
     r"<[ \t]{0,4}h[1-6](?:[ \t][^<>]{0,60})?>|<[ \t]{0,4}/[ \t]{0,4}h[1-6][ \t]{0,4}>"
 )
-_FENCE_INFO = re.compile(r"(?:```|~~~)[a-z0-9_+.#-]{0,20}")
+# A fence's info string ("```python") is what the fence line holds after it, to the line's
+# end: "```42```" is inline code, not a fence (CommonMark: a backtick fence's info string
+# holds no backtick).
+_FENCE_INFO = re.compile(r"(?m)^([ \t]{0,3})(?:```|~~~)[a-z0-9_+.#-]{0,20}(?=[ \t]*$)")
 # A formatting command's argument is what it formats: "\textbf{Answer:}" reads "Answer:".
 _LATEX_ARGUMENT = re.compile(
     r"\\(?:text[a-z]{0,4}|math[a-z]{0,4}|emph|mbox|fbox|underline|overline|boxed)\{([^{}\n]{0,200})\}"
@@ -230,10 +233,14 @@ def bundled_phrases() -> tuple[Phrase, ...]:
 
 
 def indexed_phrases(raw: bytes, index: bytes | None, path: Path) -> tuple[Phrase, ...]:
-    """The phrases of lexicon bytes ``raw``: read from ``index`` if it was built from them."""
+    """The phrases of lexicon bytes ``raw``: read from ``index`` if it was built from them.
+
+    And from the confusables table installed here, which the normalised forms depend on.
+    """
     if index is not None:
         stored = json.loads(index)
-        if stored.get("lexicon_sha256") == hashlib.sha256(raw).hexdigest():
+        source = (hashlib.sha256(raw).hexdigest(), confusables_sha256())
+        if (stored.get("lexicon_sha256"), stored.get("confusables_sha256")) == source:
             return tuple(Phrase(*row) for row in stored["phrases"])
     log.warning("%s is not of %s: run tools/build_lexicon_index.py", LEXICON_INDEX, path.name)
     return _parse_lexicon(raw.decode("utf-8"), path)
@@ -247,6 +254,7 @@ def lexicon_index(raw: bytes, path: Path) -> dict[str, object]:
     phrases = _parse_lexicon(raw.decode("utf-8"), path)
     return {
         "lexicon_sha256": hashlib.sha256(raw).hexdigest(),
+        "confusables_sha256": confusables_sha256(),
         "phrases": [[p.core, p.text, p.language, p.filler, p.reply] for p in phrases],
     }
 
@@ -767,7 +775,8 @@ class _Check:
             return named
         if found.labels():
             return f"label: only labels and fillers ({found.labels()[0].strip()!r})"
-        if slots:
+        if slots and not any(_is_emoji(ch) for ch in residual.chars):
+            # An emoji decorates a phrase, never a slot: "✔{}" may be the answer
             return "placeholder: only template placeholders and fillers"
         return None
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.cache import cache_key
@@ -36,6 +35,8 @@ from judge.rubric import Level, Rubric
 from judge.verdict import Outcome, Unscored, Verdict
 
 if TYPE_CHECKING:
+    import jinja2
+
     from judge.cache import VerdictCache
     from judge.limiter import AdaptiveLimit
 
@@ -153,6 +154,8 @@ class SubstanceCounts:
 
 def load_template(renderer: PromptRenderer) -> jinja2.Template:
     """``prompts/substance.j2``, or a ``SourceError`` naming the file, the line and the fix."""
+    import jinja2  # only with a substance model: not at every cold start
+
     path = renderer.directory / SUBSTANCE_TEMPLATE
     try:
         return renderer.env.get_template(SUBSTANCE_TEMPLATE)
@@ -170,6 +173,8 @@ def load_template(renderer: PromptRenderer) -> jinja2.Template:
 
 def template_problems(renderer: PromptRenderer, spotlight: str) -> list[str]:
     """What ``judge lint`` reports of the substance template: it loads and renders both parts."""
+    import jinja2
+
     try:
         template = load_template(renderer)
         for part in ("system", "user"):
@@ -277,7 +282,11 @@ class SubstanceCheck:
     def _render(self, values: dict[str, Any]) -> str:
         try:
             return self.template.render({**values, "tool_name": SUBSTANCE_TOOL}).strip()
-        except jinja2.UndefinedError as exc:
+        except Exception as exc:
+            import jinja2  # loaded already: ``self.template`` is one of its templates
+
+            if not isinstance(exc, jinja2.UndefinedError):
+                raise
             raise SourceError(
                 self.renderer.directory / SUBSTANCE_TEMPLATE,
                 f"template uses an undefined value ({exc.message})",

@@ -21,6 +21,7 @@ adjacent quantifiers.
 
 from __future__ import annotations
 
+import hashlib
 import html.entities
 import json
 import re
@@ -132,12 +133,41 @@ def _decode(text: str, start: list[int], end: list[int]) -> tuple[str, list[int]
     return "".join(out), new_start, new_end
 
 
+# The table ``_confusables`` derives from confusable-homoglyphs' 900 kB confusables.json,
+# prebuilt (``tools/build_lexicon_index.py``): read while that file's hash matches.
+CONFUSABLES_TABLE = "confusables_ascii.json"
+
+
+def confusables_json() -> bytes:
+    """The installed confusable-homoglyphs data (UTS #39 confusables.txt, as JSON)."""
+    return resources.files("confusable_homoglyphs").joinpath("confusables.json").read_bytes()
+
+
+@cache
+def confusables_sha256() -> str:
+    """The SHA-256 of the installed confusables.json (what the prebuilt data was made from)."""
+    return hashlib.sha256(confusables_json()).hexdigest()
+
+
 @cache
 def _confusables() -> dict[str, str]:
-    """Non-ASCII characters that UTS #39 lists as confusable with an ASCII string."""
-    data = json.loads(
-        resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
-    )
+    """Non-ASCII characters that UTS #39 lists as confusable with an ASCII string.
+
+    From the prebuilt table when it was made from the installed confusables.json (parsing
+    that file took a cold start's first non-ASCII text 50 ms), else computed here.
+    """
+    prebuilt = resources.files("judge").joinpath("data", CONFUSABLES_TABLE)
+    if prebuilt.is_file():
+        stored = json.loads(prebuilt.read_bytes())
+        if stored.get("confusables_sha256") == confusables_sha256():
+            table: dict[str, str] = stored["table"]
+            return table
+    return confusables_table(confusables_json())
+
+
+def confusables_table(raw: bytes) -> dict[str, str]:
+    """The non-ASCII -> ASCII table of a confusables.json's bytes."""
+    data = json.loads(raw)
     table: dict[str, str] = {}
     for ch, entries in data.items():
         if len(ch) != 1 or ch.isascii():

@@ -1,7 +1,8 @@
-"""What the cold start reads instead of computing: the guard lexicon's prebuilt index.
+"""What the cold start reads instead of computing, and what it leaves to first use.
 
-The index must be exactly what normalising the lexicon gives today, so a lexicon or
-normaliser edit without ``tools/build_lexicon_index.py`` fails here, not in production.
+The guard lexicon's index and the confusables table must be exactly what the code makes
+today, so a lexicon, normaliser or dependency change without ``tools/build_lexicon_index.py``
+fails here, not in production. Prompt templates compile on first use.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from judge.guard import (
     indexed_phrases,
     lexicon_index,
 )
+from judge.text import CONFUSABLES_TABLE, confusables_json, confusables_sha256, confusables_table
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "judge" / "data"
@@ -38,15 +40,35 @@ def test_the_index_is_what_the_lexicon_and_normaliser_give_today() -> None:
     )
 
 
+def test_the_confusables_table_is_what_the_installed_package_gives_today() -> None:
+    stored = json.loads((DATA / CONFUSABLES_TABLE).read_text("utf-8"))
+    assert stored["confusables_sha256"] == confusables_sha256()
+    assert stored["table"] == confusables_table(confusables_json())
+    assert stored["table"]["а"] == "a" and len(stored["table"]) > 1000  # Cyrillic a
+
+
+def test_a_table_not_of_the_installed_data_is_not_used(tmp_path: Path) -> None:
+    """The table is read only while its recorded hash is the installed file's."""
+    code = (
+        "import json, judge.text as t\n"
+        "t.confusables_sha256.cache_clear(); t._confusables.cache_clear()\n"
+        "t.confusables_json = lambda: json.dumps({'\\u0430': [{'c': 'q'}]}).encode()\n"
+        "print(json.dumps(t._confusables()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert json.loads(done.stdout) == {"а": "q"}, done.stderr
+
+
 def test_the_tool_writes_the_shipped_bytes_and_checks_them(tmp_path: Path) -> None:
-    out = tmp_path / "index.json"
-    subprocess.run([sys.executable, str(TOOL), "--out", str(out)], check=True, cwd=tmp_path)
-    assert out.read_bytes() == (DATA / LEXICON_INDEX).read_bytes()
+    subprocess.run([sys.executable, str(TOOL), "--out", str(tmp_path)], check=True, cwd=tmp_path)
+    for name in (LEXICON_INDEX, CONFUSABLES_TABLE):
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes()
     ok = subprocess.run([sys.executable, str(TOOL), "--check"], capture_output=True, cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout
-    out.write_text(out.read_text("utf-8").replace('"en"', '"xx"', 1), "utf-8")
+    index = tmp_path / LEXICON_INDEX
+    index.write_text(index.read_text("utf-8").replace('"en"', '"xx"', 1), "utf-8")
     stale = subprocess.run(
-        [sys.executable, str(TOOL), "--check", "--out", str(out)], capture_output=True
+        [sys.executable, str(TOOL), "--check", "--out", str(tmp_path)], capture_output=True
     )
     assert stale.returncode == 1 and b"out of date" in stale.stdout
 

@@ -1,16 +1,19 @@
-"""Build ``judge/data/guard_lexicon_index.json``: the guard lexicon's phrases, normalised.
+"""Build the guard's prebuilt data in ``judge/data/``: the lexicon index, the confusables table.
 
-Normalising the 2,000-odd phrases of ``judge/data/guard_lexicon.toml`` (entity decoding,
-Unicode folding, confusables, contractions) took most of the Lambda's init; the index holds
-the result, so a cold start reads it instead. It records the lexicon's SHA-256: the guard
-uses it only while the lexicon is unchanged (else it normalises at init, as before), and
-``tests/test_coldstart_data.py`` fails when it no longer matches the lexicon or the
-normaliser. Re-run this after editing either. The output is deterministic.
+Normalising the 2,000-odd forms of ``judge/data/guard_lexicon.toml``'s phrases (entity
+decoding, Unicode folding, confusables, contractions) took most of the Lambda's init, and
+deriving the confusables table from confusable-homoglyphs' 900 kB JSON 50 ms of the first
+non-ASCII text; ``guard_lexicon_index.json`` and ``confusables_ascii.json`` hold the results,
+so a cold start reads them instead. Each records the SHA-256 of what it was made from (the
+lexicon, the installed confusables.json): it is used only while those are unchanged, else the
+work is done at run time as before. ``tests/test_coldstart_data.py`` fails when either file
+no longer matches what the code makes today. Re-run this after editing the lexicon, the
+normaliser or upgrading confusable-homoglyphs. The output is deterministic.
 
 Usage::
 
-    python3 tools/build_lexicon_index.py            # writes the index
-    python3 tools/build_lexicon_index.py --check    # exit 1 if it is out of date
+    python3 tools/build_lexicon_index.py            # writes both files
+    python3 tools/build_lexicon_index.py --check    # exit 1 if either is out of date
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from judge.guard import LEXICON, LEXICON_INDEX, lexicon_index  # noqa: E402
+from judge.text import (  # noqa: E402
+    CONFUSABLES_TABLE,
+    confusables_json,
+    confusables_sha256,
+    confusables_table,
+)
 
 DATA = ROOT / "judge" / "data"
 
@@ -38,24 +47,38 @@ def render(lexicon: Path) -> str:
     return f'{head}, "phrases": [\n{rows}\n]}}\n'
 
 
+def render_confusables() -> str:
+    """The confusables table's text for the installed confusable-homoglyphs, a row a line."""
+    table = confusables_table(confusables_json())
+    rows = ",\n".join(
+        f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v)}" for k, v in sorted(table.items())
+    )
+    head = json.dumps({"confusables_sha256": confusables_sha256()})[:-1]
+    return f'{head}, "table": {{\n{rows}\n}}}}\n'
+
+
 def main() -> int:
-    """Write the index, or with ``--check`` say whether it is current (exit 0) or not (1)."""
+    """Write both files, or with ``--check`` say whether they are current (exit 0) or not (1)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--lexicon", type=Path, default=DATA / LEXICON)
-    parser.add_argument("--out", type=Path, default=DATA / LEXICON_INDEX)
-    parser.add_argument("--check", action="store_true", help="exit 1 if --out is out of date")
+    parser.add_argument("--out", type=Path, default=DATA, help="the folder to write to")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     args = parser.parse_args()
-    text = render(args.lexicon)
-    if args.check:
-        current = args.out.read_text("utf-8") if args.out.is_file() else ""
-        if current != text:
-            print(f"{args.out} is out of date: run python3 tools/build_lexicon_index.py")
-            return 1
-        print(f"{args.out} is up to date")
-        return 0
-    args.out.write_text(text, "utf-8")
-    print(f"wrote {args.out} ({len(json.loads(text)['phrases'])} phrases)")
-    return 0
+    stale = 0
+    for name, text in (
+        (LEXICON_INDEX, render(args.lexicon)),
+        (CONFUSABLES_TABLE, render_confusables()),
+    ):
+        out = args.out / name
+        if not args.check:
+            out.write_text(text, "utf-8")
+            print(f"wrote {out}")
+        elif (out.read_text("utf-8") if out.is_file() else "") != text:
+            print(f"{out} is out of date: run python3 tools/build_lexicon_index.py")
+            stale = 1
+        else:
+            print(f"{out} is up to date")
+    return stale
 
 
 if __name__ == "__main__":
