@@ -71,6 +71,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_checklist.py
 	$(BIN)/python bench/bench_batch_jobs.py
 	$(BIN)/python bench/bench_modes.py
+	$(BIN)/python bench/bench_coldstart.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
