@@ -234,7 +234,7 @@ _SETEXT = re.compile(r"[ \t]{0,3}(?:={2,}|-{2,})[ \t]{0,8}")
 _TABLE_RULE = re.compile(r"[ \t|:-]{0,400}")
 # Arabic, Latin-letter or roman numbering (the view folds "Ⅲ" and "ⅲ" to "iii").
 _LIST_MARK = re.compile(r"[ \t]{0,8}(?:\d{1,3}|[a-z]|[ivxlc]{1,6})[.)](?=[ \t]|$)")
-_FENCE = re.compile(r"[ \t]{0,3}(?:```|~~~)")
+_FENCE = re.compile(r"[ \t]{0,3}(?:```(?!.*`)|~~~)")  # CommonMark: no backtick after ```
 
 
 @dataclass
@@ -372,8 +372,8 @@ SLOT_NAMES = frozenset((
 # fmt: on
 _MARKERS = re.compile(
     r"(?<![a-z0-9])(?:todo|tbd|tba|fixme|xxx)(?![a-z0-9])"
-    # an upper-case dunder name stands for a value to substitute ("__ANSWER__"); lower-case
-    # dunders are Python names ("__init__"), judged
+    # an upper-case dunder of slot words stands for a value to substitute ("__ANSWER__");
+    # lower-case dunders are Python names ("__init__"), other words markdown bold ("__B__")
     r"|(?<![a-z0-9_])__[a-z][a-z0-9_]{0,30}__(?![a-z0-9_])"
 )
 
@@ -409,8 +409,9 @@ def placeholders(seen: View, original: str, asked: str) -> tuple[str, int]:
         chars = list(out)
         for m in _MARKERS.finditer(out):
             written = original[slice(*seen.span(m.start(), m.end()))]
-            if written.startswith("__"):
-                meant = _slot_asked(m.group(0), asked)
+            if written.startswith("__"):  # "__B__" and "__NASA__" are bold answers
+                words = re.findall(r"[^\W_]+", m.group(0))
+                meant = _slot_asked(m.group(0), asked) or not all(w in SLOT_NAMES for w in words)
             else:
                 meant = _initials(m.group(0), asked)
             if not any(c.islower() for c in written) and not meant:
