@@ -270,19 +270,18 @@ def _fresh() -> bool:
     return True
 
 
-class PromptRenderer:
-    """Renders judge requests from the prompt templates, each compiled on its first use.
+class Templates:
+    """The prompt templates of one folder: read and hashed once, each compiled on first use.
 
-    The templates' bytes are read (and hashed) once, here; compiling waits for the first
-    request of a kind, so a cold start pays neither jinja2 nor a template that kind of
-    request never uses, and what is compiled is exactly what was hashed. A missing
-    ``system.j2`` or ``user.j2`` is an error here; a template's syntax error is one when it
-    is first rendered (``judge lint`` renders every template).
+    The templates' bytes are read (and hashed) here; compiling waits for the first request
+    of a kind, so a cold start pays neither jinja2 nor a template that kind of request never
+    uses, and what is compiled is exactly what was hashed. A missing ``system.j2`` or
+    ``user.j2`` is an error here; a template's syntax error is one when it is first rendered
+    (``judge lint`` renders every template).
     """
 
-    def __init__(self, directory: Path, secret: bytes = b"") -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.secret = secret
         for name in (SYSTEM_TEMPLATE, USER_TEMPLATE):
             if not (directory / name).is_file():
                 raise SourceError(
@@ -308,10 +307,6 @@ class PromptRenderer:
         self.group_hash = hashlib.sha256(
             self.template_hash.encode() + self._sources.get(GROUP_TEMPLATE, b"")
         ).hexdigest()
-        # The system prompt and tool schema depend on the rubrics and settings only: rendered
-        # once each, not per sample (they are also the cacheable prefix of every request).
-        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
-        # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -331,17 +326,7 @@ class PromptRenderer:
         env.filters["role"] = role_label
         return env
 
-    @property
-    def system(self) -> jinja2.Template:
-        """``system.j2``: the system prompt of a one-rubric request."""
-        return self._template(SYSTEM_TEMPLATE)
-
-    @property
-    def user(self) -> jinja2.Template:
-        """``user.j2``: the user turn of every pointwise request."""
-        return self._template(USER_TEMPLATE)
-
-    def _template(self, name: str) -> jinja2.Template:
+    def get(self, name: str) -> jinja2.Template:
         """A template, compiled once; a syntax error names the file, the line and the fix."""
         if (done := self._compiled.get(name)) is not None:
             return done
@@ -363,6 +348,62 @@ class PromptRenderer:
                 fix=f"create it in {self.directory}",
             ) from None
         return template
+
+    def get_optional(self, name: str, needed_by: str) -> jinja2.Template:
+        """An optional template, or a clear error naming what needs it."""
+        if name not in self.optional:
+            raise SourceError(
+                self.directory / name,
+                f"template not found ({needed_by} need it)",
+                fix=f"copy prompts/{name} from the project",
+            )
+        return self.get(name)
+
+    def render(self, template: jinja2.Template, values: dict[str, Any]) -> str:
+        """``template`` rendered; a value it lacks names the file and what it may use."""
+        try:
+            return template.render(values)
+        except Exception as exc:
+            import jinja2  # loaded already: ``template`` is one of its templates
+
+            if not isinstance(exc, jinja2.UndefinedError):
+                raise
+            raise SourceError(
+                self.directory / (template.name or ""),
+                f"template uses an undefined value ({exc.message})",
+                fix=_GROUP_VALUES if template.name == GROUP_TEMPLATE else _VALUES,
+            ) from None
+
+
+class PromptRenderer:
+    """Renders judge requests (every kind) from a folder's ``Templates``."""
+
+    def __init__(self, directory: Path, secret: bytes = b"") -> None:
+        self.templates = Templates(directory)
+        self.directory = directory
+        self.secret = secret
+        self.optional = self.templates.optional
+        self.template_hash = self.templates.template_hash
+        self.group_hash = self.templates.group_hash
+        # The system prompt and tool schema depend on the rubrics and settings only: rendered
+        # once each, not per sample (they are also the cacheable prefix of every request).
+        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
+        # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
+
+    @property
+    def env(self) -> jinja2.Environment:
+        """The templates' jinja2 environment (for templates outside the five: pairwise...)."""
+        return self.templates.env
+
+    @property
+    def system(self) -> jinja2.Template:
+        """``system.j2``: the system prompt of a one-rubric request."""
+        return self.templates.get(SYSTEM_TEMPLATE)
+
+    @property
+    def user(self) -> jinja2.Template:
+        """``user.j2``: the user turn of every pointwise request."""
+        return self.templates.get(USER_TEMPLATE)
 
     def key(self, item: JudgeInput) -> str:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
@@ -408,7 +449,7 @@ class PromptRenderer:
             "verdict_mode": settings.verdict_mode,
             "spotlight": settings.spotlight,
         }
-        user = self._render(self.user, values).strip()
+        user = self.templates.render(self.user, values).strip()
         metadata = {"rubric": ",".join(r.name for r in rubrics)}
         return self.assemble(system, user, tool, settings, metadata)
 
@@ -427,7 +468,7 @@ class PromptRenderer:
         and a score per response label (``response_1``...).
         """
         texts = [str(r) for r in responses]
-        template = self._optional(GROUP_TEMPLATE, "group mode")
+        template = self.templates.get_optional(GROUP_TEMPLATE, "group mode")
         cache_key = (
             (rubric.content_hash or rubric.name,),
             settings.verdict_mode,
@@ -438,7 +479,7 @@ class PromptRenderer:
         if static is None:
             if len(self._static) >= _STATIC_CACHE_SIZE:
                 self._static.clear()
-            system = self._render(
+            system = self.templates.render(
                 template,
                 {
                     "part": "system",
@@ -452,7 +493,7 @@ class PromptRenderer:
             static = self._static[cache_key] = (system, tool)
         system, tool = static
         key = self.group_key(context, texts)
-        user = self._render(
+        user = self.templates.render(
             template,
             {
                 "part": "user",
@@ -466,16 +507,6 @@ class PromptRenderer:
             },
         ).strip()
         return self.assemble(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
-
-    def _optional(self, name: str, needed_by: str) -> jinja2.Template:
-        """An optional template, or a clear error naming what needs it."""
-        if name not in self.optional:
-            raise SourceError(
-                self.directory / name,
-                f"template not found ({needed_by} need it)",
-                fix=f"copy prompts/{name} from the project",
-            )
-        return self._template(name)
 
     def assemble(
         self,
@@ -532,27 +563,13 @@ class PromptRenderer:
         if kind == "single":
             template = self.system
         elif kind == "checklist":
-            template = self._optional(CHECKLIST_TEMPLATE, "checklists")
+            template = self.templates.get_optional(CHECKLIST_TEMPLATE, "checklists")
         else:
-            template = self._optional(COMBINED_TEMPLATE, "combine_rubrics")
-        system = self._render(template, values).strip()
+            template = self.templates.get_optional(COMBINED_TEMPLATE, "combine_rubrics")
+        system = self.templates.render(template, values).strip()
         tool = verdict_tool_spec(rubrics[0]) if kind == "single" else combined_tool_spec(rubrics)
         self._static[cache_key] = (system, tool)
         return system, tool
-
-    def _render(self, template: jinja2.Template, values: dict[str, Any]) -> str:
-        try:
-            return template.render(values)
-        except Exception as exc:
-            import jinja2  # loaded already: ``template`` is one of its templates
-
-            if not isinstance(exc, jinja2.UndefinedError):
-                raise
-            raise SourceError(
-                self.directory / (template.name or ""),
-                f"template uses an undefined value ({exc.message})",
-                fix=_GROUP_VALUES if template.name == GROUP_TEMPLATE else _VALUES,
-            ) from None
 
 
 _VALUES = (

@@ -92,3 +92,20 @@ def test_package_refuses_a_map_fitted_on_a_local_server(tmp_path: Path) -> None:
     (tmp_path / "calibration" / "tone.json").write_text(json.dumps(artefact))
     with pytest.raises(JudgeError, match=r"tone\.json"):
         build_package(tmp_path / "judge.zip", config)
+
+
+@pytest.mark.parametrize("template", ["system_combined.j2", "checklist.j2", "group.j2"])
+def test_lint_compiles_templates_this_config_never_renders(tmp_path: Path, template: str) -> None:
+    """Templates compile on first use (a cold start pays for none it does not need), so lint
+    compiles every one present: a one-rubric config must still hear of a syntax error."""
+    config = project_copy(tmp_path)
+    text = config.read_text()
+    for other in ("helpfulness = { weight = 0.5 }\n", "brand_voice = { weight = 0.2 }\n"):
+        assert other in text
+        text = text.replace(other, "")
+    config.write_text(text.replace('rubric = "brand_voice"', 'rubric = "tone"'))
+    assert CliRunner().invoke(main, ["lint", "--config", str(config)]).exit_code == 0
+    broken = tmp_path / "prompts" / template
+    broken.write_text(broken.read_text() + "{% if %}\n")
+    result = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    assert result.exit_code == 1 and template in result.output, result.output

@@ -113,6 +113,11 @@ def _render_every_template(
     A template that is missing is a problem only where the config would use it.
     """
     problems: list[str] = []
+    for name in sorted(renderer.optional):  # compiled even where this config never renders it
+        try:
+            renderer.templates.get(name)
+        except SourceError as exc:
+            problems.append(str(exc))
     checklist = criterion_rubrics(SampleRubric(criteria=(Criterion("Says hello", 1.0),)))
     for mode in ("tool", "text"):
         settings = JudgeSettings.model_validate({**judge.model_dump(), "verdict_mode": mode})
