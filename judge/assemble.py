@@ -147,7 +147,7 @@ class Assembler:
         quorum = self.config.judge.min_members()
         checklist = plan.checklist(own, self.config.sample_rubric.partial, quorum)
         dims = [self.dimension(plan, name, own, checklist, hits) for name in plan.dimensions]
-        if any((d.unscored_reason or "").startswith("refused") for d in dims):
+        if any(d.unscored is not None and d.unscored.reason == "refused" for d in dims):
             refused = self.config.refused_reward()
             return SampleResult(s.id, refused, dims, refused=True), refused
         c = combine(dims, self.config)
@@ -174,8 +174,7 @@ class Assembler:
         Each judge's answer (reasoning, raw and calibrated score, cache hit) stays on it.
         """
         if name == SAMPLE_RUBRIC and checklist is not None:
-            score = checklist.score
-            return Dimension(name, score.score, None, score.reason or None)
+            return Dimension(name, checklist.score.score, None, checklist.unscored)
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
         assert rubric is not None
 

@@ -199,7 +199,8 @@ def _log_samples(batch: BatchResult) -> None:
                 "guarded": r.guarded,
                 "malformed": r.malformed,
                 "dimensions": {
-                    d.rubric: [d.raw, d.normalized, d.unscored_reason] for d in r.dimensions
+                    d.rubric: [d.raw, d.normalized, d.unscored and str(d.unscored)]
+                    for d in r.dimensions
                 },
             },
         )

@@ -22,7 +22,7 @@ from statistics import mean, median
 
 from judge.config import JudgeSettings
 from judge.plan import Judgement
-from judge.reward import RESPONSE_INDUCED, Dimension
+from judge.reward import Dimension
 from judge.verdict import Unscored, Verdict
 
 log = logging.getLogger("judge")
@@ -110,7 +110,7 @@ def _why(
     members: int,
     need: int,
     settings: JudgeSettings,
-) -> str:
+) -> Unscored:
     """An unscored dimension's reason, plus the count for a panel.
 
     A failure the response can bring about (an unreadable answer) comes first whatever the
@@ -118,14 +118,15 @@ def _why(
     otherwise one judge's timeout would let a response that silenced the others skip it.
     """
     if not failures:
-        return "judge_error: no judgement was made"
-    induced = [u for _, u in failures if u.reason in RESPONSE_INDUCED]
+        return Unscored(reason="judge_error", detail="no judgement was made")
+    induced = [u for _, u in failures if u.response_caused]
     first = induced[0] if induced else failures[0][1]
     if members == 1:
-        return f"{first.reason}: {first.detail}"
+        return first
     ids = [m.model_id for m in settings.members()]
     who = "; ".join(f"{ids[m]}: {u.reason}" for m, u in failures)
-    return f"{first.reason}: {scored} of {members} judges gave a verdict, quorum {need} ({who})"
+    detail = f"{scored} of {members} judges gave a verdict, quorum {need} ({who})"
+    return Unscored(reason=first.reason, detail=detail)
 
 
 _GEO = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa|uk|in)\.")

@@ -14,7 +14,6 @@ from typing import Any
 from judge.caller import JudgeTask, Outcomes
 from judge.checklist import CRITERION_PREFIX, ChecklistScore, Criterion, explicit_score
 from judge.prompt import JudgeInput
-from judge.reward import RESPONSE_INDUCED
 from judge.rubric import Rubric
 from judge.verdict import Outcome, Unscored, Verdict
 
@@ -26,6 +25,7 @@ class ChecklistResult:
     score: ChecklistScore
     criteria: tuple[Criterion, ...]
     answers: tuple[Outcome, ...]
+    unscored: Unscored | None = None  # why ``score.score`` is None
 
     def metrics(self) -> list[tuple[str, float, str]]:
         """Counts for ``metrics_list``."""
@@ -44,7 +44,7 @@ class ChecklistResult:
                 "criterion": c.text,
                 "weight": c.weight,
                 "true": bool(o.score) if isinstance(o, Verdict) else None,
-                "why": o.reasoning if isinstance(o, Verdict) else f"{o.reason}: {o.detail}",
+                "why": o.reasoning if isinstance(o, Verdict) else str(o),
             }
             for c, o in zip(self.criteria, self.answers, strict=True)
         ]
@@ -110,19 +110,27 @@ class Plan:
         )
         flags = [bool(o.score) if isinstance(o, Verdict) else None for o in answers]
         score = explicit_score(self.criteria, flags, partial)
-        # ``partial`` is for criteria the judge's answer left out (which the response can bring
-        # about); a call that failed, timed out or was refused scored nothing: unscored.
-        failed = next(
-            (o for o in answers if isinstance(o, Unscored) and o.reason not in RESPONSE_INDUCED),
-            None,
-        )
-        if failed is not None:
-            score = replace(score, score=None, reason=f"{failed.reason}: {failed.detail}")
-        elif score.score is None:
-            failed = next((o for o in answers if isinstance(o, Unscored)), None)
-            if failed is not None and all(isinstance(o, Unscored) for o in answers):
-                score = replace(score, reason=f"{failed.reason}: {failed.detail}")
-        return ChecklistResult(score, self.criteria, answers)
+        unscored = _checklist_unscored(score, answers)
+        if unscored is not None:
+            score = replace(score, score=None)
+        return ChecklistResult(score, self.criteria, answers, unscored)
+
+
+def _checklist_unscored(score: ChecklistScore, answers: tuple[Outcome, ...]) -> Unscored | None:
+    """Why the checklist is unscored, or None when it is scored.
+
+    ``partial`` is for criteria the judge's answer left out (which the response can bring
+    about); a call that failed, timed out or was refused scored nothing: unscored.
+    """
+    failures = [o for o in answers if isinstance(o, Unscored)]
+    failed = next((o for o in failures if not o.response_caused), None)
+    if failed is not None:
+        return failed
+    if score.score is None:
+        if failures and len(failures) == len(answers):
+            return failures[0]
+        return Unscored(reason="incomplete", detail=score.reason)
+    return None
 
 
 def vote(outcomes: list[Outcome], quorum: int = 1) -> Outcome:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from judge.config import RewardConfig
-from judge.verdict import Verdict
+from judge.verdict import Unscored, Verdict
 
 if TYPE_CHECKING:
     from judge.plan import Judgement
@@ -29,7 +29,7 @@ class Judged:
     calibrated: float | None  # 0..1 through this judge's map in force, else raw normalised
     reasoning: str  # the judge's own reasoning ("" when it gave none)
     cached: bool  # served from the verdict cache, not a call made for this run
-    unscored: str | None = None  # why there is no verdict
+    unscored: Unscored | None = None  # why there is no verdict
     order: int = 0  # group mode: which order of the responses this answer read
 
     def details(self) -> dict[str, Any]:
@@ -40,7 +40,7 @@ class Judged:
             "calibrated": self.calibrated,
             "reasoning": self.reasoning,
             "cached": self.cached,
-            **({"unscored": self.unscored} if self.unscored is not None else {}),
+            **({"unscored": str(self.unscored)} if self.unscored is not None else {}),
             **({"order": self.order} if self.order else {}),
         }
 
@@ -52,7 +52,7 @@ class Dimension:
     rubric: str
     normalized: float | None
     raw: float | None = None  # the judge's scale; a mean when orders or judges are averaged
-    unscored_reason: str | None = None
+    unscored: Unscored | None = None  # why ``normalized`` is None
     spread: float | None = None  # a panel: max - min of the judges' normalised scores
     order_gap: float | None = None  # group mode, two orders: |difference| between them
     judgements: tuple[Judged, ...] = ()  # each judge's answer, reasoning included
@@ -80,11 +80,6 @@ def to_output(unit: float, config: RewardConfig) -> float:
     return min(out.max, max(out.min, value))
 
 
-# Unscored reasons the judged text can bring about (a judge talked out of its format); the
-# others (judge_error, deadline, refused, reference_missing) are not the response's doing.
-RESPONSE_INDUCED = ("unparseable", "out_of_range")
-
-
 def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
     """Weighted, gated combination; ``Combined(None)`` when the sample stays unscored."""
     scored = [d for d in dimensions if d.normalized is not None]
@@ -95,8 +90,8 @@ def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
             continue
         # A gated dimension the answer made unreadable (not the judge failing) fires the gate:
         # otherwise a response that gets its gated rubric unscored would skip the gate.
-        unreadable = dim.normalized is None and (dim.unscored_reason or "").startswith(
-            RESPONSE_INDUCED
+        unreadable = (
+            dim.normalized is None and dim.unscored is not None and dim.unscored.response_caused
         )
         if unreadable or (dim.normalized is not None and dim.normalized < gate.below):
             value = config.output.min if gate.reward == "floor" else float(gate.reward)
@@ -154,6 +149,5 @@ def judged(
             unit = to_unit(slot.member, outcome.score)
             out.append(Judged(judge, outcome.score, unit, outcome.reasoning, hit, None, order))
         else:
-            why = f"{outcome.reason}: {outcome.detail}"
-            out.append(Judged(judge, None, None, "", hit, why, order))
+            out.append(Judged(judge, None, None, "", hit, outcome, order))
     return tuple(out)

@@ -20,7 +20,6 @@ from judge.caller import CallStats, JudgeTask, Outcomes
 from judge.deadline import Deadline
 from judge.plan import Plan, Slot, reference_view
 from judge.prompt import JudgeInput
-from judge.reward import RESPONSE_INDUCED
 from judge.tasks import TaskMaker
 from judge.verdict import Outcome, Unscored
 
@@ -226,7 +225,9 @@ def _collect(
 
 def _answer_failed(outcome: Outcome) -> bool:
     """A group answer that gave this response no verdict though the call itself worked."""
-    return isinstance(outcome, Unscored) and outcome.reason in ("refused", *RESPONSE_INDUCED)
+    return isinstance(outcome, Unscored) and (
+        outcome.reason == "refused" or outcome.response_caused
+    )
 
 
 def _outcomes(result: Outcomes | Exception, task: JudgeTask) -> Outcomes:

@@ -26,7 +26,14 @@ UnscoredReason = Literal[
     "judge_error",  # the call failed for good (non-retryable, or retries exhausted)
     "deadline",  # the Lambda deadline came before a verdict
     "reference_missing",  # the rubric requires a reference answer and the sample has none
+    "incomplete",  # a checklist left criteria unanswered or no positive one answered
 ]
+
+# The reasons the judged text can bring about (a judge talked out of its format): such a
+# failure fires a gate and is what a panel reports first. The others (judge_error, deadline,
+# refused, reference_missing, incomplete) are not the response's doing. ``incomplete`` is
+# ``[sample_rubric] partial``'s business, so it stays out (a gate never fired on it).
+RESPONSE_CAUSED: frozenset[UnscoredReason] = frozenset({"unparseable", "out_of_range"})
 
 
 class Verdict(BaseModel):
@@ -46,10 +53,19 @@ class Unscored(BaseModel):
     reason: UnscoredReason
     detail: str = ""
 
+    def __str__(self) -> str:
+        """The display form (tables, ``--details``, logs); code reads the fields, never this."""
+        return f"{self.reason}: {self.detail}"
+
+    @property
+    def response_caused(self) -> bool:
+        """Whether the judged response can bring this about (then it fires a gate)."""
+        return self.reason in RESPONSE_CAUSED
+
     @property
     def retryable_parse(self) -> bool:
         """Whether asking again may help (a sampling glitch, not a refusal or a hard error)."""
-        return self.reason in ("unparseable", "out_of_range")
+        return self.reason in RESPONSE_CAUSED
 
 
 Outcome = Verdict | Unscored

@@ -216,7 +216,9 @@ def test_a_criterion_missing_from_the_answer(serve: ServeFn) -> None:
     )
     _, failed = run_event(failing, batch, Deadline.never())
     assert failed.results[0].unscored
-    assert "unanswered" in (failed.results[0].dimensions[0].unscored_reason or "")
+    unscored = failed.results[0].dimensions[0].unscored
+    assert unscored is not None and unscored.reason == "incomplete"
+    assert "unanswered" in unscored.detail and not unscored.response_caused
 
 
 @pytest.mark.parametrize(
@@ -232,7 +234,7 @@ def test_a_failed_call_leaves_the_checklist_unscored_not_zero(
     evaluator = make_evaluator(sample_rubric={"only": True})
     answers, result = run_event(evaluator, batch, Deadline.in_seconds(1.5))
     dim = result.results[0].dimensions[0]
-    assert dim.normalized is None and (dim.unscored_reason or "").startswith(reason)
+    assert dim.normalized is None and dim.unscored is not None and dim.unscored.reason == reason
     assert result.results[0].unscored and answers[0]["aggregate_reward_score"] == 0.0
 
 
@@ -292,7 +294,8 @@ def test_a_rubric_that_requires_the_reference(serve: ServeFn, tmp_path: Path) ->
         evaluator.close()
     tone = {r.id: next(d for d in r.dimensions if d.rubric == "tone") for r in result.results}
     assert tone["none"].normalized is None
-    assert (tone["none"].unscored_reason or "").startswith("reference_missing")
+    none = tone["none"].unscored
+    assert none is not None and none.reason == "reference_missing"
     assert tone["ref"].normalized is not None
     tone_calls = [r for r in judge.requests if r["requestMetadata"]["rubric"] == "tone"]
     assert len(tone_calls) == 1  # never judged blind

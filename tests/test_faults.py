@@ -74,7 +74,7 @@ def test_which_errors_are_retried(
     assert flags["unscored"] == 1
     assert answer[0]["aggregate_reward_score"] == 0.0  # the policy value, not a judged 0
     dim = batch.results[0].dimensions[0]
-    assert dim.unscored_reason is not None and reason in dim.unscored_reason
+    assert dim.unscored is not None and reason in str(dim.unscored)
 
 
 def test_group_mean_policy_gives_unscored_sample_its_peers_mean(serve: ServeFn) -> None:
@@ -132,10 +132,7 @@ def test_partial_hang_keeps_the_verdicts_that_arrived(serve: ServeFn) -> None:
     scored = [a for a in answer if a["aggregate_reward_score"] == 1.0]
     assert scored, "verdicts that arrived before the deadline are used"
     reasons = {
-        d.unscored_reason.split(":")[0]
-        for r in batch.results
-        for d in r.dimensions
-        if d.unscored_reason
+        d.unscored.reason for r in batch.results for d in r.dimensions if d.unscored is not None
     }
     assert reasons == {"deadline"}
 

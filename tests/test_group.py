@@ -237,7 +237,8 @@ def test_missing_alone_too_is_unscored_and_a_gate_fires(serve: ServeFn) -> None:
     _, result = run_event(make_evaluator(**overrides), rollouts("Q?", [1, 3, 5]), Deadline.never())
     by_id = {r.id: r for r in result.results}
     broken = next(r for r in by_id.values() if r.dimensions[0].normalized is None)
-    assert (broken.dimensions[0].unscored_reason or "").startswith("out_of_range")
+    unscored = broken.dimensions[0].unscored
+    assert unscored is not None and unscored.reason == "out_of_range" and unscored.response_caused
     assert broken.gate == "tone" and broken.reward == -1.0
 
 

@@ -112,8 +112,8 @@ def test_a_failing_judge_shrinks_the_panel_and_quorum_decides(
     answers, result = run_event(make_evaluator(**panel(quorum=3)), BATCH, Deadline.never())
     dim = result.results[0].dimensions[0]
     assert result.results[0].unscored and dim.normalized is None
-    reason = dim.unscored_reason or ""
-    assert reason.startswith("judge_error") and "2 of 3 judges" in reason and "judge-c" in reason
+    assert dim.unscored is not None and dim.unscored.reason == "judge_error"
+    assert "2 of 3 judges" in dim.unscored.detail and "judge-c" in dim.unscored.detail
 
 
 def test_below_the_default_quorum_a_dimension_is_unscored_not_zero(serve: ServeFn) -> None:
@@ -342,7 +342,8 @@ def test_a_judge_error_does_not_let_a_response_skip_a_gate(serve: ServeFn) -> No
     }
     answers, result = run_event(make_evaluator(**config), BATCH, Deadline.never())
     dims = {d.rubric: d for d in result.results[0].dimensions}
-    assert (dims["brand_voice"].unscored_reason or "").startswith("unparseable")
+    unscored = dims["brand_voice"].unscored
+    assert unscored is not None and unscored.reason == "unparseable" and unscored.response_caused
     assert result.results[0].gate == "brand_voice" and answers[0]["aggregate_reward_score"] == -1.0
 
 

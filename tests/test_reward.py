@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from judge.config import RewardConfig, parse_config
 from judge.reward import Dimension, combine, fill_unscored, normalize
+from judge.verdict import Unscored
 
 NAMES = ["a", "b", "c"]
 
@@ -90,10 +91,16 @@ def test_weights_and_gates() -> None:
 
 @pytest.mark.parametrize(
     ("reason", "gated"),
-    [("unparseable: no keyed line", True), ("out_of_range: 9", True), ("judge_error: 500", False)],
+    [
+        (Unscored(reason="unparseable", detail="no keyed line"), True),
+        (Unscored(reason="out_of_range", detail="9"), True),
+        (Unscored(reason="judge_error", detail="500"), False),
+        (Unscored(reason="refused", detail="unparseable"), False),
+        (Unscored(reason="incomplete", detail="1 criteria unanswered"), False),
+    ],
 )
 def test_a_gated_dimension_the_answer_made_unreadable_fires_the_gate(
-    reason: str, gated: bool
+    reason: Unscored, gated: bool
 ) -> None:
     """Red team: a response that got its gated rubric unscored used to skip the gate."""
     config = parse_config(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
-from judge.verdict import Unscored, Verdict, parse_converse_response, parse_text_verdict
+from judge.verdict import (
+    Unscored,
+    UnscoredReason,
+    Verdict,
+    parse_converse_response,
+    parse_text_verdict,
+)
 
 SCALE = [1, 2, 3, 4, 5]
 
@@ -181,3 +187,16 @@ def _check(outcome: Verdict | Unscored, expected: int | str) -> None:
 )
 def test_converse_responses(response: dict[str, Any], expected: int | str) -> None:
     _check(parse_converse_response(response, SCALE, mode="tool", key=K), expected)
+
+
+def test_unscored_keeps_its_reason_and_whether_the_response_caused_it() -> None:
+    """Typed to the end: code reads ``reason`` and ``response_caused``; ``str`` is for display."""
+    from judge.verdict import RESPONSE_CAUSED
+
+    caused = {r for r in get_args(UnscoredReason) if Unscored(reason=r).response_caused}
+    assert caused == set(RESPONSE_CAUSED) == {"unparseable", "out_of_range"}
+    assert all(
+        Unscored(reason=r).retryable_parse == (r in caused) for r in get_args(UnscoredReason)
+    )
+    shown = Unscored(reason="judge_error", detail="AccessDenied: no: colon parsing")
+    assert str(shown) == "judge_error: AccessDenied: no: colon parsing"

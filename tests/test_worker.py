@@ -271,7 +271,7 @@ def test_the_handler_answers_every_id_when_the_judge_crashes(
     assert [flags[i]["unscored"] for i in "abc"] == [0.0, 1.0, 0.0]
     crashed = batch.results[1].dimensions[0]
     assert crashed.normalized is None
-    assert f"{CRASHED} killed by signal SIGSEGV" in (crashed.unscored_reason or "")
+    assert f"{CRASHED} killed by signal SIGSEGV" in str(crashed.unscored)
     assert batch.stats.retries == 0  # a crash is not retried: the same prompt may crash again
 
 
@@ -286,7 +286,7 @@ def test_the_handler_against_no_server_unscores_every_id_quickly(
     assert time.monotonic() - started < QUICK_S
     assert [a["id"] for a in answer] == list("abcd")
     assert all(r.unscored and r.reward == evaluator.config.unscored.value for r in batch.results)
-    reason = batch.results[0].dimensions[0].unscored_reason or ""
+    reason = str(batch.results[0].dimensions[0].unscored)
     assert f"no judge server answers at http://127.0.0.1:{port}" in reason
 
 

@@ -34,7 +34,7 @@ def explain(result: SampleResult) -> dict[str, Any]:
             d.rubric: {
                 "raw": d.raw,
                 "normalized": d.normalized,
-                "unscored": d.unscored_reason,
+                "unscored": str(d.unscored) if d.unscored is not None else None,
                 **({"panel_spread": d.spread} if d.spread is not None else {}),
                 **({"order_gap": d.order_gap} if d.order_gap is not None else {}),
                 **({"judgements": [j.details() for j in d.judgements]} if d.judgements else {}),
@@ -138,10 +138,10 @@ def print_summary(
     counts = batch.counts()
     table.add_row(" / ".join(counts), " / ".join(str(n) for n in counts.values()))
     reasons = Counter(
-        ":".join(d.unscored_reason.split(":", 2)[:2])  # reason and error code, not the text
+        f"{d.unscored.reason}: {d.unscored.detail.split(':', 1)[0]}"  # not the detail's text
         for r in batch.results
         for d in r.dimensions
-        if d.unscored_reason
+        if d.unscored is not None
     )
     if reasons:
         table.add_row(
