@@ -14,17 +14,11 @@ from judge.config import JudgeSettings, RetrySettings
 from judge.cost import TokenCounts
 from judge.deadline import Deadline
 from judge.errors import BackendDown
+from judge.kinds import kind as kind_named
 from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
 from judge.rubric import Rubric
-from judge.verdict import (
-    Outcome,
-    Unscored,
-    Verdict,
-    parse_combined_response,
-    parse_converse_response,
-    parse_preference_response,
-)
+from judge.verdict import Outcome, Unscored, Verdict
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
@@ -32,21 +26,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """A distinct judgement to make: one rendered request, judging one rubric or several."""
+    """A distinct judgement to make: one rendered request of a kind (``judge.kinds``).
+
+    ``rubrics`` are the answers the request asks for: the rubric(s), or a group's response
+    labels (``response_1``...), or a checklist's criteria (``criterion_1``...).
+    """
 
     key: str
     rubrics: tuple[Rubric, ...]
     request: dict[str, Any]
     fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
     judged: str = ""  # the judged response (its lines never count as the judge's verdict)
-    combined: bool = False  # one answer per rubric (several rubrics, or a checklist)
-    pairwise: bool = False  # a preference between two responses (``judge.prefer``)
+    kind: str = "pointwise"  # the request kind that renders and parses it
     member: int = 0  # which judge of the panel makes it (its caller; 0 without a panel)
-    grouped: bool = False  # several responses judged together (group mode)
+
+    @property
+    def grouped(self) -> bool:
+        """Whether it judges several responses of one group (its failures re-judged alone)."""
+        return self.kind == "group"
 
     def cache_keys(self) -> dict[str, str]:
-        """The verdict cache key of each rubric's verdict from this request."""
-        if not self.combined:
+        """The verdict cache key of each answer's verdict from this request."""
+        if not kind_named(self.kind).named:
             return {self.rubrics[0].name: self.key}
         return {
             r.name: hashlib.sha256(f"{self.key}/{r.name}".encode()).hexdigest()
@@ -193,26 +194,8 @@ class JudgeCaller:
         return self.parse(task, response)
 
     def parse(self, task: JudgeTask, response: dict[str, Any]) -> Outcomes:
-        """Every rubric's outcome from a Converse answer to ``task`` (on-demand or batch)."""
-        mode = self.settings.verdict_mode
-        if task.pairwise:
-            outcome = parse_preference_response(
-                response, mode=mode, key=task.fence_key, judged=task.judged
-            )
-            return {task.rubrics[0].name: outcome}
-        if not task.combined:
-            rubric = task.rubrics[0]
-            outcome = parse_converse_response(
-                response, rubric.scores, mode=mode, key=task.fence_key, judged=task.judged
-            )
-            return {rubric.name: outcome}
-        return parse_combined_response(
-            response,
-            [(r.name, r.scores) for r in task.rubrics],
-            mode=mode,
-            key=task.fence_key,
-            judged=task.judged,
-        )
+        """Every answer's outcome from a Converse answer to ``task`` (its kind parses it)."""
+        return kind_named(task.kind).parse(response, task, self.settings.verdict_mode)
 
     def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
         """Cache the verdicts of ``tasks`` (never unscored outcomes), in one transaction.

@@ -11,31 +11,27 @@ Calls go through the evaluator's caller: the same retries, verdict cache and con
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Literal
 
-import jinja2
-
-from judge.cache import cache_key
 from judge.caller import CallStats, JudgeTask
 from judge.contract import parse_sample
 from judge.deadline import Deadline
-from judge.errors import SourceError
 from judge.group import context_key
+from judge.kinds import Ask
+from judge.kinds.pairwise import PAIRWISE, PAIRWISE_TEMPLATE, Preference
 from judge.observe import evaluator_version
 from judge.pipeline import Evaluator
 from judge.plan import reference_view
-from judge.prompt import TOOL_NAME, JudgeInput, Turn, reasoned_tool
+from judge.prompt import JudgeInput, Turn
 from judge.rubric import Rubric
-from judge.verdict import PREFERENCES, Outcome, Verdict
+from judge.verdict import Outcome, Unscored
 
 log = logging.getLogger("judge")
-PAIRWISE_TEMPLATE = "pairwise.j2"
+Judgement = Preference | Unscored  # one order's judgement of a pair
 Winner = Literal["first", "second", "tie"]
 Status = Literal["preference", "tie", "inconsistent", "failed"]
 
@@ -56,8 +52,8 @@ class PairResult:
     """A pair's two judgements (``forward``: first shown as A) and what they amount to."""
 
     pair: Pair
-    forward: Outcome
-    backward: Outcome
+    forward: Judgement
+    backward: Judgement
     status: Status
     winner: Winner = "tie"
     margin: float = 0.0
@@ -168,89 +164,25 @@ def pairs_of(raw_samples: list[Any]) -> tuple[list[Pair], int, int, int]:
 
 
 class PairJudge:
-    """Renders and judges pairs on one rubric with an evaluator's renderer and caller."""
+    """Judges pairs on one rubric with an evaluator's task maker and caller (``judge.kinds``)."""
 
     def __init__(self, evaluator: Evaluator, rubric: Rubric) -> None:
         self.evaluator = evaluator
         self.rubric = rubric
-        renderer = evaluator.renderer
-        path = renderer.directory / PAIRWISE_TEMPLATE
-        try:
-            self.template = renderer.env.get_template(PAIRWISE_TEMPLATE)
-        except jinja2.TemplateNotFound:
-            raise SourceError(
-                path, "template not found (judge prefer needs it)", fix="copy prompts/pairwise.j2"
-            ) from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise SourceError(
-                path, exc.message or "syntax error", line=exc.lineno, fix="correct the jinja2"
-            ) from None
-        self.template_hash = hashlib.sha256(
-            renderer.template_hash.encode() + path.read_bytes()
-        ).hexdigest()
-        self.settings = settings = evaluator.members[0]
+        # A missing or broken pairwise.j2 is reported before any call.
+        evaluator.renderer.templates.get_optional(PAIRWISE_TEMPLATE, "judge prefer")
         if evaluator.config.judge.panel:
             log.warning(
                 "judge prefer uses one judge, the panel's first: %s (preferences are not "
                 "aggregated across a panel)",
-                settings.model_id,
+                evaluator.members[0].model_id,
             )
-        # Static: no key, no sample (the cacheable prefix of every pairwise request).
-        self.system = self._render(
-            part="system",
-            rubric=rubric,
-            verdict_mode=settings.verdict_mode,
-            spotlight=settings.spotlight,
-            tool_name=TOOL_NAME,
-        )
-
-    def _render(self, **values: Any) -> str:
-        try:
-            return self.template.render(values).strip()
-        except jinja2.UndefinedError as exc:
-            raise SourceError(
-                self.evaluator.renderer.directory / PAIRWISE_TEMPLATE,
-                f"template uses an undefined value ({exc.message})",
-                fix="the system part sees rubric, verdict_mode, spotlight and tool_name; the user "
-                "part also sees key, conversation, reference, first and second",
-            ) from None
 
     def task(self, pair: Pair, swapped: bool) -> JudgeTask:
         """The call judging ``pair`` with ``first`` shown as A (or as B when ``swapped``)."""
         first, second = (pair.second, pair.first) if swapped else (pair.first, pair.second)
-        item = reference_view(
-            [self.rubric],
-            JudgeInput(pair.conversation, json.dumps([first, second]), pair.reference),
-        )
-        renderer = self.evaluator.renderer
-        settings = self.settings
-        key = renderer.key(item)  # over both responses, in this order
-        user = self._render(
-            part="user",
-            key=key,
-            rubric=self.rubric,
-            conversation=item.conversation,
-            reference=item.reference,
-            first=first,
-            second=second,
-            verdict_mode=settings.verdict_mode,
-            spotlight=settings.spotlight,
-        )
-        request = renderer.assemble(
-            self.system,
-            user,
-            preference_tool_spec(self.rubric),
-            settings,
-            {"rubric": self.rubric.name, "mode": "pairwise"},
-        )
-        ckey = cache_key(
-            model_id=settings.model_id,
-            endpoint=self.evaluator.endpoint_url,
-            request=request,
-            rubric_hash=self.rubric.content_hash,
-            template_hash=self.template_hash,
-        )
-        return JudgeTask(ckey, (self.rubric,), request, key, first + "\n" + second, pairwise=True)
+        context = reference_view([self.rubric], JudgeInput(pair.conversation, "", pair.reference))
+        return self.evaluator.maker.make("pairwise", Ask((self.rubric,), context, (first, second)))
 
     def judge(
         self,
@@ -264,27 +196,25 @@ class PairJudge:
         tasks = [(self.task(p, False), self.task(p, True)) for p in pairs]
         unique = {t.key: t for both in tasks for t in both}
         # The pipeline's own loop: cache lookup, daemon pool, deadline, one cache store.
-        outcomes = self.evaluator.judge_all(
-            list(unique.values()), deadline, report.stats, progress
-        )
+        outcomes = self.evaluator.judge_all(list(unique.values()), deadline, report.stats, progress)
         name = self.rubric.name
         for pair, (fwd, bwd) in zip(pairs, tasks, strict=True):
             report.results.append(settle(pair, outcomes[fwd.key][name], outcomes[bwd.key][name]))
         return report
 
 
-def _winner(outcome: Outcome, swapped: bool) -> Winner | None:
-    """The winning response of the pair for one judgement (None: no verdict)."""
-    if not isinstance(outcome, Verdict):
+def _winner(outcome: Judgement, swapped: bool) -> Winner | None:
+    """The winning response of the pair for one judgement (None: no preference)."""
+    if not isinstance(outcome, Preference):
         return None
-    label = PREFERENCES[outcome.score]
-    if label == "tie":
+    if outcome.winner == "tie":
         return "tie"
-    return "first" if (label == "A") != swapped else "second"
+    return "first" if (outcome.winner == "A") != swapped else "second"
 
 
-def settle(pair: Pair, forward: Outcome, backward: Outcome) -> PairResult:
+def settle(pair: Pair, forward_outcome: Outcome, backward_outcome: Outcome) -> PairResult:
     """What two judgements of one pair (in both orders) amount to."""
+    forward, backward = Preference.of(forward_outcome), Preference.of(backward_outcome)
     one, two = _winner(forward, False), _winner(backward, True)
     if one is None or two is None:
         return PairResult(pair, forward, backward, "failed")
@@ -300,13 +230,4 @@ def settle(pair: Pair, forward: Outcome, backward: Outcome) -> PairResult:
 
 def preference_tool_spec(rubric: Rubric) -> dict[str, Any]:
     """The forced tool of a pairwise request: reasoning first, then A, B or tie."""
-    return reasoned_tool(
-        f"Record which response is better on {rubric.title}.",
-        "The comparison, written before the verdict.",
-        "preferred",
-        {
-            "type": "string",
-            "enum": ["A", "B", "tie"],
-            "description": f"The better response on {rubric.title}, or tie.",
-        },
-    )
+    return PAIRWISE.tool_spec(Ask((rubric,), JudgeInput((), "")))

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from judge.config import JudgeSettings
 from judge.errors import SourceError
@@ -40,8 +40,7 @@ CHECKLIST_TEMPLATE = "checklist.j2"
 USER_TEMPLATE = "user.j2"
 GROUP_TEMPLATE = "group.j2"  # system and user part of a group request (``part``)
 TEMPLATES = (SYSTEM_TEMPLATE, COMBINED_TEMPLATE, CHECKLIST_TEMPLATE, USER_TEMPLATE)
-# Which system template a request uses: one rubric, several, or a sample's checklist.
-Kind = Literal["single", "combined", "checklist"]
+Kind = str  # a request kind's name (``judge.kinds``: pointwise, combined, checklist, ...)
 TOOL_NAME = "submit_verdict"
 REMOVED = "[tag removed]"
 _STATIC_CACHE_SIZE = 256
@@ -302,11 +301,6 @@ class Templates:
         for name in TEMPLATES:
             digest.update(self._sources.get(name, b""))
         self.template_hash = digest.hexdigest()
-        # Group requests also depend on group.j2; pointwise ones do not (editing it must not
-        # invalidate every cached verdict and calibration map).
-        self.group_hash = hashlib.sha256(
-            self.template_hash.encode() + self._sources.get(GROUP_TEMPLATE, b"")
-        ).hexdigest()
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -349,9 +343,26 @@ class Templates:
             ) from None
         return template
 
+    def source(self, name: str) -> bytes | None:
+        """A template's bytes (read once: what is compiled is what was hashed), None if absent."""
+        if name not in self._sources and (self.directory / name).is_file():
+            self._sources[name] = (self.directory / name).read_bytes()
+        return self._sources.get(name)
+
+    def hash_with(self, names: Sequence[str]) -> str:
+        """The hash of the shared templates plus ``names`` (a request kind's own templates).
+
+        A kind with templates of its own (group, pairwise) also depends on them; the others
+        do not (editing ``group.j2`` must not invalidate every pointwise verdict and map).
+        """
+        if not names:
+            return self.template_hash
+        extra = b"".join(self.source(n) or b"" for n in names)
+        return hashlib.sha256(self.template_hash.encode() + extra).hexdigest()
+
     def get_optional(self, name: str, needed_by: str) -> jinja2.Template:
         """An optional template, or a clear error naming what needs it."""
-        if name not in self.optional:
+        if self.source(name) is None:
             raise SourceError(
                 self.directory / name,
                 f"template not found ({needed_by} need it)",
@@ -384,10 +395,9 @@ class PromptRenderer:
         self.secret = secret
         self.optional = self.templates.optional
         self.template_hash = self.templates.template_hash
-        self.group_hash = self.templates.group_hash
         # The system prompt and tool schema depend on the rubrics and settings only: rendered
         # once each, not per sample (they are also the cacheable prefix of every request).
-        self._static: dict[tuple[tuple[str, ...], str, str, str], tuple[str, dict[str, Any]]] = {}
+        self._static: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
         # (the key: rubric hashes, verdict mode, spotlight, then the kind or g<N> for a group)
 
     @property
@@ -409,13 +419,48 @@ class PromptRenderer:
         """The delimiter (and text-verdict) key of ``item``'s requests."""
         return fence_key(self.secret, item)
 
-    def hash_for(self, mode: str) -> str:
-        """The hash of the templates a ``mode`` (pointwise or group) request is rendered from."""
-        return self.group_hash if mode == "group" else self.template_hash
+    def hash_for(self, kind: str) -> str:
+        """The hash of the templates a ``kind`` request is rendered from (``judge.kinds``).
+
+        A mode names its kind: ``pointwise`` (one rubric or several), ``group``.
+        """
+        from judge.kinds import kind as kind_named  # the kinds render with this module
+
+        return self.templates.hash_with(kind_named(kind).templates)
 
     def group_key(self, context: JudgeInput, responses: Sequence[str]) -> str:
-        """The delimiter key of a group request: over every response, in this order."""
+        """The delimiter key of a request about several responses: over each, in this order."""
         return fence_key(self.secret, replace(context, response=json.dumps(list(responses))))
+
+    def system_values(self, rubrics: Sequence[Rubric], settings: JudgeSettings) -> dict[str, Any]:
+        """What a system template sees: the same for every sample (so it renders once)."""
+        return {
+            "rubric": rubrics[0],
+            "rubrics": rubrics,
+            "verdict_mode": settings.verdict_mode,
+            "spotlight": settings.spotlight,
+            "tool_name": TOOL_NAME,
+        }
+
+    @staticmethod
+    def mode_of(settings: JudgeSettings) -> tuple[str, str]:
+        """The settings a request's static part depends on besides its rubrics and kind."""
+        return settings.verdict_mode, settings.spotlight
+
+    def static(
+        self, key: tuple[Any, ...], build: Callable[[], tuple[str, dict[str, Any]]]
+    ) -> tuple[str, dict[str, Any]]:
+        """A request's system prompt and tool, built once per ``key`` (rubrics, mode, kind).
+
+        They depend on no sample: built once each, not per sample (they are also the
+        cacheable prefix of every request).
+        """
+        if (hit := self._static.get(key)) is not None:
+            return hit
+        if len(self._static) >= _STATIC_CACHE_SIZE:  # per-sample rubrics are all different
+            self._static.clear()
+        built = self._static[key] = build()
+        return built
 
     def render(self, rubric: Rubric, item: JudgeInput, settings: JudgeSettings) -> dict[str, Any]:
         """The Converse request (without ``modelId``) for one rubric and one input."""
@@ -426,32 +471,23 @@ class PromptRenderer:
         rubrics: Sequence[Rubric],
         item: JudgeInput,
         settings: JudgeSettings,
-        kind: Kind | None = None,
+        kind: str | None = None,
     ) -> dict[str, Any]:
         """The request judging ``item`` on every one of ``rubrics`` in one call.
 
-        One rubric renders ``system.j2`` and a one-score tool; several render
-        ``system_combined.j2`` and a tool with a reasoning and a score per rubric; a
-        checklist (``kind="checklist"``, one 0/1 pseudo-rubric per criterion) renders
-        ``checklist.j2`` and the per-rubric tool.
+        ``kind``: a ``judge.kinds`` name (``single`` is ``pointwise``); by default pointwise
+        for one rubric, combined for several.
         """
-        kind = kind or ("single" if len(rubrics) == 1 else "combined")
-        system, tool = self._static_part(tuple(rubrics), settings, kind)
-        values = {
-            "key": self.key(item),
-            "rubric": rubrics[0],
-            "rubrics": rubrics,
-            "combined": kind != "single",
-            "checklist": kind == "checklist",
-            "conversation": item.conversation,
-            "response": item.response,
-            "reference": item.reference,
-            "verdict_mode": settings.verdict_mode,
-            "spotlight": settings.spotlight,
-        }
-        user = self.templates.render(self.user, values).strip()
-        metadata = {"rubric": ",".join(r.name for r in rubrics)}
-        return self.assemble(system, user, tool, settings, metadata)
+        from judge.kinds import Ask
+        from judge.kinds import kind as kind_named
+
+        name = kind or ("pointwise" if len(rubrics) == 1 else "combined")
+        ask = Ask(tuple(rubrics), item)
+        return (
+            kind_named("pointwise" if name == "single" else name)
+            .render(self, ask, settings)
+            .request
+        )
 
     def render_group(
         self,
@@ -463,50 +499,13 @@ class PromptRenderer:
     ) -> dict[str, Any]:
         """The request grading ``responses`` (to ``context``'s conversation) in one call.
 
-        ``group.j2`` renders the system part (``part="system"``: rubric only, cacheable) and
-        the user part (every response in its own keyed tags); the forced tool has a reasoning
-        and a score per response label (``response_1``...).
+        ``labels`` (``judge.group.answer_rubrics``) are made by the group kind itself.
         """
-        texts = [str(r) for r in responses]
-        template = self.templates.get_optional(GROUP_TEMPLATE, "group mode")
-        cache_key = (
-            (rubric.content_hash or rubric.name,),
-            settings.verdict_mode,
-            settings.spotlight,
-            f"g{len(texts)}",
-        )
-        static = self._static.get(cache_key)
-        if static is None:
-            if len(self._static) >= _STATIC_CACHE_SIZE:
-                self._static.clear()
-            system = self.templates.render(
-                template,
-                {
-                    "part": "system",
-                    "rubric": rubric,
-                    "verdict_mode": settings.verdict_mode,
-                    "spotlight": settings.spotlight,
-                    "tool_name": TOOL_NAME,
-                },
-            ).strip()
-            tool = combined_tool_spec(labels, "Record the verdict on every response.")
-            static = self._static[cache_key] = (system, tool)
-        system, tool = static
-        key = self.group_key(context, texts)
-        user = self.templates.render(
-            template,
-            {
-                "part": "user",
-                "key": key,
-                "rubric": rubric,
-                "conversation": context.conversation,
-                "reference": context.reference,
-                "responses": texts,
-                "verdict_mode": settings.verdict_mode,
-                "spotlight": settings.spotlight,
-            },
-        ).strip()
-        return self.assemble(system, user, tool, settings, {"rubric": rubric.name, "mode": "group"})
+        from judge.kinds import Ask
+        from judge.kinds import kind as kind_named
+
+        ask = Ask((rubric,), context, tuple(str(r) for r in responses))
+        return kind_named("group").render(self, ask, settings).request
 
     def assemble(
         self,
@@ -538,38 +537,6 @@ class PromptRenderer:
         if settings.prompt_cache:  # only where the prefix reaches the model's minimum
             add_cache_point(request, settings.model_id)
         return request
-
-    def _static_part(
-        self, rubrics: tuple[Rubric, ...], settings: JudgeSettings, kind: Kind
-    ) -> tuple[str, dict[str, Any]]:
-        """The system prompt and the tool spec: sample-free, so rendered once and reused."""
-        cache_key = (
-            tuple(r.content_hash or r.name for r in rubrics),
-            settings.verdict_mode,
-            settings.spotlight,
-            kind,
-        )
-        if (hit := self._static.get(cache_key)) is not None:
-            return hit
-        if len(self._static) >= _STATIC_CACHE_SIZE:  # per-sample rubrics are all different
-            self._static.clear()
-        values = {
-            "rubric": rubrics[0],
-            "rubrics": rubrics,
-            "verdict_mode": settings.verdict_mode,
-            "spotlight": settings.spotlight,
-            "tool_name": TOOL_NAME,
-        }
-        if kind == "single":
-            template = self.system
-        elif kind == "checklist":
-            template = self.templates.get_optional(CHECKLIST_TEMPLATE, "checklists")
-        else:
-            template = self.templates.get_optional(COMBINED_TEMPLATE, "combine_rubrics")
-        system = self.templates.render(template, values).strip()
-        tool = verdict_tool_spec(rubrics[0]) if kind == "single" else combined_tool_spec(rubrics)
-        self._static[cache_key] = (system, tool)
-        return system, tool
 
 
 _VALUES = (

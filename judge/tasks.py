@@ -1,8 +1,9 @@
 """Judge tasks: one rendered request with its cache key, for a given judge of the panel.
 
-Every kind of judgement the batch flow makes (one rubric, several rubrics in one call, a
-checklist, a group of responses) becomes a ``JudgeTask`` here, so the planner decides what
-to judge and this module alone how a request and its cache identity are made.
+Every kind of judgement (``judge.kinds``: one rubric, several in one call, a checklist, a
+group of responses, a pair) becomes a ``JudgeTask`` here, so the planner decides what to
+judge, the kind how its request is rendered, and this module how a task's cache identity is
+made.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from judge.cache import cache_key
 from judge.caller import JudgeTask
 from judge.config import JudgeSettings
-from judge.group import answer_rubrics
-from judge.prompt import JudgeInput, Kind, PromptRenderer
+from judge.kinds import Ask
+from judge.kinds import kind as kind_named
+from judge.prompt import JudgeInput, PromptRenderer
 from judge.rubric import Rubric
 
 
@@ -27,39 +29,47 @@ class TaskMaker:
         self.members = list(members)
         self.endpoint_url = endpoint_url
 
+    def make(self, kind: str, ask: Ask, draw: int = 0, member: int = 0) -> JudgeTask:
+        """The ``kind`` request asking ``ask`` of judge ``member`` (``draw`` > 0: repeated).
+
+        The cache key hashes the request, the rubrics and the kind's templates.
+        """
+        chosen = kind_named(kind)
+        judge = self.members[member]
+        rendered = chosen.render(self.renderer, ask, judge)
+        key = cache_key(
+            model_id=judge.model_id,
+            endpoint=self.endpoint_url,
+            request=rendered.request,
+            rubric_hash="+".join(r.content_hash for r in ask.rubrics),
+            template_hash=self.renderer.templates.hash_with(chosen.templates),
+            draw=draw,
+        )
+        return JudgeTask(
+            key,
+            rendered.answers,
+            rendered.request,
+            rendered.fence_key,
+            rendered.judged,
+            kind=chosen.name,
+            member=member,
+        )
+
     def task(self, rubric: Rubric, item: JudgeInput, draw: int = 0, member: int = 0) -> JudgeTask:
         """The judgement of ``item`` on ``rubric`` (``draw`` > 0: a repeated sample)."""
-        return self.task_many((rubric,), item, draw, member=member)
+        return self.make("pointwise", Ask((rubric,), item), draw, member)
 
     def task_many(
         self,
         rubrics: tuple[Rubric, ...],
         item: JudgeInput,
         draw: int = 0,
-        kind: Kind | None = None,
+        kind: str | None = None,
         member: int = 0,
     ) -> JudgeTask:
         """One call judging ``item`` on all of ``rubrics`` (one rubric: the usual request)."""
-        kind = kind or ("single" if len(rubrics) == 1 else "combined")
-        judge = self.members[member]
-        request = self.renderer.render_many(rubrics, item, judge, kind)
-        key = cache_key(
-            model_id=judge.model_id,
-            endpoint=self.endpoint_url,
-            request=request,
-            rubric_hash="+".join(r.content_hash for r in rubrics),
-            template_hash=self.renderer.template_hash,
-            draw=draw,
-        )
-        return JudgeTask(
-            key,
-            rubrics,
-            request,
-            self.renderer.key(item),
-            item.response,
-            kind != "single",
-            member=member,
-        )
+        kind = kind or ("pointwise" if len(rubrics) == 1 else "combined")
+        return self.make(kind, Ask(rubrics, item), draw, member)
 
     def group_task(
         self,
@@ -70,17 +80,4 @@ class TaskMaker:
         member: int = 0,
     ) -> JudgeTask:
         """One call grading every one of ``responses`` (in this order) on ``rubric``."""
-        judge = self.members[member]
-        labels = answer_rubrics(rubric, len(responses))
-        request = self.renderer.render_group(rubric, context, responses, labels, judge)
-        key = cache_key(
-            model_id=judge.model_id,
-            endpoint=self.endpoint_url,
-            request=request,
-            rubric_hash=rubric.content_hash,
-            template_hash=self.renderer.group_hash,
-            draw=draw,
-        )
-        fence_key = self.renderer.group_key(context, responses)
-        joined = "\n".join(responses)
-        return JudgeTask(key, labels, request, fence_key, joined, True, member=member, grouped=True)
+        return self.make("group", Ask((rubric,), context, tuple(responses)), draw, member)

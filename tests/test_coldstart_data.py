@@ -145,7 +145,7 @@ def test_template_hashes_are_of_the_bytes_read_at_start_and_rendered(tmp_path: P
     names = ("system.j2", "system_combined.j2", "checklist.j2", "user.j2")
     pointwise = hashlib.sha256(b"".join((folder / n).read_bytes() for n in names)).hexdigest()
     group = hashlib.sha256(pointwise.encode() + (folder / "group.j2").read_bytes()).hexdigest()
-    assert (renderer.template_hash, renderer.group_hash) == (pointwise, group)
+    assert (renderer.template_hash, renderer.hash_for("group")) == (pointwise, group)
     assert renderer.hash_for("pointwise") == pointwise and renderer.hash_for("group") == group
     (folder / "user.j2").write_text("EDITED {{ response }}", "utf-8")
     tone = load_rubrics(REPO / "rubrics", ["tone"])["tone"]

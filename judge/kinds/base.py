@@ -1,0 +1,156 @@
+"""What a request kind is, and the registry of kinds by name.
+
+A kind (pointwise, combined, checklist, group, pairwise, or one a user adds) is everything
+that differs between kinds of judge request: how it renders, its forced tool, how its answer
+is parsed, and which templates its cache keys hash. What every kind shares (the templates,
+the keys, assembling the Converse request) stays in ``judge.prompt``; making tasks and their
+cache keys in ``judge.tasks``; calling in ``judge.caller``. Adding a kind is one module that
+calls ``register``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from judge.config import JudgeSettings
+from judge.prompt import USER_TEMPLATE, JudgeInput, PromptRenderer
+from judge.rubric import Rubric
+from judge.verdict import Outcome, parse_combined_response
+
+if TYPE_CHECKING:
+    from judge.caller import JudgeTask
+
+Outcomes = dict[str, Outcome]  # answer name -> its outcome, for one task
+VerdictMode = Literal["tool", "text"]
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What one request asks: about ``rubrics``, of ``item``'s response or of ``responses``.
+
+    ``responses`` (group, pairwise) are judged together in this order; ``item`` then gives
+    the conversation and reference only.
+    """
+
+    rubrics: tuple[Rubric, ...]
+    item: JudgeInput
+    responses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered request and what parsing its answer needs."""
+
+    request: dict[str, Any]  # the Converse request, without ``modelId``
+    fence_key: str  # the request's delimiter key, which a text verdict must carry
+    judged: str  # the judged text (its lines never count as the judge's verdict)
+    answers: tuple[Rubric, ...]  # the answers it asks for: names and scales
+
+
+class Kind(Protocol):
+    """One kind of judge request."""
+
+    @property
+    def name(self) -> str:
+        """The kind's name (``JudgeTask.kind``)."""
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """Templates beyond the shared ones whose bytes its cache keys hash."""
+
+    @property
+    def named(self) -> bool:
+        """Whether the answer holds one entry per name, each cached under its own key."""
+
+    def tool_spec(self, ask: Ask) -> dict[str, Any]:
+        """The forced tool of ``ask``'s request."""
+
+    def render(self, renderer: PromptRenderer, ask: Ask, settings: JudgeSettings) -> Rendered:
+        """``ask``'s request as ``settings``' judge gets it."""
+
+    def parse(self, response: dict[str, Any], task: JudgeTask, mode: VerdictMode) -> Outcomes:
+        """Each answer's outcome from a Converse answer to ``task``."""
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Make ``kind`` known by its name (a kind registered again replaces the earlier one)."""
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    """Forget the kind called ``name`` (a test's or a plugin's; unknown names are ignored)."""
+    _KINDS.pop(name, None)
+
+
+def kind(name: str) -> Kind:
+    """The registered kind called ``name``."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise KeyError(f"no request kind {name!r} (known: {', '.join(sorted(_KINDS))})") from None
+
+
+def kinds() -> tuple[Kind, ...]:
+    """Every registered kind, in registration order."""
+    return tuple(_KINDS.values())
+
+
+def render_one(
+    renderer: PromptRenderer, ask: Ask, settings: JudgeSettings, kind: Kind, system: str
+) -> Rendered:
+    """A request about ``ask.item``'s one response (pointwise, combined, checklist).
+
+    ``system``: the system template. The system prompt and tool depend on the rubrics and
+    settings only, so they are rendered once per rubric set (the cacheable prefix).
+    """
+    rubrics = ask.rubrics
+    tag = "single" if kind.name == "pointwise" else kind.name  # the static cache's own tag
+
+    def build() -> tuple[str, dict[str, Any]]:
+        needed = {"combined": "combine_rubrics", "checklist": "checklists"}.get(kind.name)
+        template = (
+            renderer.templates.get(system)
+            if needed is None
+            else (renderer.templates.get_optional(system, needed))
+        )
+        text = renderer.templates.render(template, renderer.system_values(rubrics, settings))
+        return text.strip(), kind.tool_spec(ask)
+
+    static_key = (
+        tuple(r.content_hash or r.name for r in rubrics),
+        *renderer.mode_of(settings),
+        tag,
+    )
+    system_text, tool = renderer.static(static_key, build)
+    values = {
+        "key": renderer.key(ask.item),
+        "rubric": rubrics[0],
+        "rubrics": rubrics,
+        "combined": tag != "single",
+        "checklist": tag == "checklist",
+        "conversation": ask.item.conversation,
+        "response": ask.item.response,
+        "reference": ask.item.reference,
+        "verdict_mode": settings.verdict_mode,
+        "spotlight": settings.spotlight,
+    }
+    user = renderer.templates.render(renderer.templates.get(USER_TEMPLATE), values).strip()
+    metadata = {"rubric": ",".join(r.name for r in rubrics)}
+    request = renderer.assemble(system_text, user, tool, settings, metadata)
+    return Rendered(request, renderer.key(ask.item), ask.item.response, rubrics)
+
+
+def parse_named(response: dict[str, Any], task: JudgeTask, mode: VerdictMode) -> Outcomes:
+    """Each answer's outcome from a per-name answer (one missing from it is unscored)."""
+    return parse_combined_response(
+        response,
+        [(a.name, a.scores) for a in task.rubrics],
+        mode=mode,
+        key=task.fence_key,
+        judged=task.judged,
+    )
