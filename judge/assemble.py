@@ -144,8 +144,9 @@ class Assembler:
             return SampleResult(s.id, floor, guarded=batch.guarded[s.index]), floor
         plan = batch.plans[s.index]
         own = plan.outcomes(outcomes)
-        quorum = self.config.judge.min_members()
-        checklist = plan.checklist(own, self.config.sample_rubric.partial, quorum)
+        judges = self.config.judge
+        partial = self.config.sample_rubric.partial
+        checklist = plan.checklist(own, partial, judges.min_members(), judges.aggregation)
         dims = [self.dimension(plan, name, own, checklist, hits) for name in plan.dimensions]
         if any(d.unscored is not None and d.unscored.reason == "refused" for d in dims):
             refused = self.config.refused_reward()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from statistics import mean, median
+from dataclasses import astuple, dataclass
+from statistics import mean
 
 from judge.config import JudgeSettings
 from judge.plan import Judgement
+from judge.reduce import Vote, first_failure, has_quorum, reduce_votes
 from judge.reward import Dimension
 from judge.verdict import Unscored, Verdict
 
@@ -67,10 +67,11 @@ def settle(
         gap = max(units) - min(units) if len(units) > 1 else None
         scored.append(MemberScore(member, mean(units), mean(scores), gap))
     need = settings.min_members()
-    if len(scored) < need or not scored:
+    if not has_quorum(len(scored), need):
         why = _why(failures, len(scored), len(members), need, settings)
         return Dimension(name, None, None, why)
-    unit, raw = _aggregate(scored, settings.aggregation, steps)
+    votes = [Vote(s.unit, s.raw) for s in scored]
+    unit, raw = astuple(reduce_votes(votes, settings.aggregation, steps))
     gaps = [s.order_gap for s in scored if s.order_gap is not None]
     units = [s.unit for s in scored]
     return Dimension(
@@ -82,28 +83,6 @@ def settle(
     )
 
 
-def _aggregate(scored: list[MemberScore], how: str, steps: int) -> tuple[float, float]:
-    """(unit, raw) of the judges that scored: mean, median, or the majority's level.
-
-    Majority votes on the judges' calibrated scores rounded to the rubric's levels (``steps``
-    intervals on 0..1), so a harsh and a lenient judge's "3" are not the same vote. The level
-    more than half the judges gave wins (its unit: the mean of theirs); without such a level
-    the panel falls back to the median, never to the lowest or highest vote.
-    """
-    if len(scored) == 1:
-        return scored[0].unit, scored[0].raw
-    if how == "majority":
-        votes = Counter(round(s.unit * steps) for s in scored)
-        level, count = votes.most_common(1)[0]
-        if count * 2 > len(scored):
-            voters = [s for s in scored if round(s.unit * steps) == level]
-            return mean(s.unit for s in voters), mean(s.raw for s in voters)
-        how = "median"
-    if how == "median":
-        return median(s.unit for s in scored), median(s.raw for s in scored)
-    return mean(s.unit for s in scored), mean(s.raw for s in scored)
-
-
 def _why(
     failures: list[tuple[int, Unscored]],
     scored: int,
@@ -111,16 +90,10 @@ def _why(
     need: int,
     settings: JudgeSettings,
 ) -> Unscored:
-    """An unscored dimension's reason, plus the count for a panel.
-
-    A failure the response can bring about (an unreadable answer) comes first whatever the
-    judge's place in the panel, so it still fires a gate when another judge merely erred:
-    otherwise one judge's timeout would let a response that silenced the others skip it.
-    """
+    """An unscored dimension's reason (``first_failure``), plus the count for a panel."""
     if not failures:
         return Unscored(reason="judge_error", detail="no judgement was made")
-    induced = [u for _, u in failures if u.response_caused]
-    first = induced[0] if induced else failures[0][1]
+    first = first_failure([u for _, u in failures])
     if members == 1:
         return first
     ids = [m.model_id for m in settings.members()]

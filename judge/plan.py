@@ -8,12 +8,12 @@ plan (``judge.assemble``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from statistics import median_low
 from typing import Any
 
 from judge.caller import JudgeTask, Outcomes
 from judge.checklist import CRITERION_PREFIX, ChecklistScore, Criterion, explicit_score
 from judge.prompt import JudgeInput
+from judge.reduce import Aggregation, vote_true
 from judge.rubric import Rubric
 from judge.verdict import Outcome, Unscored, Verdict
 
@@ -95,17 +95,22 @@ class Plan:
         return out
 
     def checklist(
-        self, own: dict[str, list[Judgement]], partial: str, quorum: int = 1
+        self,
+        own: dict[str, list[Judgement]],
+        partial: str,
+        quorum: int = 1,
+        how: Aggregation = "mean",
     ) -> ChecklistResult | None:
         """The explicit checklist's result, or None when the sample has none.
 
-        With a panel, each criterion is the lower median of the members' 0/1 answers (a
-        majority; a tie is "not true"), and unanswered below ``quorum`` answers.
+        With a panel, each criterion is the members' 0/1 answers reduced by ``how``
+        (``judge.reduce.vote_true``: true when more than half said so, whatever ``how``),
+        and unanswered below ``quorum`` answers.
         """
         if not self.criteria:
             return None
         answers = tuple(
-            vote([o for _, o in own[f"{CRITERION_PREFIX}{i + 1}"]], quorum)
+            vote_true([o for _, o in own[f"{CRITERION_PREFIX}{i + 1}"]], quorum, how)
             for i in range(len(self.criteria))
         )
         flags = [bool(o.score) if isinstance(o, Verdict) else None for o in answers]
@@ -133,21 +138,6 @@ def _checklist_unscored(score: ChecklistScore, answers: tuple[Outcome, ...]) -> 
     return None
 
 
-def vote(outcomes: list[Outcome], quorum: int = 1) -> Outcome:
-    """One outcome from several judges' answers: the lower median of their verdicts.
-
-    Fewer than ``quorum`` verdicts: the first failure (why the judgement is missing).
-    """
-    verdicts = [o for o in outcomes if isinstance(o, Verdict)]
-    if len(verdicts) >= max(1, quorum):
-        if len(verdicts) == 1:
-            return verdicts[0]
-        score = median_low([v.score for v in verdicts])
-        return next(v for v in verdicts if v.score == score)
-    return next((o for o in outcomes if isinstance(o, Unscored)), _NO_VERDICT)
-
-
-_NO_VERDICT = Unscored(reason="judge_error", detail="no judge answered")
 _PRESET = Slot(JudgeTask("", (), {}), "")
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from click.testing import CliRunner
@@ -16,9 +16,11 @@ from judge.config import parse_config
 from judge.deadline import Deadline
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
-from judge.panel import MemberScore, _aggregate, model_family, same_family
+from judge.panel import model_family, same_family
 from judge.pipeline import Evaluator
+from judge.reduce import Vote, reduce_votes, vote_true
 from judge.server.scripted import Faults, Judged, ScriptedJudge
+from judge.verdict import Unscored, Verdict
 from tests.conftest import REPO, ServeFn, base_config, make_evaluator, merge, project_copy, sample
 
 IDS = ("judge-a", "judge-b", "judge-c")
@@ -85,18 +87,35 @@ def test_without_a_majority_the_panel_takes_the_median(serve: ServeFn) -> None:
 
 def test_majority_votes_on_calibrated_levels_not_raw_scores() -> None:
     """Three judges all say 3, but judge 0's map puts its 3 at 0.25: two votes for 0.75."""
-    harsh = MemberScore(0, 0.25, 3, None)
-    others = [MemberScore(1, 0.75, 3, None), MemberScore(2, 0.70, 4, None)]
-    unit, raw = _aggregate([harsh, *others], "majority", 4)
-    assert unit == pytest.approx(0.725) and raw == 3.5
+    harsh = Vote(0.25, 3)
+    others = [Vote(0.75, 3), Vote(0.70, 4)]
+    reduced = reduce_votes([harsh, *others], "majority", 4)
+    assert reduced.unit == pytest.approx(0.725) and reduced.raw == 3.5
     # three different levels: no majority, the median
-    spread = [
-        MemberScore(0, 0.0, 1, None),
-        MemberScore(1, 0.5, 3, None),
-        MemberScore(2, 1, 5, None),
-    ]
-    assert _aggregate(spread, "majority", 4) == (0.5, 3)
-    assert _aggregate(spread, "mean", 4) == (0.5, 3)
+    spread = [Vote(0.0, 1), Vote(0.5, 3), Vote(1, 5)]
+    assert reduce_votes(spread, "majority", 4) == Vote(0.5, 3)
+    assert reduce_votes(spread, "mean", 4) == Vote(0.5, 3)
+    skewed = [Vote(0.0, 1), Vote(0.25, 2), Vote(1.0, 5)]
+    assert reduce_votes(skewed, "median", 4) == Vote(0.25, 2)
+    assert reduce_votes(skewed, "mean", 4).unit == pytest.approx(1.25 / 3)
+
+
+@pytest.mark.parametrize("how", ["mean", "median", "majority"])
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [([1, 0, 1], True), ([1, 0], False), ([0, 1, 1, 0], False), ([1, 1, 0, 1], True), ([0], False)],
+)
+def test_a_criterion_is_true_when_more_than_half_the_judges_say_so_whatever_the_aggregation(
+    how: Literal["mean", "median", "majority"], scores: list[int], expected: bool
+) -> None:
+    """Checklist votes go through the panel's reducer; on 0/1 answers every reducer agrees
+    with the lower median the checklist used before (a tie is "not true")."""
+    verdicts = [Verdict(score=s, reasoning=f"judge {i}") for i, s in enumerate(scores)]
+    answer = vote_true(verdicts, 1, how)
+    assert isinstance(answer, Verdict) and bool(answer.score) is expected
+    assert answer == next(v for v in verdicts if bool(v.score) is expected)
+    failed = Unscored(reason="judge_error", detail="down")
+    assert vote_true([failed, *verdicts], len(verdicts) + 1, how) == failed
 
 
 def test_a_failing_judge_shrinks_the_panel_and_quorum_decides(
