@@ -33,6 +33,17 @@ _TRANSIENT = {"ModelTimeoutException", "InternalServerException", "ServiceUnavai
 _MODEL_ERROR = {"ModelErrorException"}
 
 
+def dummy_key(endpoint: str, session: boto3.session.Session) -> str | None:
+    """Dummy credentials for a loopback endpoint on a machine with no AWS configuration.
+
+    A local server checks no signature; without these, local mode fails every call with
+    NoCredentialsError. Real credentials, when configured, are always used.
+    """
+    if is_loopback(endpoint) and session.get_credentials() is None:
+        return "local"
+    return None
+
+
 def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntimeClient:
     """A client honouring standard AWS configuration and ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``."""
     session = boto3.session.Session(profile_name=settings.profile)
@@ -44,11 +55,7 @@ def make_client(settings: JudgeSettings, max_connections: int) -> BedrockRuntime
         max_pool_connections=max_connections,
         user_agent_extra=USER_AGENT,
     )
-    key: str | None = None
-    if is_loopback(_endpoint_override()) and session.get_credentials() is None:
-        # A local Converse server checks no signature; without this, local mode fails every
-        # call with NoCredentialsError on a machine that has no AWS configuration at all.
-        key = "local"
+    key = dummy_key(_endpoint_override(), session)
     return session.client(
         "bedrock-runtime",
         region_name=region,

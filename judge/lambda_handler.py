@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from typing import Any
 
-from judge.contract import response_item, samples_of, shown_id
+from judge.api import Reward
 from judge.cost import price_table
 from judge.deadline import Deadline, LambdaContext
 from judge.observe import record
@@ -20,7 +19,7 @@ from judge.pipeline import BatchResult, Evaluator
 
 log = logging.getLogger("judge")
 
-_evaluator: Evaluator | None = None
+_evaluator: Evaluator | None = None  # the warm container's; tests may set it
 
 
 def get_evaluator() -> Evaluator:
@@ -29,6 +28,11 @@ def get_evaluator() -> Evaluator:
     if _evaluator is None:
         _evaluator = Evaluator.from_config()
     return _evaluator
+
+
+def get_reward() -> Reward:
+    """The container's reward (the public API over its evaluator)."""
+    return Reward(get_evaluator())
 
 
 def reset() -> None:
@@ -43,18 +47,9 @@ def run_event(
     evaluator: Evaluator, event: object, deadline: Deadline, progress: Any = None
 ) -> tuple[list[dict[str, Any]], BatchResult]:
     """Answer an RFT event: one item per sample, in order, each with a finite reward."""
-    raw = samples_of(event)
-    batch = evaluator.evaluate(raw, deadline, progress)
-    answer = []
-    for result in batch.results:
-        reward = result.reward
-        if not math.isfinite(reward):  # defence in depth: the contract forbids NaN/inf
-            log.error(
-                "non-finite reward for %s replaced by the unscored value", shown_id(result.id)
-            )
-            reward = evaluator.config.unscored.value
-        answer.append(response_item(result.id, reward, result.metrics()))
-    return answer, batch
+    reward = Reward(evaluator)
+    batch = reward.score(event, deadline=deadline, progress=progress)
+    return reward.answer(batch), batch
 
 
 def handler(event: object, context: LambdaContext | None = None) -> Any:
@@ -63,11 +58,11 @@ def handler(event: object, context: LambdaContext | None = None) -> Any:
     Returns the list, or its JSON as bytes when the runtime could not send the list
     (``wire``); typed ``Any`` as the runtime takes it.
     """
-    evaluator = get_evaluator()
-    deadline = Deadline.from_context(context, evaluator.config.runtime.deadline_margin_ms)
-    answer, batch = run_event(evaluator, event, deadline)
-    record(batch, list(evaluator.rubrics), price_table(evaluator.config.pricing))
-    return wire(answer)
+    reward = get_reward()
+    deadline = Deadline.from_context(context, reward.config.runtime.deadline_margin_ms)
+    batch = reward.score(event, deadline=deadline)
+    record(batch, list(reward.evaluator.rubrics), price_table(reward.config.pricing))
+    return wire(reward.answer(batch))
 
 
 def wire(answer: list[dict[str, Any]]) -> list[dict[str, Any]] | bytes:

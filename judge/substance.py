@@ -16,7 +16,6 @@ measures on the real model.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from judge.cache import cache_key
 from judge.caller import JudgeCaller, JudgeTask, Outcomes
 from judge.config import GuardSettings, JudgeSettings, RetrySettings
+from judge.digest import sha256_file
 from judge.errors import SourceError
 from judge.guard import guard_view
 from judge.guard_rules import is_unspaced
@@ -206,7 +206,7 @@ class SubstanceCheck:
         self.spotlight = judge.spotlight
         path = renderer.directory / SUBSTANCE_TEMPLATE
         self.template = load_template(renderer)
-        self.template_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+        self.template_hash = sha256_file(path)
         self.endpoint = str(caller.client.meta.endpoint_url)
         self.system = self._render({"part": "system", "spotlight": self.spotlight})
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from click.testing import CliRunner, Result
 from judge import Deadline, lambda_handler
 from judge.artefact import load_artefact
 from judge.calibration.anchors import load_anchors
+from judge.calibration.options import CalibrationOptions
 from judge.calibration.runner import calibrate
 from judge.calibration.stats import (
     agreement,
@@ -192,7 +194,11 @@ def test_calibration_recovers_a_distorted_judge(
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, _harsh, 0.3)))
     result = calibrate(
-        new_evaluator(), "tone", anchors, out=_shipped(project).parent, seed=1, bootstrap_rounds=200
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=_shipped(project).parent,
+        options=CalibrationOptions(seed=1, bootstrap_rounds=200),
     )
     raw = result.artefact.metrics["holdout"]["raw"]
     cal = result.artefact.metrics["holdout"]["calibrated"]
@@ -208,7 +214,11 @@ def test_calibration_does_not_hurt_a_calibrated_judge(
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, lambda h: h, 0.3)))
     result = calibrate(
-        new_evaluator(), "tone", anchors, out=_shipped(project).parent, seed=1, bootstrap_rounds=200
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=_shipped(project).parent,
+        options=CalibrationOptions(seed=1, bootstrap_rounds=200),
     )
     raw = result.artefact.metrics["holdout"]["raw"]
     cal = result.artefact.metrics["holdout"]["calibrated"]
@@ -221,7 +231,13 @@ def test_artefact_round_trip_and_staleness(
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, _harsh, 0.3)))
     out = _shipped(project).parent
-    result = calibrate(new_evaluator(), "tone", anchors, out=out, seed=1, bootstrap_rounds=50)
+    result = calibrate(
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=out,
+        options=CalibrationOptions(seed=1, bootstrap_rounds=50),
+    )
     assert result.artefact_path == _shipped(project) and not result.rejected
     saved = load_artefact(result.artefact_path)
     assert saved is not None and saved.map == result.artefact.map
@@ -254,7 +270,13 @@ def test_model_change_makes_calibration_stale(
 ) -> None:
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, lambda h: h, 0.3)))
-    calibrate(new_evaluator(), "tone", anchors, out=_shipped(project).parent, bootstrap_rounds=20)
+    calibrate(
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=_shipped(project).parent,
+        options=CalibrationOptions(bootstrap_rounds=20),
+    )
     project.write_text(
         project.read_text().replace(
             'model_id = "us.amazon.nova-pro-v1:0"', 'model_id = "us.amazon.nova-lite-v1:0"'
@@ -376,13 +398,15 @@ def test_report_gives_the_real_number_of_folds(
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, lambda h: h, 0.3)))
     out = _shipped(project).parent
-    quick: dict[str, Any] = {"out": out, "bootstrap_rounds": 20, "probe_items": 0}
-    three = calibrate(new_evaluator(), "tone", anchors, folds=3, **quick)
+    quick = CalibrationOptions(bootstrap_rounds=20, probe_items=0)
+    three = calibrate(new_evaluator(), "tone", anchors, out=out, options=replace(quick, folds=3))
     assert three.artefact.metrics["cv_folds"] == 3
     report = three.report_path.read_text()
     assert "Map chosen by 3-fold cross-validated MAE" in report and "5-fold" not in report
     # 10 items, 8 held out: the 2 left for fitting allow 2 folds, whatever was asked for.
-    two = calibrate(new_evaluator(), "tone", anchors, max_items=10, holdout=0.8, **quick)
+    two = calibrate(
+        new_evaluator(), "tone", anchors, out=out, options=replace(quick, max_items=10, holdout=0.8)
+    )
     assert two.artefact.metrics["calibration_items"] == 2
     assert two.artefact.metrics["cv_folds"] == 2
     assert "Map chosen by 2-fold cross-validated MAE" in two.report_path.read_text()
@@ -436,7 +460,13 @@ def test_map_fitted_locally_is_stale_against_bedrock(
 ) -> None:
     anchors = _anchors(project)
     serve(ScriptedJudge(score_fn=_noisy_judge(anchors, lambda h: h, 0.3)))
-    calibrate(new_evaluator(), "tone", anchors, out=_shipped(project).parent, bootstrap_rounds=20)
+    calibrate(
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=_shipped(project).parent,
+        options=CalibrationOptions(bootstrap_rounds=20),
+    )
     monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")  # now the real Bedrock endpoint
     remote = new_evaluator()  # (no call is made)
     assert remote.endpoint == "aws"
@@ -458,7 +488,11 @@ def test_bias_probes_catch_a_gameable_judge(
     serve(ScriptedJudge(score_fn=gameable))
     out = _shipped(project).parent
     result = calibrate(
-        new_evaluator(), "tone", anchors, out=out, seed=1, bootstrap_rounds=20, probe_items=15
+        new_evaluator(),
+        "tone",
+        anchors,
+        out=out,
+        options=CalibrationOptions(seed=1, bootstrap_rounds=20, probe_items=15),
     )
     probes = result.artefact.metrics["probes"]
     assert probes["injection"]["items"] == 15
@@ -478,9 +512,7 @@ def test_bias_probes_are_flat_for_a_robust_judge(
         "tone",
         anchors,
         out=_shipped(project).parent,
-        seed=1,
-        bootstrap_rounds=20,
-        probe_items=10,
+        options=CalibrationOptions(seed=1, bootstrap_rounds=20, probe_items=10),
     )
     for probe in result.artefact.metrics["probes"].values():
         assert probe["mean_shift"] == pytest.approx(0.0) and probe["raised"] == 0.0
@@ -496,8 +528,7 @@ def test_lint_reports_a_stale_artefact(
         "tone",
         anchors,
         out=_shipped(project).parent,
-        bootstrap_rounds=20,
-        probe_items=0,
+        options=CalibrationOptions(bootstrap_rounds=20, probe_items=0),
     )
     fresh = CliRunner().invoke(main, ["lint", "--config", str(project)])
     # Fresh, not stale; what lint (like `judge package`) refuses is the local server's map.
@@ -628,10 +659,7 @@ def test_self_consistency_with_repeated_draws(
         "tone",
         anchors,
         out=_shipped(project).parent,
-        draws=3,
-        max_items=30,
-        bootstrap_rounds=20,
-        probe_items=0,
+        options=CalibrationOptions(draws=3, max_items=30, bootstrap_rounds=20, probe_items=0),
     )
     assert len(judge.requests) == 30 * 3  # each draw is its own judgement (own cache key)
     consistency = result.artefact.metrics["self_consistency"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import threading
 import time
@@ -38,14 +37,16 @@ from judge.batch.records import (
     calibration_tasks,
     make_records,
     score_tasks,
-    sha256_file,
     shard,
 )
-from judge.bedrock import USER_AGENT, is_loopback
+from judge.batch.s3uri import S3_URI
+from judge.bedrock import USER_AGENT, dummy_key
+from judge.calibration.options import CalibrationOptions
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.config import RewardConfig, load_config, resolve_config_path
 from judge.contract import read_event_file, samples_of
 from judge.deadline import Deadline
+from judge.digest import sha256_file
 from judge.errors import JudgeError
 from judge.pipeline import Evaluator
 from judge.region import resolve_region
@@ -56,7 +57,6 @@ RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 # that were processed; the rest are unscored and can be retried).
 COLLECTABLE = ("Completed", "PartiallyCompleted", "Stopped", "Expired")
 TERMINAL = (*COLLECTABLE, "Failed")
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][-.a-z0-9]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?$")
 
 
 class JobNotReady(JudgeError):
@@ -66,16 +66,9 @@ class JobNotReady(JudgeError):
 # ---------------------------------------------------------------- clients and S3 helpers
 
 
-def _dummy_key(service_env: str) -> str | None:
-    """Dummy credentials for a loopback endpoint on a machine with no AWS configuration."""
-    url = os.environ.get(service_env) or os.environ.get("AWS_ENDPOINT_URL", "")
-    if is_loopback(url) and boto3.session.Session().get_credentials() is None:
-        return "local"
-    return None
-
-
 def _options(env: str) -> dict[str, Any]:
-    key = _dummy_key(env)
+    url = os.environ.get(env) or os.environ.get("AWS_ENDPOINT_URL", "")
+    key = dummy_key(url, boto3.session.Session())
     config = botocore.config.Config(
         retries={"mode": "standard", "max_attempts": 5}, user_agent_extra=USER_AGENT
     )
@@ -109,10 +102,10 @@ def _cached_client(service: str, region: str, environment: tuple[str, ...]) -> A
 
 def split_s3(uri: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix/`` -> ``("bucket", "some/prefix")``."""
-    match = _S3_URI.match(uri)
+    match = S3_URI.match(uri)
     if match is None:
         raise JudgeError(f"{uri!r} is not an S3 location: write s3://BUCKET or s3://BUCKET/PREFIX")
-    return match["bucket"], (match["prefix"] or "").strip("/")
+    return match["bucket"], (match["key"] or "").strip("/")
 
 
 def list_keys(s3: Any, uri: str) -> list[str]:
@@ -193,7 +186,7 @@ def submit_score(
 def submit_calibration(
     rubric: str,
     anchors: Path,
-    options: dict[str, Any],
+    options: CalibrationOptions,
     target: Target,
     *,
     config_path: str | Path | None = None,
@@ -208,7 +201,7 @@ def submit_calibration(
             rubric=rubric,
             anchors=str(anchors.resolve()),
             anchors_sha256=sha256_file(anchors),
-            **options,
+            **options.run(),
         )
         return _submit(
             "calibrate",

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from judge.batch.records import Quotas
+from judge.calibration.options import CalibrationOptions
 from judge.errors import JudgeError
 
 MANIFEST_FORMAT = 1
@@ -60,16 +61,16 @@ class CalibrationRun(_Model):
     max_items: int | None = None
     probe_items: int = 20
 
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``judge.calibration.runner.calibrate``."""
-        return {
-            "holdout": self.holdout,
-            "seed": self.seed,
-            "draws": self.draws,
-            "human_scale": self.human_scale,
-            "max_items": self.max_items,
-            "probe_items": self.probe_items,
-        }
+    def options(self) -> CalibrationOptions:
+        """The run's options (the judgement ones; gates and reporting at their defaults)."""
+        return CalibrationOptions(
+            holdout=self.holdout,
+            seed=self.seed,
+            draws=self.draws,
+            human_scale=self.human_scale,
+            max_items=self.max_items,
+            probe_items=self.probe_items,
+        )
 
 
 class Manifest(_Model):

@@ -11,7 +11,6 @@ split and its probes all come from the code a real run uses.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judge.calibration.options import CalibrationOptions
 from judge.caller import CallStats, JudgeTask
 from judge.config import RewardConfig
 from judge.contract import parse_sample, shown_id
@@ -137,12 +137,12 @@ def score_tasks(evaluator: Evaluator, samples: list[Any]) -> list[Planned]:
 
 
 def calibration_tasks(
-    evaluator: Evaluator, rubric: str, anchors: Path, options: dict[str, Any]
+    evaluator: Evaluator, rubric: str, anchors: Path, options: CalibrationOptions
 ) -> list[Planned]:
     """The judgements ``judge calibrate`` would make, assuming every anchor gets a verdict.
 
     The anchors, draws, held-out split and bias probes are the runner's own (``options``:
-    ``CalibrationRun.options``). Should some anchors come back unscored, the held-out split
+    the job's ``CalibrationOptions``). Should some anchors come back unscored, the held-out split
     and so the probes shift; the probe judgements then missing are unscored at collect time
     and ``--retry-failed`` submits them.
     """
@@ -150,20 +150,13 @@ def calibration_tasks(
     from judge.calibration.runner import select_anchors, split
 
     _single_judge(evaluator)
-    seed = int(options.get("seed", 0))
-    judged, chosen = select_anchors(
-        evaluator,
-        rubric,
-        anchors,
-        human_scale=options.get("human_scale"),
-        max_items=options.get("max_items"),
-        seed=seed,
-    )
+    seed = options.seed
+    judged, chosen = select_anchors(evaluator, rubric, anchors, options)
     items = [a.item for a in chosen]
-    slots = evaluator.planner.item_slots(judged, items, int(options.get("draws", 1)))
-    _, held = split(len(chosen), float(options.get("holdout", 0.3)), seed)
+    slots = evaluator.planner.item_slots(judged, items, options.draws)
+    _, held = split(len(chosen), options.holdout, seed)
     probed = [chosen[int(i)] for i in held]
-    _, variants = probe_variants(probed, items=int(options.get("probe_items", 20)), seed=seed)
+    _, variants = probe_variants(probed, items=options.probe_items, seed=seed)
     slots += evaluator.planner.item_slots(judged, variants, 1) if variants else []
     tasks = _uncached(evaluator, (s.task for row in slots for s in row))
     ranked = sorted(tasks, key=lambda t: t.key)
@@ -239,8 +232,3 @@ def shard(records: Sequence[Record], quotas: Quotas) -> list[list[Record]]:
         files[-1].append(record)
         used += len(record.line)
     return files
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()

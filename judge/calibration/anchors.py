@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +57,6 @@ class Anchor:
     ratings: tuple[float, ...]
     raters: tuple[str, ...]
     line: int = 0  # in the anchor file, for error messages
-
-
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def load_anchors(

@@ -15,22 +15,15 @@ CANDIDATES: tuple[MapKind, ...] = ("identity", "linear", "sigmoid", "isotonic")
 
 
 def _pav(x: Array, y: Array) -> tuple[list[float], list[float]]:
-    """Pool-adjacent-violators over the distinct judge scores: the isotonic regression."""
-    levels = np.unique(x)
-    means = [float(y[x == v].mean()) for v in levels]
-    weights = [float((x == v).sum()) for v in levels]
-    blocks: list[list[float]] = []  # [mean, weight, first level index, last level index]
-    for i, (m, w) in enumerate(zip(means, weights, strict=True)):
-        blocks.append([m, w, i, i])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, w2, _, e2 = blocks.pop()
-            m1, w1, s1, _ = blocks.pop()
-            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, s1, e2])
-    ys = [0.0] * len(levels)
-    for m, _, start, end in blocks:
-        for i in range(int(start), int(end) + 1):
-            ys[i] = m
-    return [float(v) for v in levels], ys
+    """The isotonic regression over the distinct judge scores (SciPy's pool-adjacent-violators).
+
+    Each distinct score is one point weighted by how many anchors share it, so the knots are
+    those scores and the fit is the least-squares non-decreasing one.
+    """
+    levels, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    means = np.bincount(inverse, weights=y) / counts
+    fitted = optimize.isotonic_regression(means, weights=counts.astype(np.float64)).x
+    return [float(v) for v in levels], [float(v) for v in fitted]
 
 
 def fit_map(

@@ -20,13 +20,16 @@ from judge.artefact import (
     artefact_path,
     inference_fingerprint,
 )
-from judge.calibration.anchors import Anchor, file_hash, load_anchors
+from judge.calibration.anchors import Anchor, load_anchors
 from judge.calibration.fit import fit_map, fold_count, select_map
+from judge.calibration.options import CalibrationOptions
 from judge.calibration.probes import run_probes
-from judge.calibration.report import WORST, Miss, report_warnings, worst, write_report
+from judge.calibration.report import Miss, report_warnings, worst, write_report
 from judge.calibration.stats import METRICS, Array, bootstrap, human_agreement, spearman
 from judge.deadline import Deadline
+from judge.digest import sha256_file
 from judge.errors import JudgeError, SourceError
+from judge.maps import ScoreMap
 from judge.pipeline import Evaluator, Progress
 from judge.rubric import Rubric, load_rubrics
 from judge.verdict import Outcome, Unscored, Verdict
@@ -71,18 +74,13 @@ def anchor_scale(rubric: Rubric, human_scale: tuple[float, float] | None) -> tup
 
 
 def select_anchors(
-    evaluator: Evaluator,
-    rubric_name: str,
-    anchors_path: Path,
-    *,
-    human_scale: tuple[float, float] | None = None,
-    max_items: int | None = None,
-    seed: int = 0,
+    evaluator: Evaluator, rubric_name: str, anchors_path: Path, options: CalibrationOptions
 ) -> tuple[Rubric, list[Anchor]]:
     """The rubric and the anchors a run judges (checked; ``max_items`` drawn by ``seed``).
 
     Shared with the batch job path, which plans the same judgements without judging.
     """
+    human_scale, max_items = options.human_scale, options.max_items
     rubric = load_rubrics(evaluator.config.path("rubrics"), [rubric_name])[rubric_name]
     if human_scale is None:
         scale = anchor_scale(rubric, None)
@@ -114,9 +112,32 @@ def select_anchors(
     if max_items is not None and max_items < len(anchors):
         if max_items < MIN_ANCHORS:
             raise ValueError(f"max_items {max_items}: calibration needs at least {MIN_ANCHORS}")
-        keep = np.sort(np.random.default_rng(seed).permutation(len(anchors))[:max_items])
+        keep = np.sort(np.random.default_rng(options.seed).permutation(len(anchors))[:max_items])
         anchors = [anchors[i] for i in keep]
     return rubric, anchors
+
+
+@dataclass
+class _Judged:
+    """The anchors' verdicts: those with at least one, their mean scores and labels."""
+
+    anchors: list[Anchor]
+    scored: list[tuple[Anchor, list[int]]]
+    given: list[tuple[Verdict, ...]]  # each scored anchor's verdicts, reasoning included
+    judge: Array
+    human: Array
+
+
+@dataclass
+class _Fit:
+    """The split, the chosen map and the held-out predictions (raw and calibrated)."""
+
+    cal: Array
+    held: Array
+    score_map: ScoreMap
+    cv: dict[str, float]
+    raw_pred: Array
+    cal_pred: Array
 
 
 def calibrate(
@@ -125,19 +146,9 @@ def calibrate(
     anchors_path: Path,
     *,
     out: Path,
-    holdout: float = 0.3,
-    seed: int = 0,
-    draws: int = 1,
-    human_scale: tuple[float, float] | None = None,
-    max_items: int | None = None,
-    probe_items: int = 20,
-    bootstrap_rounds: int = 1000,
-    folds: int = 5,
-    min_spearman: float | None = None,
-    max_unscored: float = 1.0,
+    options: CalibrationOptions | None = None,
     progress: Progress | None = None,
     member: int = 0,
-    worst_items: int = WORST,
 ) -> CalibrationResult:
     """Run a calibration and write ``<out>/<rubric>.json`` and ``<out>/reports/<rubric>/``.
 
@@ -145,30 +156,43 @@ def calibrate(
     panel, ``member`` is the judge calibrated; its files are ``<rubric>@<model>.json`` and
     ``reports/<rubric>@<model>/`` (each judge gets its own map; see ``calibrate_panel``).
 
-    Labels must lie on the rubric's scale, or on ``human_scale`` when given. Raises
+    Labels must lie on the rubric's scale, or on ``options.human_scale`` when given. Raises
     ``CalibrationFailed`` (nothing written) when every anchor judgement, or more than
     ``max_unscored`` of them, came back unscored. Below ``min_spearman`` the report is written
     but the map is not put where the Lambda reads it (``rejected`` says why). The report
     lists the ``worst_items`` anchors the judge got most wrong, with its reasoning.
     """
-    rubric, anchors = select_anchors(
-        evaluator,
-        rubric_name,
-        anchors_path,
-        human_scale=human_scale,
-        max_items=max_items,
-        seed=seed,
-    )
-    scale = anchor_scale(rubric, human_scale)
-    judge_scale = anchor_scale(rubric, None)
-    judge_settings = evaluator.members[member]
-    mode = evaluator.config.mode(rubric.name)
+    opts = options or CalibrationOptions()
+    rubric, anchors = select_anchors(evaluator, rubric_name, anchors_path, opts)
+    judged = _judge_anchors(evaluator, rubric, anchors, opts, progress, member)
+    fit = _fit(judged, rubric, opts)
+    metrics = _metrics(evaluator, rubric, anchors_path, judged, fit, opts, member)
+    spearman_held = metrics["holdout"]["calibrated"]["spearman"]
+    rejected = ""
+    if opts.min_spearman is not None and not spearman_held >= opts.min_spearman:  # NaN too
+        rejected = (
+            f"held-out Spearman {spearman_held:.3f} is below --min-spearman {opts.min_spearman:g}"
+        )
+        metrics["rejected"] = rejected
+    artefact = _artefact(evaluator, rubric, anchors_path, fit, metrics, member)
+    return _write(evaluator, rubric, out, judged, fit, artefact, opts, rejected)
+
+
+def _judge_anchors(
+    evaluator: Evaluator,
+    rubric: Rubric,
+    anchors: list[Anchor],
+    options: CalibrationOptions,
+    progress: Progress | None,
+    member: int,
+) -> _Judged:
+    """Judge every anchor ``draws`` times; fail when too few got a verdict."""
     outcomes, _ = evaluator.judge_items(
-        rubric, [a.item for a in anchors], draws, Deadline.never(), progress, member
+        rubric, [a.item for a in anchors], options.draws, Deadline.never(), progress, member
     )
-    _check_unscored(outcomes, max_unscored)
+    _check_unscored(outcomes, options.max_unscored)
     scored: list[tuple[Anchor, list[int]]] = []
-    given: list[tuple[Verdict, ...]] = []  # each scored anchor's verdicts, reasoning included
+    given: list[tuple[Verdict, ...]] = []
     for anchor, row in zip(anchors, outcomes, strict=True):
         verdicts = tuple(o for o in row if isinstance(o, Verdict))
         if verdicts:
@@ -181,100 +205,145 @@ def calibrate(
         )
     judge = np.array([float(np.mean(v)) for _, v in scored])
     human = np.array([a.label for a, _ in scored])
-    lengths = np.array([len(a.item.response) for a, _ in scored], dtype=float)
-    levels = rubric.scores
+    return _Judged(anchors, scored, given, judge, human)
 
-    cal, held = split(len(scored), holdout, seed)
-    held_set = {int(i) for i in held}
-    score_map, cv = select_map(judge[cal], human[cal], judge_scale, scale, folds=folds, seed=seed)
+
+def _fit(judged: _Judged, rubric: Rubric, options: CalibrationOptions) -> _Fit:
+    """Split, choose a map by cross-validation on one side, predict the other."""
+    scale = anchor_scale(rubric, options.human_scale)
+    judge_scale = anchor_scale(rubric, None)
+    judge, human, seed = judged.judge, judged.human, options.seed
+    cal, held = split(len(judged.scored), options.holdout, seed)
+    score_map, cv = select_map(
+        judge[cal], human[cal], judge_scale, scale, folds=options.folds, seed=seed
+    )
     identity = fit_map("identity", judge[cal], human[cal], judge_scale, scale)
-    held_judge, held_human = judge[held], human[held]
-    raw_pred = np.array([identity.apply(float(x)) for x in held_judge])
-    cal_pred = np.array([score_map.apply(float(x)) for x in held_judge])
+    raw_pred = np.array([identity.apply(float(x)) for x in judge[held]])
+    cal_pred = np.array([score_map.apply(float(x)) for x in judge[held]])
+    return _Fit(cal, held, score_map, cv, raw_pred, cal_pred)
 
-    metrics: dict[str, Any] = {
-        "holdout": {
-            "raw": _flat(
-                bootstrap(raw_pred, held_human, scale, levels, rounds=bootstrap_rounds, seed=seed)
-            ),
-            "calibrated": _flat(
-                bootstrap(cal_pred, held_human, scale, levels, rounds=bootstrap_rounds, seed=seed)
-            ),
-        },
-        "model_id": judge_settings.model_id,
-        "mode": mode,
+
+def _metrics(
+    evaluator: Evaluator,
+    rubric: Rubric,
+    anchors_path: Path,
+    judged: _Judged,
+    fit: _Fit,
+    options: CalibrationOptions,
+    member: int,
+) -> dict[str, Any]:
+    """Every figure the artefact and the report carry (same keys, same order as before)."""
+    scale, levels, seed = anchor_scale(rubric, options.human_scale), rubric.scores, options.seed
+    rounds, scored, judge, human = (
+        options.bootstrap_rounds,
+        judged.scored,
+        judged.judge,
+        judged.human,
+    )
+    held_human = human[fit.held]
+    lengths = np.array([len(a.item.response) for a, _ in scored], dtype=float)
+
+    def boot(pred: Array) -> dict[str, Any]:
+        return _flat(bootstrap(pred, held_human, scale, levels, rounds=rounds, seed=seed))
+
+    return {
+        "holdout": {"raw": boot(fit.raw_pred), "calibrated": boot(fit.cal_pred)},
+        "model_id": evaluator.members[member].model_id,
+        "mode": evaluator.config.mode(rubric.name),
         "endpoint": evaluator.endpoint,
         "anchors_file": str(anchors_path),
-        "items": len(anchors),
-        "unscored_items": len(anchors) - len(scored),
-        "calibration_items": len(cal),
-        "holdout_items": len(held),
+        "items": len(judged.anchors),
+        "unscored_items": len(judged.anchors) - len(scored),
+        "calibration_items": len(fit.cal),
+        "holdout_items": len(fit.held),
         "seed": seed,
-        "bootstrap_rounds": bootstrap_rounds,
-        "draws": draws,
-        "map_kind": score_map.kind,
-        "cv_mae": cv,
-        "cv_folds": fold_count(len(cal), folds),
-        "human_agreement": human_agreement([a.ratings for a in anchors]),
-        "self_consistency": _consistency([v for _, v in scored]) if draws > 1 else {},
-        "length_bias": {
-            "judge": spearman(judge, lengths),
-            "human": spearman(human, lengths),
-        },
+        "bootstrap_rounds": rounds,
+        "draws": options.draws,
+        "map_kind": fit.score_map.kind,
+        "cv_mae": fit.cv,
+        "cv_folds": fold_count(len(fit.cal), options.folds),
+        "human_agreement": human_agreement([a.ratings for a in judged.anchors]),
+        "self_consistency": _consistency([v for _, v in scored]) if options.draws > 1 else {},
+        "length_bias": {"judge": spearman(judge, lengths), "human": spearman(human, lengths)},
         "distribution": _distribution([v for _, vs in scored for v in vs], levels),
         "probes": run_probes(
             evaluator,
             rubric,
-            [scored[i][0] for i in held],
-            [float(judge[i]) for i in held],
-            items=probe_items,
+            [scored[i][0] for i in fit.held],
+            [float(judge[i]) for i in fit.held],
+            items=options.probe_items,
             seed=seed,
             member=member,
         ),
     }
-    spearman_held = metrics["holdout"]["calibrated"]["spearman"]
-    rejected = ""
-    if min_spearman is not None and not spearman_held >= min_spearman:  # NaN fails too
-        rejected = f"held-out Spearman {spearman_held:.3f} is below --min-spearman {min_spearman:g}"
-        metrics["rejected"] = rejected
-    artefact = Artefact(
+
+
+def _artefact(
+    evaluator: Evaluator,
+    rubric: Rubric,
+    anchors_path: Path,
+    fit: _Fit,
+    metrics: dict[str, Any],
+    member: int,
+) -> Artefact:
+    """The calibration file the Lambda reads: the map and what it was fitted for."""
+    settings = evaluator.members[member]
+    mode = evaluator.config.mode(rubric.name)
+    scale = fit.score_map.y_min, fit.score_map.y_max
+    return Artefact(
         format=ARTEFACT_FORMAT,
         rubric=rubric.name,
         rubric_hash=rubric.content_hash,
         template_hash=evaluator.renderer.hash_for(mode),
-        model_id=judge_settings.model_id,
-        inference=inference_fingerprint(judge_settings, mode),
+        model_id=settings.model_id,
+        inference=inference_fingerprint(settings, mode),
         anchors_file=anchors_path.name,
-        anchors_hash=file_hash(anchors_path),
+        anchors_hash=sha256_file(anchors_path),
         human_scale=HumanScale(min=scale[0], max=scale[1]),
-        map=score_map,
+        map=fit.score_map,
         metrics=metrics,
         endpoint=evaluator.endpoint,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    named = judge_settings.model_id if evaluator.config.judge.panel else None
+
+
+def _write(
+    evaluator: Evaluator,
+    rubric: Rubric,
+    out: Path,
+    judged: _Judged,
+    fit: _Fit,
+    artefact: Artefact,
+    options: CalibrationOptions,
+    rejected: str,
+) -> CalibrationResult:
+    """Write the report, then the map where the Lambda reads it (rejected: beside the report)."""
+    named = artefact.model_id if evaluator.config.judge.panel else None
     path = artefact_path(out, rubric.name, named)
     reports = out / "reports" / path.stem
+    held_set = {int(i) for i in fit.held}
+    predictions = (fit.score_map.apply(float(x)) for x in judged.judge)
     misses = [
         Miss(a.id, a.line, a.item.conversation, a.item.response, a.label, v, p, i in held_set)
         for i, ((a, _), v, p) in enumerate(
-            zip(scored, given, (score_map.apply(float(x)) for x in judge), strict=True)
+            zip(judged.scored, judged.given, predictions, strict=True)
         )
     ]
+    held_human = judged.human[fit.held]
     report = write_report(
         reports,
         rubric.name,
-        held_judge,
+        judged.judge[fit.held],
         held_human,
-        score_map,
-        levels,
-        metrics,
-        worst(misses, worst_items),
+        fit.score_map,
+        rubric.scores,
+        artefact.metrics,
+        worst(misses, options.worst_items),
     )
-    warned = report_warnings(metrics)
+    warned = report_warnings(artefact.metrics)
     held_ids = {
-        scored[int(i)][0].id: (float(p), float(h))
-        for i, p, h in zip(held, cal_pred, held_human, strict=True)
+        judged.scored[int(i)][0].id: (float(p), float(h))
+        for i, p, h in zip(fit.held, fit.cal_pred, held_human, strict=True)
     }
     text = json.dumps(_json_safe(artefact.model_dump()), indent=1) + "\n"
     kept = reports / "rejected.json"
@@ -296,7 +365,13 @@ class PanelCalibration:
 
 
 def calibrate_panel(
-    evaluator: Evaluator, rubric_name: str, anchors_path: Path, *, out: Path, **options: Any
+    evaluator: Evaluator,
+    rubric_name: str,
+    anchors_path: Path,
+    *,
+    out: Path,
+    options: CalibrationOptions | None = None,
+    progress: Progress | None = None,
 ) -> PanelCalibration:
     """Calibrate every judge of the panel, then measure the panel against the humans.
 
@@ -309,7 +384,15 @@ def calibrate_panel(
     members: list[tuple[str, CalibrationResult]] = []
     for i, judge in enumerate(evaluator.members):
         try:
-            result = calibrate(evaluator, rubric_name, anchors_path, out=out, member=i, **options)
+            result = calibrate(
+                evaluator,
+                rubric_name,
+                anchors_path,
+                out=out,
+                options=options,
+                progress=progress,
+                member=i,
+            )
         except CalibrationFailed as exc:  # all judges' maps or none: remove the ones written
             for _, done in members:
                 done.artefact_path.unlink(missing_ok=True)

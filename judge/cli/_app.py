@@ -102,28 +102,6 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def run_options(
-    holdout: float,
-    seed: int,
-    draws: int,
-    human_scale: tuple[float, float] | None,
-    max_items: int | None,
-    probe_items: int,
-) -> dict[str, Any]:
-    """A calibration run's options, for ``judge calibrate`` and ``judge batch submit``.
-
-    The keys a batch job records (``CalibrationRun.options``), built in one place.
-    """
-    return {
-        "holdout": holdout,
-        "seed": seed,
-        "draws": draws,
-        "human_scale": human_scale,
-        "max_items": max_items,
-        "probe_items": probe_items,
-    }
-
-
 def check_outputs(
     outputs: Mapping[str, str | None], inputs: Mapping[str, str | Path | None]
 ) -> None:

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from judge.calibration.options import RUN, CalibrationOptions, click_options
 from judge.cli._app import (
     check_outputs,
     config_option,
     main,
     progress_bar,
     reported_errors,
-    run_options,
     say,
 )
 from judge.deploy.aws_errors import aws_errors
@@ -129,12 +129,7 @@ def _role_arn(ctx: click.Context, param: click.Parameter, value: str) -> str:
     default=None,
     help="Submit a calibration run on this anchor set instead of scoring DATA.",
 )
-@click.option("--holdout", default=0.3, show_default=True, type=click.FloatRange(0.05, 0.9))
-@click.option("--seed", default=0, show_default=True)
-@click.option("--samples", "draws", default=1, show_default=True, type=click.IntRange(1, 10))
-@click.option("--human-scale", type=(float, float), default=None)
-@click.option("--max-items", type=click.IntRange(8), default=None)
-@click.option("--probes", "probe_items", type=click.IntRange(0), default=20, show_default=True)
+@click_options(*RUN)
 @click.option(
     "--retry-failed",
     "retry",
@@ -151,12 +146,7 @@ def submit(
     role_arn: str,
     rubrics: tuple[str, ...],
     anchors: str | None,
-    holdout: float,
-    seed: int,
-    draws: int,
-    human_scale: tuple[float, float] | None,
-    max_items: int | None,
-    probe_items: int,
+    options: CalibrationOptions,
     retry: str | None,
     min_records: int,
     max_records_per_file: int,
@@ -195,7 +185,6 @@ def submit(
         if retry is not None:
             done = submit_retry(retry, target)
         elif anchors is not None:
-            options = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
             done = submit_calibration(
                 rubrics[0], Path(anchors), options, target, config_path=config_path
             )
@@ -344,13 +333,7 @@ def collect(
             calibrate,
             rubric=run.rubric,
             anchors_file=run.anchors,
-            holdout=run.holdout,
-            seed=run.seed,
             out=out,
-            draws=run.draws,
-            human_scale=run.human_scale,
-            max_items=run.max_items,
-            probe_items=run.probe_items,
             as_json=as_json,
             min_spearman=min_spearman,
             max_unscored=max_unscored,
@@ -452,7 +435,7 @@ class CalibrationReplay:
     evaluator: Evaluator
     rubric: str
     anchors: str
-    options: dict[str, Any]
+    options: CalibrationOptions  # the job's judgement options
     replayed: Replay
 
 
@@ -469,7 +452,7 @@ def calibration_from_batch(ctx: click.Context, job: str) -> CalibrationReplay:
     if run is None:
         replayed.evaluator.close()
         raise click.UsageError(f"batch job {replayed.manifest.job_name} is not a calibration job")
-    wanted = {"rubric": run.rubric, "anchors_file": run.anchors, **run.options()}
+    wanted = {"rubric": run.rubric, "anchors_file": run.anchors, **run.options().run()}
     for name, value in wanted.items():
         given = ctx.params.get(name)
         if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE and not _same(

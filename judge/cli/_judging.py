@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from judge.calibration.options import GATES, RUN, CalibrationOptions, click_options
 from judge.cli._app import (
     check_output_dir,
     check_outputs,
@@ -23,7 +24,6 @@ from judge.cli._app import (
     progress_bar,
     read_batch,
     reported_errors,
-    run_options,
     say,
 )
 from judge.cli._tables import print_results, print_summary, with_interval, write_outputs
@@ -35,6 +35,7 @@ from judge.probe.search import (
 )
 
 if TYPE_CHECKING:
+    from judge.calibration.runner import CalibrationResult
     from judge.config import RewardConfig
     from judge.contract import Sample
     from judge.pipeline import BatchResult, Evaluator
@@ -258,14 +259,14 @@ def score(
 def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     """Exit 4 when no judgement succeeded, or more than ``max_unscored`` of them failed."""
     dims = [d for r in batch.results for d in r.dimensions]
-    failed = [d.unscored_reason or "" for d in dims if d.normalized is None]
+    failed = [d.unscored for d in dims if d.normalized is None]
     if batch.results and all(r.malformed for r in batch.results):
         say("error", "red", f"no sample could be read ({len(batch.results)} malformed)")
         raise SystemExit(4)
     if not dims:
         return  # nothing was judged (every sample guarded): nothing failed
-    reasons = Counter(r.split(" ", 1)[0] for r in failed).most_common(1)
-    example = next((r for r in failed if reasons and r.startswith(reasons[0][0])), "")[:160]
+    why = Counter(u.reason for u in failed if u is not None).most_common(1)
+    example = next((str(u) for u in failed if u is not None and u.reason == why[0][0]), "")[:160]
     if len(failed) == len(dims):
         say(
             "error",
@@ -293,69 +294,12 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     help="Anchor set (JSONL). Required.",
 )
 @click.option(
-    "--holdout",
-    default=0.3,
-    show_default=True,
-    type=click.FloatRange(0.05, 0.9),
-    help="Fraction of anchors held out for the report.",
-)
-@click.option("--seed", default=0, show_default=True, help="Seed for the split and bootstrap.")
-@click.option(
     "--out",
     type=click.Path(file_okay=False),
     default=None,
     help="Output dir (default: the config's calibration dir).",
 )
-@click.option(
-    "--samples",
-    "draws",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 10),
-    help="Verdicts per item, for self-consistency.",
-)
-@click.option(
-    "--human-scale",
-    type=(float, float),
-    default=None,
-    help="MIN MAX of the labels when they are not on the rubric's scale; a label outside "
-    "the scale in use is an error.",
-)
-@click.option(
-    "--max-items",
-    type=click.IntRange(8),
-    default=None,
-    help="Use a seeded random subset of this many anchors (quick runs).",
-)
-@click.option(
-    "--probes",
-    "probe_items",
-    type=click.IntRange(0),
-    default=20,
-    show_default=True,
-    help="Held-out items rewritten for bias probes (injection, forged verdict, "
-    "padding); 0 to skip.",
-)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-@click.option(
-    "--min-spearman",
-    type=float,
-    default=None,
-    help="Exit 3 if calibrated held-out Spearman is below this (CI gate); the map is then "
-    "not written where the Lambda reads it.",
-)
-@max_unscored_option(
-    "Exit 4, writing nothing, if a larger fraction of anchor judgements is unscored "
-    "(all unscored always exits 4)."
-)
-@click.option(
-    "--worst",
-    "worst_items",
-    type=click.IntRange(0),
-    default=10,
-    show_default=True,
-    help="Anchors the judge got most wrong listed in the report (and reports/RUBRIC/worst.jsonl).",
-)
 @click.option(
     "--from-batch",
     "from_batch",
@@ -364,6 +308,7 @@ def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
     help="Take the verdicts from `judge batch` job JOB instead of calling the judge; the "
     "job's rubric, anchors and options apply.",
 )
+@click_options(*RUN, *GATES)
 @concurrency_option
 @config_option
 @click.pass_context
@@ -371,18 +316,10 @@ def calibrate(
     ctx: click.Context,
     rubric: str | None,
     anchors_file: str | None,
-    holdout: float,
-    seed: int,
     out: str | None,
-    draws: int,
-    human_scale: tuple[float, float] | None,
-    max_items: int | None,
-    probe_items: int,
     as_json: bool,
-    min_spearman: float | None,
-    max_unscored: float,
-    worst_items: int,
     from_batch: str | None,
+    options: CalibrationOptions,
     config_path: str | None,
     concurrency: int | None,
 ) -> None:
@@ -391,7 +328,8 @@ def calibrate(
     Exit 2 for bad input, 3 when --min-spearman fails, 4 when too few judgements succeeded.
     Every warning of the report is printed too (stderr).
     """
-    if human_scale is not None and not human_scale[0] < human_scale[1]:
+    scale = options.human_scale
+    if scale is not None and not scale[0] < scale[1]:
         raise click.BadParameter("MIN must be below MAX", param_hint="--human-scale")
     try:
         from judge.calibration.runner import CalibrationFailed
@@ -408,33 +346,36 @@ def calibrate(
 
             batch = calibration_from_batch(ctx, from_batch)
             evaluator, rubric, anchors_file = batch.evaluator, batch.rubric, batch.anchors
-            run = batch.options  # the job's own options
+            options = options.with_run(batch.options)  # the job's own judgement options
         elif rubric is None or anchors_file is None:
             raise click.UsageError("Missing option '--rubric' or '--anchors'.")
         else:
             evaluator = cli_evaluator(config_path, concurrency)
-            run = run_options(holdout, seed, draws, human_scale, max_items, probe_items)
         target = Path(out) if out else evaluator.config.path("calibration")
         check_output_dir("--out" if out else "[paths] calibration", target)
-        options = {
-            **run,
-            "min_spearman": min_spearman,
-            "max_unscored": max_unscored,
-            "worst_items": worst_items,
-        }
         try:
             if evaluator.config.judge.panel and from_batch is None:
                 _calibrate_panel(evaluator, rubric, Path(anchors_file), target, options, as_json)
                 return
             with progress_bar("judging anchors") as progress:
                 result = run_calibration(
-                    evaluator, rubric, Path(anchors_file), out=target, progress=progress, **options
+                    evaluator,
+                    rubric,
+                    Path(anchors_file),
+                    out=target,
+                    options=options,
+                    progress=progress,
                 )
         except CalibrationFailed as exc:
             say("error", "red", str(exc))
             raise SystemExit(4) from None
         finally:
             evaluator.close()
+    _print_calibration(result, rubric, target, as_json)
+
+
+def _print_calibration(result: CalibrationResult, rubric: str, target: Path, as_json: bool) -> None:
+    """The held-out table (or the metrics as JSON), the warnings, the gate (exit 3)."""
     held = result.artefact.metrics["holdout"]
     if as_json:
         click.echo(json.dumps(json.loads(result.artefact_path.read_text())["metrics"], indent=1))
@@ -467,14 +408,16 @@ def _calibrate_panel(
     rubric: str,
     anchors: Path,
     target: Path,
-    options: dict[str, Any],
+    options: CalibrationOptions,
     as_json: bool,
 ) -> None:
     """Calibrate each judge of the panel; report each and the panel (exit 3: a gate failed)."""
     from judge.calibration.runner import calibrate_panel
 
     with progress_bar("judging anchors (every judge)") as progress:
-        run = calibrate_panel(evaluator, rubric, anchors, out=target, progress=progress, **options)
+        run = calibrate_panel(
+            evaluator, rubric, anchors, out=target, options=options, progress=progress
+        )
     if as_json:
         click.echo(json.dumps(run.summary, indent=1))
     else:

@@ -5,7 +5,6 @@ Every problem ``judge package`` would refuse is one of them (``packaging_problem
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -195,28 +194,33 @@ def _stale_artefacts(
 
 
 def lint_data(path: Path, config_path: str | Path | None = None) -> tuple[list[str], int]:
-    """Validate every per-sample rubric in a dataset file: (problems by line, rubrics seen)."""
+    """Validate every per-sample rubric in a dataset file: (problems by line, rubrics seen).
+
+    The file is read by the event reader ``judge score`` and the handler use, so lint accepts
+    exactly what they accept (a JSON list, ``{"trajectories": [...]}``, one sample, JSONL).
+    """
     from judge.checklist import parse_sample_rubric
-    from judge.contract import parse_sample, sample_rubric_data
-    from judge.errors import read_text
+    from judge.contract import parse_sample, read_event_file, sample_rubric_data, samples_of
+    from judge.errors import EventError
 
     config = load_config(config_path)
+    try:
+        samples = samples_of(read_event_file(path))
+    except EventError as exc:
+        return [f"{path}: {exc}"], 0
+    where = _places(path, len(samples))
     problems: list[str] = []
     seen = 0
-    for number, line in enumerate(read_text(path, "dataset").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except (json.JSONDecodeError, RecursionError, ValueError) as exc:
-            problems.append(f"{path}:{number}: not JSON ({exc})")
+    for place, raw in zip(where, samples, strict=True):
+        if isinstance(raw, str):  # a JSONL line the reader could not parse
+            problems.append(f"{place}: not JSON")
             continue
         if not isinstance(raw, dict):
-            problems.append(f"{path}:{number}: a sample is an object, not {type(raw).__name__}")
+            problems.append(f"{place}: a sample is an object, not {type(raw).__name__}")
             continue
-        sample = parse_sample(number, raw)
+        sample = parse_sample(0, raw)
         if sample.problem:
-            problems.append(f"{path}:{number}: {sample.problem}")
+            problems.append(f"{place}: {sample.problem}")
         found = sample_rubric_data(raw)
         if found is None:
             continue
@@ -224,5 +228,17 @@ def lint_data(path: Path, config_path: str | Path | None = None) -> tuple[list[s
         try:
             parse_sample_rubric(*found, config.sample_rubric)
         except ValueError as exc:
-            problems.append(f"{path}:{number}: {exc}")
+            problems.append(f"{place}: {exc}")
     return problems, seen
+
+
+def _places(path: Path, count: int) -> list[str]:
+    """Where each sample is, for the messages.
+
+    ``file:line`` when each non-blank line is one sample (JSONL), else ``file: sample N``.
+    """
+    lines = path.read_text("utf-8", "replace").splitlines()
+    numbers = [n for n, line in enumerate(lines, start=1) if line.strip()]
+    if len(numbers) == count:
+        return [f"{path}:{n}" for n in numbers]
+    return [f"{path}: sample {i}" for i in range(1, count + 1)]

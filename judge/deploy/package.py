@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 import judge
 from judge.config import RewardConfig, load_config
+from judge.digest import sha256_file
 from judge.errors import JudgeError, SourceError
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,6 @@ def _name(requirement: str) -> str:
     for sep in "<>=!~[ ;":
         requirement = requirement.split(sep, 1)[0]
     return requirement.strip().lower()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _build_pins() -> list[str]:
@@ -306,7 +303,7 @@ def _layout_problems(config: RewardConfig) -> list[str]:
 
 def content_hashes(config_path: Path, config: RewardConfig) -> dict[str, str]:
     """Archive name -> sha256 of every project file the zip carries (code and content)."""
-    return {name: _sha256(path) for name, path in _project_files(config_path, config).items()}
+    return {name: sha256_file(path) for name, path in _project_files(config_path, config).items()}
 
 
 def evaluator_version(hashes: dict[str, str]) -> str:
@@ -346,7 +343,7 @@ def build_package(
     config = load_config(config_path)
     _refuse_unusable(config_path)
     files = _project_files(config_path, config)
-    hashes = {name: _sha256(path) for name, path in files.items()}
+    hashes = {name: sha256_file(path) for name, path in files.items()}
     version = evaluator_version(hashes)
     with tempfile.TemporaryDirectory(prefix="judge-package-") as tmp:
         deps = Path(tmp)

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 
+from judge.batch.s3uri import S3_URI
 from judge.server.wire import (
     Backend,
     ConverseFault,
@@ -51,7 +52,6 @@ log = logging.getLogger("judge.server")
 _JOB = re.compile(r"^/model-invocation-job/(?P<id>.+?)(?P<stop>/stop)?$")
 _JOB_NAME = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
 _ROLE_ARN = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][-.a-z0-9]{1,61}[a-z0-9])(?:/(?P<key>.*))?$")
 _ID_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"  # job ids: [a-z0-9]{12}
 RUNNING = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 
@@ -163,7 +163,7 @@ class ControlPlane:
         source = (body["inputDataConfig"] or {}).get("s3InputDataConfig") or {}
         target = (body["outputDataConfig"] or {}).get("s3OutputDataConfig") or {}
         for where, config in (("input", source), ("output", target)):
-            if not _S3_URI.match(str(config.get("s3Uri", ""))):
+            if not S3_URI.match(str(config.get("s3Uri", ""))):
                 raise ConverseFault(400, "ValidationException", f"{where} s3Uri is not valid")
         if source.get("s3InputFormat", "JSONL") != "JSONL":
             raise ConverseFault(400, "ValidationException", "s3InputFormat must be JSONL")
@@ -409,7 +409,7 @@ class ControlPlane:
 
 
 def _split(uri: str) -> tuple[str, str]:
-    match = _S3_URI.match(uri)
+    match = S3_URI.match(uri)
     if match is None:
         raise ValueError(f"not an S3 URI: {uri}")
     return match["bucket"], match["key"] or ""
