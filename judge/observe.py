@@ -25,6 +25,7 @@ from judge.assemble import BatchResult
 from judge.config import ModelPrice
 from judge.contract import shown_id
 from judge.cost import price_table, total_cost
+from judge.metrics import metric
 
 SERVICE = "rlaif-judge"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
@@ -64,33 +65,6 @@ def evaluator_version() -> str:
         return str(json.loads(manifest.read_text())["evaluator_version"])
     except (OSError, ValueError, KeyError):
         return "unpackaged"
-
-
-# EMF units: counts, milliseconds and a percentage; anything else is unitless (NoUnit).
-_UNITS = {
-    "CacheHitRate": MetricUnit.Percent,
-    "JudgeLatencyMean": MetricUnit.Milliseconds,
-    "JudgeLatencyMax": MetricUnit.Milliseconds,
-    "BatchDuration": MetricUnit.Milliseconds,
-}
-_COUNTS = {
-    "BatchSize",
-    "UnscoredSamples",
-    "GuardedSamples",
-    "MalformedSamples",
-    "UnscoredJudgements",
-    "JudgeCalls",
-    "Retries",
-    "Throttles",
-    "JudgeFailedCalls",
-    "SubstanceCalls",
-    "SubstanceFloored",
-    "SubstanceFailed",
-    "JudgeInputTokens",
-    "JudgeOutputTokens",
-    "JudgeCacheReadTokens",
-    "JudgeCacheWriteTokens",
-}
 
 
 def record(
@@ -180,7 +154,7 @@ def _optional_figures(batch: BatchResult, rubrics: list[str]) -> dict[str, float
 def _emit(figures: dict[str, float]) -> None:
     """The figures as EMF metrics (one stdout line), with the evaluator version."""
     for name, value in figures.items():
-        unit = _UNITS.get(name, MetricUnit.Count if name in _COUNTS else MetricUnit.NoUnit)
+        unit = MetricUnit(metric(name).unit)  # the table's unit; KeyError: not in the table
         metrics.add_metric(
             name=name, unit=unit, value=value * 100 if name == "CacheHitRate" else value
         )

@@ -9,6 +9,7 @@ import pytest
 
 from judge import lambda_handler, observe
 from judge.deadline import LocalContext
+from judge.metrics import METRICS, metric
 from judge.server.scripted import Faults, Judged, ScriptedJudge
 from tests.conftest import ServeFn, make_evaluator, sample
 
@@ -89,9 +90,11 @@ def test_emf_metrics_per_invocation(
     assert emf["function"] == "local" and emf["service"] == "rlaif-judge"
     names = {m["Name"] for m in directive["Metrics"]}
     assert names == EXPECTED
-    for metric in directive["Metrics"]:
-        _value(emf, metric["Name"])
-        assert metric["Unit"] in {"Count", "Percent", "Milliseconds", "None"}
+    # every name and unit from the one table (judge.metrics), every non-optional one sent
+    assert {m.name for m in METRICS if not m.optional} <= names
+    for sent in directive["Metrics"]:
+        _value(emf, sent["Name"])
+        assert sent["Unit"] == metric(sent["Name"]).unit
     assert _value(emf, "BatchSize") == 5
     assert _value(emf, "GuardedSamples") == 1 and _value(emf, "MalformedSamples") == 1
     assert _value(emf, "RewardMax") == max(a["aggregate_reward_score"] for a in answer)

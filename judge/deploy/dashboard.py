@@ -1,4 +1,8 @@
-"""A CloudWatch dashboard for one reward function: what to watch during a training run."""
+"""A CloudWatch dashboard for one reward function: what to watch during a training run.
+
+It plots names from the one metric table (``judge.metrics``); a name not there fails here,
+at deploy, not as an empty graph in CloudWatch.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from itertools import pairwise
 from typing import Any
 
+from judge.metrics import metric
 from judge.observe import NAMESPACE, SERVICE
 
 MAX_BODY = 4096  # a CloudFormation parameter value
@@ -14,6 +19,7 @@ MAX_BODY = 4096  # a CloudFormation parameter value
 def _metric(
     name: str, function: str, stat: str, label: str | None = None, right: bool = False
 ) -> list[Any]:
+    metric(name)  # KeyError for a name the function never emits
     extra: dict[str, Any] = {"stat": stat}
     if label:
         extra["label"] = label
