@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from judge.deploy.aws_errors import aws_errors
 if TYPE_CHECKING:
     from judge.batch.jobs import Replay, Submitted
     from judge.batch.manifest import Manifest
+    from judge.batch.records import Quotas
     from judge.pipeline import Evaluator
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +43,7 @@ jobs_dir_option = click.option(
 
 
 def quota_options(func: F) -> F:
-    """The batch quotas, to set from your account's Service Quotas."""
+    """The batch quotas, to set from your account's Service Quotas: one ``quotas`` argument."""
     options = [
         click.option(
             "--min-records",
@@ -79,9 +81,23 @@ def quota_options(func: F) -> F:
             help="Quota 'Batch inference job size', in MB.",
         ),
     ]
+    names = ("min_records", "max_records_per_file", "max_records_per_job")
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from judge.batch.records import Quotas  # the pipeline: imported when a command runs
+
+        quotas = Quotas(
+            **{name: kwargs.pop(name) for name in names},
+            max_file_bytes=int(kwargs.pop("max_file_mb") * MB),
+            max_job_bytes=int(kwargs.pop("max_job_mb") * MB),
+        )
+        return func(*args, quotas=quotas, **kwargs)
+
+    decorated: Any = wrapper
     for option in reversed(options):
-        func = option(func)
-    return func
+        decorated = option(decorated)
+    return decorated  # type: ignore[no-any-return]
 
 
 @main.group()
@@ -148,11 +164,7 @@ def submit(
     anchors: str | None,
     options: CalibrationOptions,
     retry: str | None,
-    min_records: int,
-    max_records_per_file: int,
-    max_records_per_job: int,
-    max_file_mb: float,
-    max_job_mb: float,
+    quotas: Quotas,
     jobs_dir: str | None,
     config_path: str | None,
 ) -> None:
@@ -162,24 +174,12 @@ def submit(
     tool use, so the job judges with keyed text verdicts (verdict_mode = "text").
     """
     from judge.batch.jobs import Target, submit_calibration, submit_retry, submit_score
-    from judge.batch.records import Quotas
 
     if sum(x is not None for x in (data, anchors, retry)) != 1:
         raise click.UsageError("give exactly one of DATA, --anchors FILE or --retry-failed JOB")
     if anchors is not None and len(rubrics) != 1:
         raise click.UsageError("a calibration job needs exactly one --rubric")
-    target = Target(
-        bucket_uri,
-        role_arn,
-        Quotas(
-            min_records=min_records,
-            max_records_per_file=max_records_per_file,
-            max_records_per_job=max_records_per_job,
-            max_file_bytes=int(max_file_mb * MB),
-            max_job_bytes=int(max_job_mb * MB),
-        ),
-        jobs_dir,
-    )
+    target = Target(bucket_uri, role_arn, quotas, jobs_dir)
     with reported_errors(), aws_errors():
         done: Submitted
         if retry is not None:
