@@ -15,9 +15,9 @@ from judge.cost import TokenCounts
 from judge.deadline import Deadline
 from judge.errors import BackendDown
 from judge.kinds import kind as kind_named
+from judge.label import Answer
 from judge.limiter import AdaptiveLimit, DeadlineReached
 from judge.retry import RetryStats, call_with_retries
-from judge.rubric import Rubric
 from judge.verdict import Outcome, Unscored, Verdict
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class JudgeTask:
     """
 
     key: str
-    rubrics: tuple[Rubric, ...]
+    rubrics: tuple[Answer, ...]
     request: dict[str, Any]
     fence_key: str = ""  # the request's delimiter key, which a text verdict must carry
     judged: str = ""  # the judged response (its lines never count as the judge's verdict)

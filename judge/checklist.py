@@ -29,6 +29,7 @@ from pathlib import Path
 
 from judge.config import SAMPLE_RUBRIC, SampleRubricSettings
 from judge.errors import SourceError
+from judge.label import Label
 from judge.rubric import Level, Rubric, parse_rubric
 from judge.text import clean
 
@@ -104,22 +105,22 @@ def parse_sample_rubric(place: str, value: object, settings: SampleRubricSetting
     return SampleRubric(criteria=tuple(criteria))
 
 
-def criterion_rubrics(sample: SampleRubric) -> tuple[Rubric, ...]:
-    """Explicit mode: one 0/1 pseudo-rubric per criterion ("is this true of the response?")."""
+def criterion_labels(sample: SampleRubric) -> tuple[Label, ...]:
+    """Explicit mode: one 0/1 label per criterion ("is this true of the response?")."""
     return tuple(
-        Rubric(
+        Label(
             name=f"{CRITERION_PREFIX}{i + 1}",
             title=c.text,
-            path=Path(f"{CRITERION_PREFIX}{i + 1}"),
             scale_min=0,
             scale_max=1,
             definition=c.text,
-            levels=(Level(0, "not true", ""), Level(1, "true", "")),
-            examples=(),
             content_hash=hashlib.sha256(f"{c.text}\x00{c.weight}".encode()).hexdigest(),
         )
         for i, c in enumerate(sample.criteria)
     )
+
+
+criterion_rubrics = criterion_labels  # the name tooling used before labels had a type
 
 
 def implicit_rubric(sample: SampleRubric, scale: tuple[int, int]) -> Rubric:

@@ -16,10 +16,9 @@ import hmac
 import json
 import math
 from collections.abc import Callable
-from dataclasses import replace
 
+from judge.label import Answer, Label
 from judge.prompt import JudgeInput
-from judge.rubric import Rubric
 
 ANSWER_PREFIX = "response_"
 
@@ -87,6 +86,11 @@ def answer_name(position: int) -> str:
     return f"{ANSWER_PREFIX}{position + 1}"
 
 
-def answer_rubrics(rubric: Rubric, size: int) -> tuple[Rubric, ...]:
-    """One pseudo-rubric per response label: the verdict parser reads one score each."""
-    return tuple(replace(rubric, name=answer_name(i)) for i in range(size))
+def answer_labels(rubric: Answer, size: int) -> tuple[Label, ...]:
+    """One label per response of a group request, on ``rubric``'s scale."""
+    return tuple(
+        Label(answer_name(i), rubric.title, rubric.scale_min, rubric.scale_max) for i in range(size)
+    )
+
+
+answer_rubrics = answer_labels  # the name tooling used before labels had a type

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from judge.caller import JudgeTask
-from judge.checklist import SampleRubric, criterion_rubrics, implicit_rubric
+from judge.checklist import SampleRubric, criterion_labels, implicit_rubric
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, duplicate_ids, parse_sample, shown_id
 from judge.errors import JudgeError
@@ -115,7 +115,7 @@ class Planner:
         if own.rubric is None and self.config.sample_rubric.mode == "explicit":
             plan.criteria = own.criteria
             for m in range(self.members):
-                criteria = criterion_rubrics(own)
+                criteria = criterion_labels(own)
                 task = self.maker.task_many(criteria, item, kind="checklist", member=m)
                 for r in task.rubrics:
                     plan.tasks.setdefault(r.name, []).append(Slot(task, r.name, m))

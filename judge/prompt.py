@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from judge.config import JudgeSettings
 from judge.errors import SourceError
+from judge.label import Answer
 from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.spotlight import mark_of, present
@@ -432,7 +433,7 @@ class PromptRenderer:
         """The delimiter key of a request about several responses: over each, in this order."""
         return fence_key(self.secret, replace(context, response=json.dumps(list(responses))))
 
-    def system_values(self, rubrics: Sequence[Rubric], settings: JudgeSettings) -> dict[str, Any]:
+    def system_values(self, rubrics: Sequence[Answer], settings: JudgeSettings) -> dict[str, Any]:
         """What a system template sees: the same for every sample (so it renders once)."""
         return {
             "rubric": rubrics[0],
@@ -468,7 +469,7 @@ class PromptRenderer:
 
     def render_many(
         self,
-        rubrics: Sequence[Rubric],
+        rubrics: Sequence[Answer],
         item: JudgeInput,
         settings: JudgeSettings,
         kind: str | None = None,
@@ -494,12 +495,12 @@ class PromptRenderer:
         rubric: Rubric,
         context: JudgeInput,
         responses: Sequence[str],
-        labels: Sequence[Rubric],
+        labels: Sequence[Answer],
         settings: JudgeSettings,
     ) -> dict[str, Any]:
         """The request grading ``responses`` (to ``context``'s conversation) in one call.
 
-        ``labels`` (``judge.group.answer_rubrics``) are made by the group kind itself.
+        ``labels`` (``judge.group.answer_labels``) are made by the group kind itself.
         """
         from judge.kinds import Ask
         from judge.kinds import kind as kind_named
@@ -551,7 +552,7 @@ _GROUP_VALUES = (
 
 
 def combined_tool_spec(
-    rubrics: Sequence[Rubric],
+    rubrics: Sequence[Answer],
     description: str = "Record the verdict on each quality for the response.",
 ) -> dict[str, Any]:
     """The forced tool for several rubrics (or responses): per name, reasoning then a score."""
@@ -560,7 +561,7 @@ def combined_tool_spec(
     )
 
 
-def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:
+def verdict_tool_spec(rubric: Answer) -> dict[str, Any]:
     """The forced tool whose input schema is the verdict: reasoning first, then the score."""
     return reasoned_tool(
         f"Record the {rubric.title} verdict for the response.",
@@ -568,7 +569,7 @@ def verdict_tool_spec(rubric: Rubric) -> dict[str, Any]:
         "score",
         {
             "type": "integer",
-            "enum": rubric.scores,
+            "enum": list(rubric.scores),
             "description": f"{rubric.title}, {rubric.scale_min} to {rubric.scale_max}.",
         },
     )

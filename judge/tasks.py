@@ -15,6 +15,7 @@ from judge.caller import JudgeTask
 from judge.config import JudgeSettings
 from judge.kinds import Ask
 from judge.kinds import kind as kind_named
+from judge.label import Answer
 from judge.prompt import JudgeInput, PromptRenderer
 from judge.rubric import Rubric
 
@@ -61,7 +62,7 @@ class TaskMaker:
 
     def task_many(
         self,
-        rubrics: tuple[Rubric, ...],
+        rubrics: tuple[Answer, ...],
         item: JudgeInput,
         draw: int = 0,
         kind: str | None = None,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from judge.config import JudgeSettings
+from judge.label import Answer
 from judge.prompt import USER_TEMPLATE, JudgeInput, PromptRenderer
-from judge.rubric import Rubric
 from judge.verdict import Outcome, parse_combined_response
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Ask:
     the conversation and reference only.
     """
 
-    rubrics: tuple[Rubric, ...]
+    rubrics: tuple[Answer, ...]
     item: JudgeInput
     responses: tuple[str, ...] = ()
 
@@ -45,7 +45,7 @@ class Rendered:
     request: dict[str, Any]  # the Converse request, without ``modelId``
     fence_key: str  # the request's delimiter key, which a text verdict must carry
     judged: str  # the judged text (its lines never count as the judge's verdict)
-    answers: tuple[Rubric, ...]  # the answers it asks for: names and scales
+    answers: tuple[Answer, ...]  # the answers it asks for: names and scales
 
 
 class Kind(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from judge.config import JudgeSettings
-from judge.group import answer_rubrics
+from judge.group import answer_labels
 from judge.kinds.base import Ask, Outcomes, Rendered, VerdictMode, parse_named, register
 from judge.prompt import GROUP_TEMPLATE, PromptRenderer, combined_tool_spec
 
@@ -28,7 +28,7 @@ class Group:
 
     def tool_spec(self, ask: Ask) -> dict[str, Any]:
         """Per response label: reasoning, then its score on the rubric's scale."""
-        labels = answer_rubrics(ask.rubrics[0], len(ask.responses))
+        labels = answer_labels(ask.rubrics[0], len(ask.responses))
         return combined_tool_spec(labels, "Record the verdict on every response.")
 
     def render(self, renderer: PromptRenderer, ask: Ask, settings: JudgeSettings) -> Rendered:
@@ -57,7 +57,7 @@ class Group:
         user = renderer.templates.render(template, values).strip()
         metadata = {"rubric": rubric.name, "mode": "group"}
         request = renderer.assemble(system, user, tool, settings, metadata)
-        return Rendered(request, key, "\n".join(texts), answer_rubrics(rubric, len(texts)))
+        return Rendered(request, key, "\n".join(texts), answer_labels(rubric, len(texts)))
 
     def parse(self, response: dict[str, Any], task: JudgeTask, mode: VerdictMode) -> Outcomes:
         """Each response label's outcome."""
