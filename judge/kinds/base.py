@@ -100,39 +100,48 @@ def kinds() -> tuple[Kind, ...]:
     return tuple(_KINDS.values())
 
 
-def render_one(
-    renderer: PromptRenderer, ask: Ask, settings: JudgeSettings, kind: Kind, system: str
-) -> Rendered:
-    """A request about ``ask.item``'s one response (pointwise, combined, checklist).
+@dataclass(frozen=True)
+class OneResponse:
+    """How a kind about one response (pointwise, combined, checklist) renders.
 
-    ``system``: the system template. The system prompt and tool depend on the rubrics and
-    settings only, so they are rendered once per rubric set (the cacheable prefix).
+    ``system``: its system template (``optional``: named by what needs it, when a prompts
+    folder may lack it); ``user``: what ``user.j2`` is told of the request (``combined``:
+    one answer per name; ``checklist``: the answers are criteria).
+    """
+
+    system: str
+    optional: str | None
+    combined: bool
+    checklist: bool = False
+
+
+def render_one(
+    renderer: PromptRenderer, ask: Ask, settings: JudgeSettings, kind: Kind, how: OneResponse
+) -> Rendered:
+    """A request about ``ask.item``'s one response, rendered as ``how`` says.
+
+    The system prompt and tool depend on the rubrics and settings only, so they are rendered
+    once per rubric set (the cacheable prefix).
     """
     rubrics = ask.rubrics
-    tag = "single" if kind.name == "pointwise" else kind.name  # the static cache's own tag
 
     def build() -> tuple[str, dict[str, Any]]:
-        needed = {"combined": "combine_rubrics", "checklist": "checklists"}.get(kind.name)
-        template = (
-            renderer.templates.get(system)
-            if needed is None
-            else (renderer.templates.get_optional(system, needed))
-        )
-        text = renderer.templates.render(template, renderer.system_values(rubrics, settings))
+        templates = renderer.templates
+        if how.optional is None:
+            template = templates.get(how.system)
+        else:
+            template = templates.get_optional(how.system, how.optional)
+        text = templates.render(template, renderer.system_values(rubrics, settings))
         return text.strip(), kind.tool_spec(ask)
 
-    static_key = (
-        tuple(r.content_hash or r.name for r in rubrics),
-        *renderer.mode_of(settings),
-        tag,
-    )
-    system_text, tool = renderer.static(static_key, build)
+    hashes = tuple(r.content_hash or r.name for r in rubrics)
+    system_text, tool = renderer.static((hashes, *renderer.mode_of(settings), kind.name), build)
     values = {
         "key": renderer.key(ask.item),
         "rubric": rubrics[0],
         "rubrics": rubrics,
-        "combined": tag != "single",
-        "checklist": tag == "checklist",
+        "combined": how.combined,
+        "checklist": how.checklist,
         "conversation": ask.item.conversation,
         "response": ask.item.response,
         "reference": ask.item.reference,

@@ -7,7 +7,7 @@ combined answer (each criterion cached under its own key, a missing one unscored
 
 from __future__ import annotations
 
-from judge.kinds.base import register
+from judge.kinds.base import OneResponse, register
 from judge.kinds.combined import Combined
 from judge.prompt import CHECKLIST_TEMPLATE
 
@@ -16,7 +16,7 @@ class Checklist(Combined):
     """``checklist.j2`` with the combined tool and parser, one 0/1 answer per criterion."""
 
     name = "checklist"
-    system = CHECKLIST_TEMPLATE
+    how = OneResponse(CHECKLIST_TEMPLATE, "checklists", combined=True, checklist=True)
 
 
 CHECKLIST = register(Checklist())

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from judge.config import JudgeSettings
 from judge.kinds.base import (
     Ask,
+    OneResponse,
     Outcomes,
     Rendered,
     VerdictMode,
@@ -26,7 +27,7 @@ class Combined:
     name = "combined"
     templates: tuple[str, ...] = ()
     named = True
-    system = COMBINED_TEMPLATE
+    how = OneResponse(COMBINED_TEMPLATE, "combine_rubrics", combined=True)
 
     def tool_spec(self, ask: Ask) -> dict[str, Any]:
         """Per rubric name: reasoning, then its score."""
@@ -34,7 +35,7 @@ class Combined:
 
     def render(self, renderer: PromptRenderer, ask: Ask, settings: JudgeSettings) -> Rendered:
         """The request for every one of ``ask``'s rubrics."""
-        return render_one(renderer, ask, settings, self, self.system)
+        return render_one(renderer, ask, settings, self, self.how)
 
     def parse(self, response: dict[str, Any], task: JudgeTask, mode: VerdictMode) -> Outcomes:
         """Each rubric's outcome (a rubric missing from the answer is unscored)."""

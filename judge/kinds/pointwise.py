@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from judge.config import JudgeSettings
-from judge.kinds.base import Ask, Outcomes, Rendered, VerdictMode, register, render_one
+from judge.kinds.base import (
+    Ask,
+    OneResponse,
+    Outcomes,
+    Rendered,
+    VerdictMode,
+    register,
+    render_one,
+)
 from judge.prompt import SYSTEM_TEMPLATE, PromptRenderer, verdict_tool_spec
 from judge.verdict import parse_converse_response
 
@@ -19,6 +27,7 @@ class Pointwise:
     name = "pointwise"
     templates: tuple[str, ...] = ()
     named = False
+    how = OneResponse(SYSTEM_TEMPLATE, None, combined=False)
 
     def tool_spec(self, ask: Ask) -> dict[str, Any]:
         """Reasoning, then the score on the rubric's scale."""
@@ -26,7 +35,7 @@ class Pointwise:
 
     def render(self, renderer: PromptRenderer, ask: Ask, settings: JudgeSettings) -> Rendered:
         """The request for ``ask``'s one rubric."""
-        return render_one(renderer, ask, settings, self, SYSTEM_TEMPLATE)
+        return render_one(renderer, ask, settings, self, self.how)
 
     def parse(self, response: dict[str, Any], task: JudgeTask, mode: VerdictMode) -> Outcomes:
         """The one rubric's outcome."""
