@@ -52,11 +52,11 @@ def _compact(metrics: list[list[Any]]) -> list[list[Any]]:
     of a widget repeats the namespace and both dimensions.
     """
     out = metrics[:1]
-    for prev, metric in pairwise(metrics):
+    for prev, row in pairwise(metrics):
         out.append(
             [
-                "." if 0 < i < len(metric) - 1 and i != 1 and v == prev[i] else v
-                for i, v in enumerate(metric)
+                "." if 0 < i < len(row) - 1 and i != 1 and v == prev[i] else v
+                for i, v in enumerate(row)
             ]
         )
     return out
