@@ -92,7 +92,7 @@ def _render(kind: str, text: str, mode: str) -> tuple[Any, str]:
     checklist = list(criterion_rubrics(SampleRubric(criteria=(Criterion("Says hi", 1.0),))))
     rubrics = {"pointwise": [TONE], "combined": list(RUBRICS.values())}.get(kind, checklist)
     which = {"pointwise": "single", "checklist": "checklist"}.get(kind, "combined")
-    return RENDERER.render_many(rubrics, item, settings, which), RENDERER.key(item)  # type: ignore[arg-type]
+    return RENDERER.render_many(rubrics, item, settings, which), RENDERER.key(item)
 
 
 @pytest.mark.parametrize("mode", ["datamark", "json"])

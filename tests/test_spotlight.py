@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,12 @@ from judge.checklist import Criterion, SampleRubric, criterion_rubrics
 from judge.config import JudgeSettings
 from judge.deadline import Deadline
 from judge.group import answer_rubrics
+from judge.label import Answer
 from judge.lambda_handler import run_event
 from judge.pipeline import Evaluator
 from judge.prefer import Pair, PairJudge
 from judge.prompt import JudgeInput, Kind, PromptRenderer, Turn, fence, judged_size
-from judge.rubric import Rubric, load_rubrics
+from judge.rubric import load_rubrics
 from judge.server.scripted import ScriptedJudge
 from judge.spotlight import (
     LINE_BREAK,
@@ -239,7 +240,7 @@ def test_pointwise_combined_and_checklist_requests(
         "response": [("resp", response)],
     }
     checklist = list(criterion_rubrics(SampleRubric(criteria=(Criterion("Says hi", 1.0),))))
-    kinds: list[tuple[list[Rubric], Kind]] = [
+    kinds: list[tuple[Sequence[Answer], Kind]] = [
         ([TONE], "single"),
         (list(_RUBRICS.values()), "combined"),
         (checklist, "checklist"),
