@@ -15,10 +15,10 @@ from judge.caller import CallStats, Outcomes
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, shown_id
 from judge.judges import Panel
-from judge.panel import settle
+from judge.panel import judged, settle
 from judge.plan import ChecklistResult, Judgement, Plan
 from judge.planner import BatchPlan
-from judge.reward import Dimension, combine, fill_unscored, judged
+from judge.reward import Dimension, combine, fill_unscored
 from judge.rubric import Rubric
 from judge.substance import SubstanceCounts
 
@@ -179,9 +179,5 @@ class Assembler:
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
         assert rubric is not None
 
-        def to_unit(member: int, score: int) -> float:
-            return self.panel.to_unit(rubric, score, member)
-
-        steps = rubric.scale_max - rubric.scale_min
-        dimension = settle(name, own[name], to_unit, self.config.judge, steps)
-        return replace(dimension, judgements=judged(own[name], self.panel.model_ids, to_unit, hits))
+        dimension = settle(name, own[name], self.panel, rubric)
+        return replace(dimension, judgements=judged(own[name], self.panel, rubric, hits))

@@ -1,8 +1,9 @@
 """Judges as values: each judge is a model's settings, its caller and its calibration maps.
 
 A panel is its judges plus the config's reducer and quorum (``[judge] aggregation`` and
-``min_members``); ``judge.panel.settle`` reduces their verdicts. Building them here keeps
-the client, cache and map loading out of the code that plans and runs judgements.
+``min_members``); ``judge.panel.settle`` reduces their verdicts through ``judge.reduce``, as
+checklist votes are. Building them here keeps the client, cache and map loading out of the
+code that plans and runs judgements.
 """
 
 from __future__ import annotations

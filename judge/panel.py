@@ -15,20 +15,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import astuple, dataclass
 from statistics import mean
+from typing import TYPE_CHECKING
 
 from judge.config import JudgeSettings
 from judge.plan import Judgement
 from judge.reduce import Vote, first_failure, has_quorum, reduce_votes
-from judge.reward import Dimension
+from judge.reward import Dimension, Judged
+from judge.rubric import Rubric
 from judge.verdict import Unscored, Verdict
 
-log = logging.getLogger("judge")
+if TYPE_CHECKING:
+    from judge.judges import Panel
 
-# A judge's verdict mapped to 0..1: (member index, score) -> unit.
-ToUnit = Callable[[int, int], float]
+log = logging.getLogger("judge")
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,13 @@ class MemberScore:
     order_gap: float | None  # spread of the units across orders (None: one order)
 
 
-def settle(
-    name: str,
-    judgements: Sequence[Judgement],
-    to_unit: ToUnit,
-    settings: JudgeSettings,
-    steps: int = 4,
-) -> Dimension:
-    """The dimension ``name`` from all its judgements, by ``settings.aggregation``.
+def settle(name: str, judgements: Sequence[Judgement], panel: Panel, rubric: Rubric) -> Dimension:
+    """The dimension ``name`` from all its judgements, by the panel's aggregation and quorum.
 
-    ``steps``: the rubric's number of intervals (scale max - min), for majority votes.
+    Each judge's verdicts go through that judge's own map for ``rubric``; majority votes on
+    the rubric's levels (``judge.reduce``).
     """
+    settings, steps = panel.settings, rubric.scale_max - rubric.scale_min
     members = sorted({slot.member for slot, _ in judgements})
     scored: list[MemberScore] = []
     failures: list[tuple[int, Unscored]] = []
@@ -63,12 +61,12 @@ def settle(
             failures.append((member, failed))
             continue
         scores = [o.score for o in mine if isinstance(o, Verdict)]
-        units = [to_unit(member, s) for s in scores]
+        units = [panel.to_unit(rubric, s, member) for s in scores]
         gap = max(units) - min(units) if len(units) > 1 else None
         scored.append(MemberScore(member, mean(units), mean(scores), gap))
     need = settings.min_members()
     if not has_quorum(len(scored), need):
-        why = _why(failures, len(scored), len(members), need, settings)
+        why = _why(failures, len(scored), len(members), need, panel.model_ids)
         return Dimension(name, None, None, why)
     votes = [Vote(s.unit, s.raw) for s in scored]
     unit, raw = astuple(reduce_votes(votes, settings.aggregation, steps))
@@ -88,7 +86,7 @@ def _why(
     scored: int,
     members: int,
     need: int,
-    settings: JudgeSettings,
+    ids: Sequence[str],
 ) -> Unscored:
     """An unscored dimension's reason (``first_failure``), plus the count for a panel."""
     if not failures:
@@ -96,10 +94,30 @@ def _why(
     first = first_failure([u for _, u in failures])
     if members == 1:
         return first
-    ids = [m.model_id for m in settings.members()]
     who = "; ".join(f"{ids[m]}: {u.reason}" for m, u in failures)
     detail = f"{scored} of {members} judges gave a verdict, quorum {need} ({who})"
     return Unscored(reason=first.reason, detail=detail)
+
+
+def judged(
+    judgements: Sequence[Judgement], panel: Panel, rubric: Rubric, cached: Container[str]
+) -> tuple[Judged, ...]:
+    """Each judge's answer on one dimension: the data ``--details`` explains a score with.
+
+    ``cached``: the keys of the tasks the verdict cache answered. Outcomes known without a
+    call (a missing reference) have no judge and are left out: the dimension says why.
+    """
+    out: list[Judged] = []
+    for slot, outcome in judgements:
+        if not slot.task.key:
+            continue
+        judge, order, hit = panel.model_ids[slot.member], slot.order, slot.task.key in cached
+        if isinstance(outcome, Verdict):
+            unit = panel.to_unit(rubric, outcome.score, slot.member)
+            out.append(Judged(judge, outcome.score, unit, outcome.reasoning, hit, None, order))
+        else:
+            out.append(Judged(judge, None, None, "", hit, outcome, order))
+    return tuple(out)
 
 
 _GEO = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa|uk|in)\.")

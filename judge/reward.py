@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from judge.config import RewardConfig
-from judge.verdict import Unscored, Verdict
-
-if TYPE_CHECKING:
-    from judge.plan import Judgement
+from judge.verdict import Unscored
 
 
 @dataclass(frozen=True)
@@ -126,28 +123,3 @@ def fill_unscored(
         else:
             out.append(fixed)
     return out
-
-
-def judged(
-    judgements: Sequence[Judgement],
-    judges: Sequence[str],
-    to_unit: Callable[[int, int], float],
-    cached: Container[str],
-) -> tuple[Judged, ...]:
-    """Each judge's answer on one dimension: the data ``--details`` explains a score with.
-
-    ``judges``: the model id of each panel member; ``to_unit``: (member, score) -> 0..1;
-    ``cached``: the keys of the tasks the verdict cache answered. Outcomes known without a
-    call (a missing reference) have no judge and are left out: the dimension says why.
-    """
-    out: list[Judged] = []
-    for slot, outcome in judgements:
-        if not slot.task.key:
-            continue
-        judge, order, hit = judges[slot.member], slot.order, slot.task.key in cached
-        if isinstance(outcome, Verdict):
-            unit = to_unit(slot.member, outcome.score)
-            out.append(Judged(judge, outcome.score, unit, outcome.reasoning, hit, None, order))
-        else:
-            out.append(Judged(judge, None, None, "", hit, outcome, order))
-    return tuple(out)
