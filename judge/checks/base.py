@@ -1,0 +1,96 @@
+"""What every verifiable check is.
+
+A value built from its ``[checks.<name>]`` table that turns one sample into a score in
+0..1, or unscored with a reason, without calling a model.
+
+Checks are the RLVR half of the reward: code decides them exactly, so they run before any
+judge call and a gated one that fails floors the sample without one. A check sees hostile
+text; each kind bounds its own time and memory, and one that cannot decide says so
+(``CheckResult.unscored``), never 0 and never an exception out of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from judge.prompt import Turn
+from judge.verdict import Unscored
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """What a check may look at.
+
+    The conversation, the response, the reference answer and the sample as the trainer sent
+    it (for ``python`` checks; never mutated).
+    """
+
+    conversation: tuple[Turn, ...]
+    response: str
+    reference: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_user(self) -> str:
+        """The last user turn's text ("" when there is none)."""
+        for turn in reversed(self.conversation):
+            if turn.role == "user":
+                return turn.text
+        return ""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A check's outcome: ``score`` in 0..1, or None with ``unscored`` saying why.
+
+    ``details`` is JSON-ready and goes to ``--details`` (what was measured, which rule
+    fired); it never holds the response itself.
+    """
+
+    score: float | None
+    unscored: Unscored | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, score: float, **details: Any) -> CheckResult:
+        """A decided outcome, ``score`` clamped to 0..1."""
+        return cls(min(1.0, max(0.0, float(score))), None, details)
+
+    @classmethod
+    def undecided(cls, unscored: Unscored, **details: Any) -> CheckResult:
+        """The check could not decide: never a score."""
+        return cls(None, unscored, details)
+
+
+class Check(Protocol):
+    """A built check: its dimension name and kind, and how it scores one sample."""
+
+    name: str
+    kind: str
+
+    def run(self, item: CheckInput) -> CheckResult:
+        """Score one sample; must not raise on any input (undecided instead)."""
+        ...
+
+
+class CheckSpec(BaseModel):
+    """A ``[checks.<name>]`` table: the keys every kind shares; each kind adds its own.
+
+    ``root`` in ``build`` is the config file's folder: relative paths (a schema file, a
+    ``checks/*.py`` module) resolve there, as ``[paths]`` do.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    KIND: ClassVar[str] = ""
+    kind: str
+    weight: float = 1.0
+
+    def build(self, name: str, root: Path) -> Check:
+        """The check this table describes (raises ValueError naming the key and the fix)."""
+        raise NotImplementedError
