@@ -20,7 +20,6 @@ that could not be judged is unscored (``result.unscored``), never a score of 0.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import threading
@@ -73,6 +72,8 @@ class Reward:
 
     async def ascore(self, samples: object, *, deadline: Deadline | None = None) -> BatchResult:
         """``score`` without blocking the event loop (it runs in a worker thread)."""
+        import asyncio  # here, not at the top: the Lambda's cold start never needs it
+
         return await asyncio.to_thread(self.score, samples, deadline=deadline)
 
     def answer(self, batch: BatchResult) -> list[dict[str, Any]]:
