@@ -195,11 +195,31 @@ class RubricWeight(_Strict):
 
 
 class Gate(_Strict):
-    """If ``rubric``'s normalised score is below ``below``, the reward becomes ``reward``."""
+    """If ``rubric``'s normalised score is below ``below``, the reward becomes ``reward``.
+
+    ``rubric`` names any dimension: a rubric, ``sample_rubric`` or a check;
+    ``dimension = "<name>"`` is accepted as the clearer spelling of the same key.
+    """
 
     rubric: str
     below: float = Field(ge=0.0, le=1.0)
     reward: float | Literal["floor"] = "floor"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dimension(cls, data: Any) -> Any:
+        """``dimension`` is ``rubric`` by its clearer name; both at once is ambiguous."""
+        if not isinstance(data, dict) or "dimension" not in data:
+            return data
+        if "rubric" in data:
+            raise _At(
+                "a gate names its dimension once: 'rubric' or 'dimension', not both",
+                "dimension",
+                fix="remove one of the two keys",
+            )
+        out = {k: v for k, v in data.items() if k != "dimension"}
+        out["rubric"] = data["dimension"]
+        return out
 
 
 class OutputRange(_Strict):
@@ -309,6 +329,85 @@ class SampleRubricSettings(_Strict):
         return scale
 
 
+CHECK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class _Nested(_At):
+    """A ``[checks.<name>]`` table its kind's model rejected: the inner errors, and that model."""
+
+    def __init__(self, error: ValidationError, model: type[BaseModel], *loc: str | int):
+        super().__init__(str(error), *loc)
+        self.error = error
+        self.model = model
+
+
+class ChecksSettings(BaseModel):
+    """``[checks]``: ``short_circuit`` and one ``[checks.<name>]`` table per verifiable check.
+
+    Each table is validated by the model of its ``kind`` (``judge.checks.KINDS``), strictly
+    like the rest of the config. ``short_circuit``: a sample whose gated check fires gets the
+    gate's reward without any judge call (a policy that breaks a hard rule costs nothing).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    short_circuit: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tables(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {k: v if k in cls.model_fields else _check_spec(k, v) for k, v in data.items()}
+
+    @property
+    def specs(self) -> dict[str, Any]:
+        """Each check's validated spec (a ``judge.checks.CheckSpec``), by name, in file order."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+def _check_spec(name: str, table: Any) -> Any:
+    """``[checks.<name>]`` validated by its kind's model (``_At``: what is wrong, the fix)."""
+    from judge.checks import KINDS  # the kinds import runtime modules that import this one
+
+    kinds = ", ".join(json.dumps(k) for k in sorted(KINDS)) or "(none registered)"
+    if not CHECK_NAME.fullmatch(name):
+        raise _At(
+            f"check name {name!r} is not a plain name (it names metrics and details)",
+            name,
+            fix="use letters, digits, '_' and '-' (at most 64)",
+        )
+    if not isinstance(table, dict):
+        raise _At(
+            f"checks.{name} = {_toml(table)}: expected a table",
+            name,
+            fix=_suggest(name, list(ChecksSettings.model_fields))
+            or f"write [checks.{name}] with kind = ... (one of {kinds}) and its settings",
+        )
+    kind = table.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        close = _suggest(kind, list(KINDS)) if isinstance(kind, str) else None
+        problem = (
+            f"check {name!r} has no 'kind'"
+            if kind is None
+            else f"kind = {_toml(kind)}: not a check kind"
+        )
+        raise _At(problem, name, "kind", fix=close or f"use one of {kinds}")
+    model = KINDS[kind]
+    try:
+        spec = model.model_validate(table, strict=True)
+    except ValidationError as exc:
+        raise _Nested(exc, model, name) from None
+    weight = spec.weight
+    if not (math.isfinite(weight) and weight > 0):
+        raise _At(
+            f"weight = {_toml(weight)}: a weight is a positive number",
+            *(name, "weight"),
+            fix="use a weight above 0 (weights are normalised across rubrics and checks)",
+        )
+    return spec
+
+
 class RuntimeSettings(_Strict):
     """Concurrency, deadline and cache."""
 
@@ -348,6 +447,7 @@ class RewardConfig(_Strict):
     retry: RetrySettings = RetrySettings()
     rubrics: dict[str, RubricWeight] = Field(min_length=1)
     gates: list[Gate] = Field(default_factory=list)
+    checks: ChecksSettings = ChecksSettings()
     output: OutputRange = OutputRange()
     unscored: UnscoredPolicy = UnscoredPolicy()
     guard: GuardSettings = GuardSettings()
@@ -365,13 +465,22 @@ class RewardConfig(_Strict):
     def _consistent(self) -> RewardConfig:
         lo, hi = self.output.min, self.output.max
         inside = f"use a value in the output range {lo}..{hi}"
-        for n, gate in enumerate(self.gates):
-            if gate.rubric not in self.rubrics and gate.rubric != SAMPLE_RUBRIC:
+        checks = self.checks.specs
+        for name in checks:
+            if name in self.rubrics or name == SAMPLE_RUBRIC:
                 raise _At(
-                    f"gate names rubric {gate.rubric!r}, which is not in [rubrics]",
+                    f"check {name!r} has the name of a rubric: a dimension name is used once",
+                    *("checks", name),
+                    fix=f"rename [checks.{name}] (e.g. {name}_check)",
+                )
+        dimensions = [*self.rubrics, SAMPLE_RUBRIC, *checks]
+        for n, gate in enumerate(self.gates):
+            if gate.rubric not in dimensions:
+                raise _At(
+                    f"gate names {gate.rubric!r}, which is not in [rubrics] or [checks]",
                     *("gates", n, "rubric"),
-                    fix=_suggest(gate.rubric, [*self.rubrics, SAMPLE_RUBRIC])
-                    or "add it to [rubrics] or remove the gate",
+                    fix=_suggest(gate.rubric, dimensions)
+                    or "add it to [rubrics] or [checks], or remove the gate",
                 )
             if isinstance(gate.reward, float) and not math.isfinite(gate.reward):
                 raise _At(
@@ -406,10 +515,12 @@ class RewardConfig(_Strict):
         return SourceError(source, problem, line=line_of(self._lines, loc), place=place, fix=fix)
 
     def weight(self, dimension: str) -> float:
-        """A dimension's weight: from ``[rubrics]``, or ``[sample_rubric]`` for a sample's own."""
+        """A dimension's weight: ``[rubrics]``, ``[checks.<name>]``, or ``[sample_rubric]``."""
         if dimension == SAMPLE_RUBRIC:
             return self.sample_rubric.weight
-        return self.rubrics[dimension].weight
+        if dimension in self.rubrics:
+            return self.rubrics[dimension].weight
+        return float(self.checks.specs[dimension].weight)
 
     def mode(self, rubric: str) -> JudgeMode:
         """How ``rubric`` is judged: its own ``mode``, else ``[judge] mode``."""
@@ -548,22 +659,32 @@ _ABSENT = object()
 
 
 def _config_error(
-    exc: ValidationError, raw: dict[str, Any], path: Path, lines: dict[Key, int]
+    exc: ValidationError,
+    raw: dict[str, Any],
+    path: Path,
+    lines: dict[Key, int],
+    within: tuple[Key, type[BaseModel]] = ((), BaseModel),
 ) -> SourceError:
     """The first validation error as a SourceError: file, line, key, given, expected, fix.
 
     A typo is both an unknown key and a missing one: the unknown key is named first.
+    ``within``: the errors are a ``[checks.<name>]`` table's (its place and kind model).
     """
+    prefix, model = within
     errors = exc.errors()
     err = min(errors, key=lambda e: e["type"] != "extra_forbidden")
-    loc = _data_loc(err, raw)
+    local = _value_at(raw, prefix)
+    loc = prefix + _data_loc(err, local)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _Nested):  # a check's table: its kind's errors, placed in the file
+        return _config_error(cause.error, raw, path, lines, (loc, cause.model))
     place = ".".join(str(p) for p in loc) or "(top level)"
     line = line_of(lines, loc)
     if err["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), _model_at(loc[:-1]), n=1)
+        fields = _model_at(loc[:-1]) if not prefix else list(model.model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), fields, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "remove it"
         return SourceError(path, f"unknown key '{place}'", line=line, place=place, fix=hint)
-    cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, _At):
         return SourceError(path, str(cause), line=line, place=place, fix=cause.fix)
     name = _key_name(loc)
@@ -573,7 +694,7 @@ def _config_error(
         if loc == ("rubrics",):
             fix = "add a [rubrics] table naming at least one rubric: tone = { weight = 1.0 }"
         return SourceError(path, f"'{name}' is missing", line=line, place=place, fix=fix)
-    same = [e for e in errors if _data_loc(e, raw) == loc]
+    same = [e for e in errors if prefix + _data_loc(e, local) == loc]
     if any(e["type"] in _EXPECTED or e["type"] == "literal_error" for e in same):
         problem, fix = _type_error(name, given, same, last_is_index=isinstance(loc[-1], int))
         bare_weight = isinstance(given, int | float) and not isinstance(given, bool)
@@ -581,7 +702,9 @@ def _config_error(
             fix = f"write {name} = {{ weight = {_toml(given)} }}"  # a bare weight
         return SourceError(path, problem, line=line, place=place, fix=fix)
     msg = err["msg"].removeprefix("Value error, ")
-    problem = msg if given is _ABSENT else f"{name} = {_toml(given)}: {msg}"
+    problem = (
+        msg if given is _ABSENT or isinstance(given, dict) else f"{name} = {_toml(given)}: {msg}"
+    )
     fix = _FIXES.get(err["type"], "see the commented reward.toml in the repo")
     return SourceError(path, problem, line=line, place=place, fix=fix)
 
@@ -663,6 +786,8 @@ def _data_loc(err: ErrorDetails, raw: dict[str, Any]) -> Key:
     node: Any = raw
     out: list[str | int] = []
     for n, part in enumerate(loc):
+        if isinstance(node, dict) and part == "rubric" and "dimension" in node:
+            part = "dimension"  # a gate written with the alias (``Gate._dimension``)
         inside = isinstance(node, dict) and part in node
         inside |= isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         if inside:
