@@ -16,10 +16,13 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 from judge.prompt_cache import block_tokens, estimate_tokens, family_for, prefix_blocks
+
+if TYPE_CHECKING:
+    from judge.server.guardrail import GuardrailBook
 
 log = logging.getLogger("judge.server")
 
@@ -232,8 +235,23 @@ class WireHandler(BaseHTTPRequestHandler):
         log.debug(format, *args)
 
     def do_POST(self) -> None:
-        """A Converse call."""
+        """A Converse call, or an ApplyGuardrail call (``judge.server.guardrail``)."""
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/guardrail/"):
+            self._reply(lambda body: self._guardrail(path, body), "guardrail")
+            return
         self._reply(self._converse, "backend")
+
+    def _guardrail(self, path: str, request: Any) -> dict[str, Any]:
+        """ApplyGuardrail: a server given no guardrails knows none (404, as Bedrock)."""
+        book = self.server.guardrails
+        if book is None:
+            raise ConverseFault(
+                404,
+                "ResourceNotFoundException",
+                "The guardrail identifier or version provided in the request does not exist.",
+            )
+        return book.answer(path, request)
 
     def _converse(self, request: Any) -> dict[str, Any]:
         """One Converse call: route, validate, answer through the backend."""
@@ -309,6 +327,7 @@ class WireHTTPServer(ThreadingHTTPServer):
         self.backend = backend
         self.prompt_cache = prompt_cache
         self.stopping = threading.Event()
+        self.guardrails: GuardrailBook | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (killed, timed out) is not a server error.
@@ -330,10 +349,21 @@ class ConverseServer:
         host: str = "127.0.0.1",
         port: int = 0,
         prompt_cache: PromptCacheEmulator | None = None,
+        guardrails: GuardrailBook | None = None,
     ) -> None:
         self.prompt_cache = prompt_cache or PromptCacheEmulator()
         self._server = WireHTTPServer((host, port), backend, self.prompt_cache)
+        self._server.guardrails = guardrails
         self._thread: threading.Thread | None = None
+
+    @property
+    def guardrails(self) -> GuardrailBook | None:
+        """The guardrails ApplyGuardrail answers for (None: every guardrail is unknown)."""
+        return self._server.guardrails
+
+    @guardrails.setter
+    def guardrails(self, book: GuardrailBook | None) -> None:
+        self._server.guardrails = book
 
     @property
     def url(self) -> str:
