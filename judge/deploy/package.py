@@ -33,6 +33,9 @@ from judge.errors import JudgeError, SourceError
 log = logging.getLogger(__name__)
 
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+# Lambda's Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34), so wheels built for
+# glibc 2.28 load there too; some dependencies (google-re2) publish only those.
+GLIBC_2_28 = {"x86_64": "manylinux_2_28_x86_64", "arm64": "manylinux_2_28_aarch64"}
 # The Lambda runtimes deploy/template.yaml accepts (its Runtime parameter); `judge package`
 # and `judge deploy` offer exactly these. build_package itself takes any version, so that
 # tests can build a zip for the interpreter they run on.
@@ -115,6 +118,8 @@ def _pip_install(target: Path, python_version: str, arch: str, pins: Path) -> No
         str(target),
         "--platform",
         PLATFORMS[arch],
+        "--platform",
+        GLIBC_2_28[arch],
         "--implementation",
         "cp",
         "--python-version",
@@ -203,7 +208,7 @@ def _trim(target: Path) -> None:
         for service in data.iterdir():
             if service.is_dir() and service.name not in BOTOCORE_SERVICES:
                 shutil.rmtree(service)
-    for junk in [*target.rglob("__pycache__"), target / "bin"]:
+    for junk in [*target.rglob("__pycache__"), target / "bin", target / "eld" / "tests"]:
         if junk.exists():
             shutil.rmtree(junk)
 
