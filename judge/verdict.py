@@ -27,11 +27,16 @@ UnscoredReason = Literal[
     "deadline",  # the Lambda deadline came before a verdict
     "reference_missing",  # the rubric requires a reference answer and the sample has none
     "incomplete",  # a checklist left criteria unanswered or no positive one answered
+    "undecided",  # a check could not decide (too few letters for a language, input past bounds)
+    "check_error",  # a check failed (a python check raised or returned no number in 0..1)
+    "check_timeout",  # a python check ran past its time limit (its worker was killed)
 ]
 
 # The reasons the judged text can bring about (a judge talked out of its format): such a
 # failure fires a gate and is what a panel reports first. The others (judge_error, deadline,
-# refused, reference_missing, incomplete) are not the response's doing. ``incomplete`` is
+# refused, reference_missing, incomplete, and the checks' undecided, check_error,
+# check_timeout: the check's bounds or the project's code decided nothing, which is no
+# verdict on the response) are not the response's doing. ``incomplete`` is
 # ``[sample_rubric] partial``'s business, so it stays out (a gate never fired on it).
 RESPONSE_CAUSED: frozenset[UnscoredReason] = frozenset({"unparseable", "out_of_range"})
 
