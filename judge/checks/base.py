@@ -94,3 +94,11 @@ class CheckSpec(BaseModel):
     def build(self, name: str, root: Path) -> Check:
         """The check this table describes (raises ValueError naming the key and the fix)."""
         raise NotImplementedError
+
+    def sources(self, root: Path) -> tuple[Path, ...]:
+        """The project files the check loads (a schema file, a ``python`` check's module).
+
+        They shape the reward, so they ship in the Lambda zip and count in
+        ``evaluator_version``; none for most kinds.
+        """
+        return ()
