@@ -12,13 +12,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from judge.caller import CallStats, Outcomes
+from judge.checkrun import CheckRunner
+from judge.checkrun import dimension as check_dimension
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, shown_id
 from judge.judges import Panel
 from judge.panel import judged, settle
 from judge.plan import ChecklistResult, Judgement, Plan
 from judge.planner import BatchPlan
-from judge.reward import Dimension, combine, fill_unscored
+from judge.reward import Dimension, combine, fill_unscored, gate_reward
 from judge.rubric import Rubric
 from judge.substance import SubstanceCounts
 
@@ -39,6 +41,8 @@ class SampleResult:
     refused: bool = False
     stale_calibration: int = 0
     checklist: ChecklistResult | None = None
+    # A gated check fired before judging: the gate's reward, no judge call made.
+    short_circuited: bool = False
 
     def metrics(self) -> list[tuple[str, float, str]]:
         """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
@@ -70,6 +74,12 @@ class SampleResult:
             *(self.checklist.metrics() if self.checklist else []),
             ("calibration_stale", float(self.stale_calibration), "Metric"),
         ]
+        checks = [d for d in self.dimensions if d.check is not None]
+        if checks:  # only with [checks]: a config without them answers as before
+            out += [
+                ("checks_unscored", float(sum(d.normalized is None for d in checks)), "Metric"),
+                ("short_circuited", float(self.short_circuited), "Metric"),
+            ]
         return out
 
 
@@ -86,6 +96,11 @@ class BatchResult:
     failed_calls: dict[str, int] = field(default_factory=dict)
     # The substance check's figures (its calls' tokens and cost are in ``stats`` too).
     substance: SubstanceCounts = field(default_factory=SubstanceCounts)
+    checks_s: float = 0.0  # wall time of the verifiable checks
+
+    def check_dimensions(self) -> list[Dimension]:
+        """Every check's dimension across the batch (scored or not)."""
+        return [d for r in self.results for d in r.dimensions if d.check is not None]
 
     def scores(self, rubric: str) -> list[float]:
         """The rubric's scored (0..1) values across the batch."""
@@ -104,6 +119,7 @@ class BatchResult:
             "malformed": sum(r.malformed is not None for r in self.results),
             "gated": sum(r.gate is not None for r in self.results),
             "refused": sum(r.refused for r in self.results),
+            "short_circuited": sum(r.short_circuited for r in self.results),
         }
 
 
@@ -114,6 +130,7 @@ class Assembler:
     config: RewardConfig
     rubrics: dict[str, Rubric]
     panel: Panel
+    checks: CheckRunner | None = None
 
     def results(
         self, batch: BatchPlan, outcomes: dict[str, Outcomes], hits: set[str]
@@ -142,12 +159,19 @@ class Assembler:
         if s.index in batch.guarded:
             floor = self.config.output.min
             return SampleResult(s.id, floor, guarded=batch.guarded[s.index]), floor
+        checked = self.check_dimensions(batch, s.index)
+        gated = batch.checks.short_circuited.get(s.index)
+        if gated is not None:  # a gated check fired: its reward, no judge was asked
+            gate = next(g for g in self.config.gates if g.rubric == gated)
+            value = gate_reward(gate, self.config)
+            return SampleResult(s.id, value, checked, gate=gated, short_circuited=True), value
         plan = batch.plans[s.index]
         own = plan.outcomes(outcomes)
         judges = self.config.judge
         partial = self.config.sample_rubric.partial
         checklist = plan.checklist(own, partial, judges.min_members(), judges.aggregation)
         dims = [self.dimension(plan, name, own, checklist, hits) for name in plan.dimensions]
+        dims += checked
         if any(d.unscored is not None and d.unscored.reason == "refused" for d in dims):
             refused = self.config.refused_reward()
             return SampleResult(s.id, refused, dims, refused=True), refused
@@ -161,6 +185,14 @@ class Assembler:
             checklist=checklist,
         )
         return result, c.reward
+
+    def check_dimensions(self, batch: BatchPlan, index: int) -> list[Dimension]:
+        """The sample's check results as dimensions, in config order."""
+        results = batch.checks.results.get(index, {})
+        if not results or self.checks is None:
+            return []
+        kind = self.checks.kind
+        return [check_dimension(name, kind(name), r) for name, r in results.items()]
 
     def dimension(
         self,

@@ -22,7 +22,7 @@ class Metric:
     name: str
     unit: Unit
     description: str
-    per_rubric: bool = False  # one metric per rubric: ``ScoreMean_tone``
+    per_rubric: bool = False  # one per rubric (``ScoreMean_tone``) or check (``CheckScoreMean_``)
     optional: bool = False  # sent only when it has a value (never a made-up 0)
 
 
@@ -56,6 +56,18 @@ METRICS: tuple[Metric, ...] = (
     Metric("ScoreMean_", "None", "a rubric's mean score (0..1)", per_rubric=True, optional=True),
     Metric("PanelSpreadMean", "None", "mean spread between a panel's judges", optional=True),
     Metric("OrderGapMean", "None", "mean gap between a group's two orders", optional=True),
+    # Verifiable checks ([checks]): sent only when the config has checks.
+    Metric(
+        "ChecksShortCircuited",
+        "Count",
+        "samples a gated check floored before any judge call",
+        optional=True,
+    ),
+    Metric("CheckUnscoredRate", "Percent", "check results left unscored, of all", optional=True),
+    Metric("ChecksDuration", "Milliseconds", "wall time of the checks", optional=True),
+    Metric(
+        "CheckScoreMean_", "None", "a check's mean score (0..1)", per_rubric=True, optional=True
+    ),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}

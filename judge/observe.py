@@ -148,6 +148,27 @@ def _optional_figures(batch: BatchResult, rubrics: list[str]) -> dict[str, float
         figures["PanelSpreadMean"] = statistics.fmean(spreads)
     if gaps := [d.order_gap for d in dims if d.order_gap is not None]:
         figures["OrderGapMean"] = statistics.fmean(gaps)
+    return figures | check_figures(batch)
+
+
+def check_figures(batch: BatchResult) -> dict[str, float]:
+    """The verifiable checks' figures: none when the config has no checks."""
+    checks = batch.check_dimensions()
+    if not checks and not batch.checks_s:
+        return {}
+    figures: dict[str, float] = {
+        "ChecksShortCircuited": batch.counts()["short_circuited"],
+        "CheckUnscoredRate": (
+            sum(d.normalized is None for d in checks) / len(checks) if checks else 0.0
+        ),
+        "ChecksDuration": batch.checks_s * 1000,
+    }
+    by_name: dict[str, list[float]] = {}
+    for d in checks:
+        if d.normalized is not None:
+            by_name.setdefault(d.rubric, []).append(d.normalized)
+    for name, values in by_name.items():
+        figures[f"CheckScoreMean_{name}"] = statistics.fmean(values)
     return figures
 
 
@@ -155,9 +176,8 @@ def _emit(figures: dict[str, float]) -> None:
     """The figures as EMF metrics (one stdout line), with the evaluator version."""
     for name, value in figures.items():
         unit = MetricUnit(metric(name).unit)  # the table's unit; KeyError: not in the table
-        metrics.add_metric(
-            name=name, unit=unit, value=value * 100 if name == "CacheHitRate" else value
-        )
+        percent = unit == MetricUnit.Percent  # figures hold shares (0..1)
+        metrics.add_metric(name=name, unit=unit, value=value * 100 if percent else value)
     metrics.add_metadata(key="evaluator_version", value=evaluator_version())
     metrics.flush_metrics()
 

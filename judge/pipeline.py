@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from judge.assemble import Assembler, BatchResult, SampleResult
 from judge.caller import CallStats, JudgeCaller, JudgeTask, Outcomes
 from judge.checklist import SampleRubric
+from judge.checkrun import CheckRunner
 from judge.config import RewardConfig, load_config
 from judge.deadline import Deadline
 from judge.judges import make_callers, make_panel
@@ -59,6 +60,8 @@ class Evaluator:
         # judge); stale ones are reported (log warning + metric) and not applied.
         self.panel = make_panel(config, rubrics, renderer, self.callers)
         self.guard = make_guard(config)
+        # The verifiable checks, built once (a table that cannot be built: SourceError).
+        self.checks = CheckRunner.build(config)
         self.substance = (
             SubstanceCheck.build(config.guard, config.judge, config.retry, renderer, self.caller)
             if config.guard.enabled
@@ -73,7 +76,7 @@ class Evaluator:
         self.maker = TaskMaker(renderer, self.members, self.endpoint_url)
         self.planner = Planner(config, rubrics, self.maker, self.guard)
         self.runner = Runner(self.callers, config.runtime.concurrency)
-        self.assembler = Assembler(config, rubrics, self.panel)
+        self.assembler = Assembler(config, rubrics, self.panel, self.checks)
 
     @classmethod
     def from_config(
@@ -194,7 +197,7 @@ class Evaluator:
             check.caller.tripwire = self.caller.tripwire  # a CLI run stops when it is down
             return substance_flags(check, items, self.runner, deadline, stats, counts)
 
-        return plan_batch(self.planner, raw_samples, screen)
+        return plan_batch(self.planner, raw_samples, screen, self.checks)
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None
@@ -219,4 +222,5 @@ class Evaluator:
             wall_s=time.monotonic() - started,
             failed_calls=failed_calls([*tasks, *alone], outcomes, models),
             substance=substance,
+            checks_s=batch.checks.seconds,
         )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from judge.caller import JudgeTask
 from judge.checklist import SampleRubric, criterion_labels, implicit_rubric
+from judge.checkrun import CheckOutcomes, CheckRunner
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, duplicate_ids, parse_sample, shown_id
 from judge.errors import JudgeError
@@ -43,6 +44,8 @@ class BatchPlan:
     items: dict[int, JudgeInput] = field(default_factory=dict)  # the planned samples' items
     tasks: dict[str, JudgeTask] = field(default_factory=dict)  # by key, in planning order
     judgements: int = 0  # every slot of every plan, before de-duplication
+    # The verifiable checks' results, and the samples a gated check floored without a plan.
+    checks: CheckOutcomes = field(default_factory=CheckOutcomes)
 
     @property
     def deduplicated(self) -> int:
@@ -211,17 +214,29 @@ def unique_tasks(slots: Sequence[Sequence[Slot]]) -> list[JudgeTask]:
     return list({s.task.key: s.task for row in slots for s in row}.values())
 
 
-def plan_batch(planner: Planner, raw_samples: list[Any], screen: Screen | None = None) -> BatchPlan:
-    """Every sample parsed, screened and planned; the batch's tasks de-duplicated.
+def plan_batch(
+    planner: Planner,
+    raw_samples: list[Any],
+    screen: Screen | None = None,
+    checks: CheckRunner | None = None,
+) -> BatchPlan:
+    """Every sample parsed, screened, checked and planned; the batch's tasks de-duplicated.
 
     ``screen`` adds guarded flags for the samples the rules let through (the substance
-    check); without it only the rules screen. Nothing here calls a judge.
+    check); without it only the rules screen. ``checks`` run on the samples the rules let
+    through, before anything else: a sample a gated check short-circuits is neither screened
+    further nor planned. Nothing here calls a judge.
     """
     samples = [parse_sample(i, raw) for i, raw in enumerate(raw_samples)]
     if dupes := duplicate_ids(samples):
         log.warning("duplicate sample ids in the batch: %s", ", ".join(map(shown_id, dupes[:10])))
     batch = BatchPlan(samples)
     owns = _screen_rules(planner, batch)
+    if checks:
+        items = {i: it for i in owns if (it := samples[i].item) is not None}
+        batch.checks = checks.run_batch(items, raw_samples)
+        for i in batch.checks.short_circuited:
+            del owns[i]
     if screen is not None:
         batch.guarded.update(screen({i: it for i in owns if (it := samples[i].item) is not None}))
     for i, own in owns.items():

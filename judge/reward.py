@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from judge.config import RewardConfig
+from judge.config import Gate, RewardConfig
 from judge.verdict import Unscored
 
 
@@ -44,7 +44,11 @@ class Judged:
 
 @dataclass(frozen=True)
 class Dimension:
-    """A rubric's outcome for one sample: a normalised score, or None with the reason."""
+    """A rubric's or a check's outcome for one sample: a normalised score, or None and why.
+
+    A check (``check`` is its kind) has no judgements: ``details`` says what it measured
+    and which rule fired.
+    """
 
     rubric: str
     normalized: float | None
@@ -53,6 +57,8 @@ class Dimension:
     spread: float | None = None  # a panel: max - min of the judges' normalised scores
     order_gap: float | None = None  # group mode, two orders: |difference| between them
     judgements: tuple[Judged, ...] = ()  # each judge's answer, reasoning included
+    check: str | None = None  # a verifiable check's kind (None: a judged dimension)
+    details: Mapping[str, Any] = field(default_factory=dict)  # a check's, JSON-ready
 
 
 @dataclass(frozen=True)
@@ -83,16 +89,8 @@ def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
     by_name = {d.rubric: d for d in dimensions}
     for gate in config.gates:
         dim = by_name.get(gate.rubric)
-        if dim is None:
-            continue
-        # A gated dimension the answer made unreadable (not the judge failing) fires the gate:
-        # otherwise a response that gets its gated rubric unscored would skip the gate.
-        unreadable = (
-            dim.normalized is None and dim.unscored is not None and dim.unscored.response_caused
-        )
-        if unreadable or (dim.normalized is not None and dim.normalized < gate.below):
-            value = config.output.min if gate.reward == "floor" else float(gate.reward)
-            return Combined(value, gate=gate.rubric)
+        if dim is not None and fires(gate, dim):
+            return Combined(gate_reward(gate, config), gate=gate.rubric)
     if not scored:
         return Combined(None)
     if config.unscored.dimension == "fail" and len(scored) < len(dimensions):
@@ -101,6 +99,22 @@ def combine(dimensions: Sequence[Dimension], config: RewardConfig) -> Combined:
     total = sum(weights.values())
     unit = sum(weights[d.rubric] * (d.normalized or 0.0) for d in scored) / total
     return Combined(to_output(unit, config))
+
+
+def fires(gate: Gate, dim: Dimension) -> bool:
+    """Whether ``gate`` fires on ``dim``: scored below it, or made unreadable by the response.
+
+    A gated dimension the answer made unreadable (not the judge failing) fires the gate:
+    otherwise a response that gets its gated rubric unscored would skip the gate.
+    """
+    if dim.normalized is not None:
+        return dim.normalized < gate.below
+    return dim.unscored is not None and dim.unscored.response_caused
+
+
+def gate_reward(gate: Gate, config: RewardConfig) -> float:
+    """The reward a fired gate sets."""
+    return config.output.min if gate.reward == "floor" else float(gate.reward)
 
 
 def fill_unscored(

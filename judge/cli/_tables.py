@@ -22,7 +22,9 @@ from judge.pipeline import BatchResult, SampleResult
 MAX_ROWS = 50
 # 0/1 metrics: a row names the ones that are set. Other metrics are counts or spreads,
 # shown with their values.
-FLAGS = frozenset(("unscored", "guarded", "malformed", "gated", "refused", "calibration_stale"))
+FLAGS = frozenset(
+    ("unscored", "guarded", "malformed", "gated", "refused", "calibration_stale", "short_circuited")
+)
 
 
 def explain(result: SampleResult) -> dict[str, Any]:
@@ -38,6 +40,7 @@ def explain(result: SampleResult) -> dict[str, Any]:
                 **({"panel_spread": d.spread} if d.spread is not None else {}),
                 **({"order_gap": d.order_gap} if d.order_gap is not None else {}),
                 **({"judgements": [j.details() for j in d.judgements]} if d.judgements else {}),
+                **({"check": d.check, "details": dict(d.details)} if d.check else {}),
             }
             for d in result.dimensions
         },
@@ -46,6 +49,7 @@ def explain(result: SampleResult) -> dict[str, Any]:
         "malformed": result.malformed,
         "gate": result.gate,
         "refused": result.refused,
+        **({"short_circuited": True} if result.short_circuited else {}),
         **({"criteria": result.checklist.details()} if result.checklist else {}),
     }
 

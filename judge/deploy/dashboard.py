@@ -7,6 +7,7 @@ at deploy, not as an empty graph in CloudWatch.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -62,8 +63,13 @@ def _compact(metrics: list[list[Any]]) -> list[list[Any]]:
     return out
 
 
-def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
-    """The dashboard JSON: rewards, scores, flags, latency, throttles, tokens, cost, spread."""
+def dashboard_body(
+    function: str, region: str, rubrics: list[str], checks: Sequence[str] = ()
+) -> str:
+    """The dashboard JSON: rewards, scores, flags, latency, throttles, tokens, cost, spread.
+
+    ``checks``: the config's verifiable checks (a widget of their figures when there are any).
+    """
     widgets = [
         _widget(
             "Reward: mean, min, max",
@@ -138,7 +144,24 @@ def dashboard_body(function: str, region: str, rubrics: list[str]) -> str:
             18,
         ),
     ]
+    if checks:
+        widgets.append(_checks_widget(function, region, checks))
     body = json.dumps({"widgets": widgets}, separators=(",", ":"))
     if len(body) > MAX_BODY:
         raise ValueError(f"dashboard body is {len(body)} bytes, over {MAX_BODY}")
     return body
+
+
+def _checks_widget(function: str, region: str, checks: Sequence[str]) -> dict[str, Any]:
+    """Checks: samples short-circuited, the unscored rate, and each check's mean score."""
+    return _widget(
+        "Checks: short-circuited, unscored %, mean scores",
+        [
+            _metric("ChecksShortCircuited", function, "Sum"),
+            _metric("CheckUnscoredRate", function, "Average"),
+            *(_metric(f"CheckScoreMean_{c}", function, "Average", c) for c in checks),
+        ],
+        region,
+        0,
+        24,
+    )

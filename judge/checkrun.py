@@ -1,0 +1,162 @@
+"""Run a config's verifiable checks on a batch, before any judge task is planned.
+
+Checks (``judge.checks``) are built once per evaluator from ``[checks.<name>]`` and run on
+every well-formed sample the guard lets through. With ``[checks] short_circuit`` a sample
+whose gated check fires gets the gate's reward here, so no judge task is planned for it,
+cached or sent: a policy that breaks a hard rule costs nothing to score. A check that raises
+anyway (a bug in it, a user's function) is that sample's check unscored with the reason,
+never a lost batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from judge.checks import Check, CheckInput, CheckResult, CheckSpec
+from judge.config import Gate, RewardConfig
+from judge.errors import JudgeError
+from judge.prompt import JudgeInput
+from judge.reward import Dimension, fires
+from judge.verdict import Unscored, UnscoredReason
+
+log = logging.getLogger("judge")
+
+# The reason of a check that raised instead of returning (its bug, not the response's).
+CHECK_FAILED: UnscoredReason = "check_error"
+# Kinds whose run waits on a network call: their samples run concurrently.
+REMOTE_KINDS = frozenset({"guardrail"})
+
+
+def build_checks(config: RewardConfig) -> list[Check]:
+    """Every ``[checks.<name>]`` built, in file order (``SourceError``: file, key, fix)."""
+    built: list[Check] = []
+    for name, spec in config.checks.specs.items():
+        built.append(build_check(config, name, spec))
+    return built
+
+
+def build_check(config: RewardConfig, name: str, spec: CheckSpec) -> Check:
+    """One check built from its table; a table that cannot be built names its key and fix."""
+    try:
+        return spec.build(name, config.base_dir)
+    except (ValueError, OSError, ImportError) as exc:
+        problem, _, fix = str(exc).partition(" Fix: ")
+        raise config.source_error(
+            ("checks", name),
+            f"check {name!r} ({spec.kind}) cannot be built: {problem}",
+            fix=fix or "correct the table's settings",
+        ) from None
+
+
+@dataclass
+class CheckOutcomes:
+    """A batch's check results by sample index, the samples short-circuited and the cost."""
+
+    results: dict[int, dict[str, CheckResult]] = field(default_factory=dict)
+    short_circuited: dict[int, str] = field(default_factory=dict)  # index -> gated check
+    seconds: float = 0.0  # wall time spent running checks
+
+
+@dataclass(frozen=True)
+class CheckRunner:
+    """The evaluator's built checks and what a fired gate on one of them means."""
+
+    config: RewardConfig
+    checks: tuple[Check, ...]
+
+    @classmethod
+    def build(cls, config: RewardConfig) -> CheckRunner:
+        """The config's checks, built once (a warm Lambda keeps them)."""
+        return cls(config, tuple(build_checks(config)))
+
+    def __bool__(self) -> bool:
+        return bool(self.checks)
+
+    def run(self, item: JudgeInput, raw: Any) -> dict[str, CheckResult]:
+        """Every check on one sample, in config order; one that raises is unscored, named."""
+        view = MappingProxyType(raw) if isinstance(raw, dict) else MappingProxyType({})
+        given = CheckInput(item.conversation, item.response, item.reference, view)
+        out: dict[str, CheckResult] = {}
+        for check in self.checks:
+            out[check.name] = run_one(check, given)
+        return out
+
+    def run_batch(self, items: Mapping[int, JudgeInput], raws: list[Any]) -> CheckOutcomes:
+        """Every sample's checks, and the samples a gated check short-circuits."""
+        started = time.monotonic()
+        outcomes = CheckOutcomes()
+        if not self.checks or not items:
+            return outcomes
+        indexes = list(items)
+        if any(c.kind in REMOTE_KINDS for c in self.checks) and len(indexes) > 1:
+            workers = min(self.config.runtime.concurrency, len(indexes))
+            with ThreadPoolExecutor(workers, thread_name_prefix="judge-check") as pool:
+                done = list(pool.map(lambda i: self.run(items[i], raws[i]), indexes))
+        else:
+            done = [self.run(items[i], raws[i]) for i in indexes]
+        for i, results in zip(indexes, done, strict=True):
+            outcomes.results[i] = results
+            gate = self.short_circuit(results)
+            if gate is not None:
+                outcomes.short_circuited[i] = gate.rubric
+        outcomes.seconds = time.monotonic() - started
+        return outcomes
+
+    def short_circuit(self, results: Mapping[str, CheckResult]) -> Gate | None:
+        """The first gate (config order) on a check that fires, when ``short_circuit`` is on."""
+        if not self.config.checks.short_circuit:
+            return None
+        for gate in self.config.gates:
+            result = results.get(gate.rubric)
+            if result is not None and fires(gate, dimension(gate.rubric, "", result)):
+                return gate
+        return None
+
+    def kind(self, name: str) -> str:
+        """The kind of the check called ``name``."""
+        return next(c.kind for c in self.checks if c.name == name)
+
+
+def run_one(check: Check, given: CheckInput) -> CheckResult:
+    """``check.run(given)``; an exception is the check's unscored result, never the batch's."""
+    try:
+        result: object = check.run(given)  # a user's function may return anything
+    except JudgeError:
+        raise  # the config or a client is broken for every sample alike
+    except Exception as exc:  # a bug in a check (a user's python function) is its own
+        log.exception("check %s raised", check.name)
+        return CheckResult.undecided(
+            Unscored(reason=CHECK_FAILED, detail=f"check {check.name} raised {exc!r}"[:300])
+        )
+    if not isinstance(result, CheckResult):
+        detail = f"check {check.name} returned {type(result).__name__}, not a CheckResult"
+        return CheckResult.undecided(Unscored(reason=CHECK_FAILED, detail=detail))
+    return result
+
+
+def dimension(name: str, kind: str, result: CheckResult) -> Dimension:
+    """A check's result as a reward dimension (``raw`` is its 0..1 score)."""
+    return Dimension(
+        name,
+        result.score,
+        result.score,
+        result.unscored,
+        check=kind,
+        details=json_ready(result.details),
+    )
+
+
+def json_ready(details: Mapping[str, Any]) -> dict[str, Any]:
+    """A check's details as plain JSON (``--details`` must never fail on a check's values)."""
+    try:
+        out: dict[str, Any] = json.loads(json.dumps(dict(details), allow_nan=False, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return {"unreadable_details": repr(details)[:300]}
+    return out

@@ -1,0 +1,138 @@
+"""Verifiable checks beside the judges (issue 20): one batch through the real pipeline.
+
+The judges are a scripted model behind the local Converse server (boto3 over HTTP); the
+checks are the registered kinds. Expected check scores are computed here by hand from each
+kind's documented formula, not read back from the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pytest
+
+from judge.checks import KINDS, Check, CheckInput, CheckResult, CheckSpec
+from judge.deadline import Deadline
+from judge.lambda_handler import run_event
+from judge.server.scripted import ScriptedJudge
+from tests.conftest import ServeFn, make_evaluator, sample
+
+RUBRICS = {"helpfulness": {"weight": 0.5}, "tone": {"weight": 0.5}}
+# max 10 words, softness 0.5: the score falls to 0 at 15 words (1 - (n - 10) / 5).
+CONCISE = {"kind": "length", "unit": "words", "max": 10, "softness": 0.5, "weight": 1.0}
+
+
+def _metrics(item: dict[str, Any]) -> dict[str, float]:
+    return {m["name"]: m["value"] for m in item["metrics_list"]}
+
+
+def _words(n: int) -> str:
+    return " ".join(["word"] * (n - 1) + ["thanks."])
+
+
+def test_check_dimensions_match_hand_computed_values(serve: ServeFn) -> None:
+    judge = serve(ScriptedJudge(score_fn=lambda j: 4))  # every rubric 4 of 1-5: 0.75
+    evaluator = make_evaluator(rubrics=RUBRICS, checks={"concise": CONCISE})
+    batch = [sample("short", _words(8)), sample("over", _words(12)), sample("long", _words(20))]
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    expected_check = {"short": 1.0, "over": 1 - 2 / 5, "long": 0.0}
+    for item in answer:
+        metrics = _metrics(item)
+        check = expected_check[item["id"]]
+        assert metrics["concise"] == pytest.approx(check)
+        # weights 0.5, 0.5, 1.0 normalised together: (0.5*0.75 + 0.5*0.75 + 1*check) / 2
+        unit = (0.75 + check) / 2
+        assert item["aggregate_reward_score"] == pytest.approx(-1 + 2 * unit)
+        assert metrics["checks_unscored"] == 0.0 and metrics["short_circuited"] == 0.0
+    dims = {d.rubric: d for d in result.results[1].dimensions}
+    assert dims["concise"].check == "length"
+    assert dims["concise"].details["count"] == 12
+    assert len(judge.requests) == 6  # two rubrics, three samples: checks call no judge
+
+
+def test_a_gated_check_that_fires_floors_the_sample_with_no_judge_call(serve: ServeFn) -> None:
+    judge = serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(
+        rubrics=RUBRICS,
+        checks={"concise": CONCISE},
+        gates=[{"dimension": "concise", "below": 0.5, "reward": "floor"}],
+    )
+    batch = [sample("ok", _words(5)), sample("rambles", _words(30), prompt="Another prompt?")]
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    by_id = {a["id"]: a for a in answer}
+    assert by_id["rambles"]["aggregate_reward_score"] == -1.0
+    assert _metrics(by_id["rambles"])["short_circuited"] == 1.0
+    assert _metrics(by_id["rambles"])["gated"] == 1.0
+    assert by_id["ok"]["aggregate_reward_score"] == 1.0
+    # Only the passing sample was judged: 2 rubrics x 1 sample, counted on the server.
+    assert len(judge.requests) == 2
+    assert result.counts()["short_circuited"] == 1
+    assert result.stats.calls == 2
+
+
+def test_without_short_circuit_the_gate_fires_after_judging(serve: ServeFn) -> None:
+    judge = serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(
+        rubrics=RUBRICS,
+        checks={"short_circuit": False, "concise": CONCISE},
+        gates=[{"rubric": "concise", "below": 0.5, "reward": -0.5}],
+    )
+    answer, result = run_event(evaluator, [sample("rambles", _words(30))], Deadline.never())
+    assert answer[0]["aggregate_reward_score"] == -0.5
+    assert result.results[0].gate == "concise" and not result.results[0].short_circuited
+    assert len(judge.requests) == 2
+
+
+def test_a_malformed_sample_is_not_checked(serve: ServeFn) -> None:
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(rubrics=RUBRICS, checks={"concise": CONCISE})
+    answer, result = run_event(evaluator, [{"id": "bad"}, sample("ok", "Fine.")], Deadline.never())
+    assert result.results[0].malformed is not None and result.results[0].dimensions == []
+    assert math.isfinite(answer[0]["aggregate_reward_score"])
+
+
+class _BoomSpec(CheckSpec):
+    """A kind whose check raises on a response holding 'boom' (a bug in a user's check)."""
+
+    KIND: ClassVar[str] = "boom"
+    kind: Literal["boom"] = "boom"
+
+    def build(self, name: str, root: Path) -> Check:
+        return _Boom(name)
+
+
+class _Boom:
+    kind = "boom"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, item: CheckInput) -> CheckResult:
+        if "boom" in item.response:
+            raise RuntimeError("the check's own bug")
+        return CheckResult.passed(1.0, saw=len(item.response))
+
+
+def test_a_check_that_raises_is_unscored_with_its_reason(
+    serve: ServeFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(KINDS, "boom", _BoomSpec)
+    judge = serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(
+        rubrics=RUBRICS,
+        checks={"fragile": {"kind": "boom"}},
+        gates=[{"dimension": "fragile", "below": 0.5}],
+    )
+    batch = [sample("ok", "Fine, thanks."), sample("bug", "boom, thanks.")]
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    dims = {d.rubric: d for d in result.results[1].dimensions}
+    assert dims["fragile"].normalized is None
+    assert dims["fragile"].unscored is not None
+    assert dims["fragile"].unscored.reason == "check_error"
+    assert "the check's own bug" in dims["fragile"].unscored.detail
+    # Unscored is not 0: the gate does not fire on it, the rubrics decide (drop policy).
+    assert answer[1]["aggregate_reward_score"] == 1.0
+    assert _metrics(answer[1])["checks_unscored"] == 1.0
+    assert len(judge.requests) == 4
