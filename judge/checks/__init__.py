@@ -7,11 +7,14 @@
 from __future__ import annotations
 
 from judge.checks.base import Check, CheckInput, CheckResult, CheckSpec
+from judge.checks.json_check import JsonSpec
 from judge.checks.length import LengthSpec
 from judge.checks.pattern import PatternSpec
 
 # Each kind's module imports only what its spec needs; heavy libraries (RE2, jsonschema, the
 # language model) load when a check of that kind is built, so a config without it never pays.
-KINDS: dict[str, type[CheckSpec]] = {spec.KIND: spec for spec in (LengthSpec, PatternSpec)}
+KINDS: dict[str, type[CheckSpec]] = {
+    spec.KIND: spec for spec in (LengthSpec, PatternSpec, JsonSpec)
+}
 
 __all__ = ["KINDS", "Check", "CheckInput", "CheckResult", "CheckSpec"]
