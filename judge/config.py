@@ -395,7 +395,16 @@ def _check_spec(name: str, table: Any) -> Any:
         raise _At(problem, name, "kind", fix=close or f"use one of {kinds}")
     model = KINDS[kind]
     try:
-        spec = model.model_validate(table, strict=True)
+        # As JSON, strictly: a TOML array is a list or a tuple, nothing else is converted.
+        text = json.dumps(table, allow_nan=False)
+    except (TypeError, ValueError):
+        raise _At(
+            f"check {name!r} holds a date/time or a non-finite number",
+            name,
+            fix="write its settings as text, numbers, booleans, arrays and tables",
+        ) from None
+    try:
+        spec = model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise _Nested(exc, model, name) from None
     weight = spec.weight
@@ -695,18 +704,30 @@ def _config_error(
             fix = "add a [rubrics] table naming at least one rubric: tone = { weight = 1.0 }"
         return SourceError(path, f"'{name}' is missing", line=line, place=place, fix=fix)
     same = [e for e in errors if prefix + _data_loc(e, local) == loc]
+    if prefix:  # in a check's table a tuple is any TOML array
+        same = [_as_list_error(e) for e in same]
     if any(e["type"] in _EXPECTED or e["type"] == "literal_error" for e in same):
         problem, fix = _type_error(name, given, same, last_is_index=isinstance(loc[-1], int))
         bare_weight = isinstance(given, int | float) and not isinstance(given, bool)
         if len(loc) == 2 and loc[0] == "rubrics" and bare_weight:
             fix = f"write {name} = {{ weight = {_toml(given)} }}"  # a bare weight
         return SourceError(path, problem, line=line, place=place, fix=fix)
-    msg = err["msg"].removeprefix("Value error, ")
+    msg, _, own_fix = err["msg"].removeprefix("Value error, ").partition(" Fix: ")
+    msg = msg.removesuffix(".") if own_fix else msg
     problem = (
         msg if given is _ABSENT or isinstance(given, dict) else f"{name} = {_toml(given)}: {msg}"
     )
-    fix = _FIXES.get(err["type"], "see the commented reward.toml in the repo")
+    fix = own_fix or _FIXES.get(err["type"], "see the commented reward.toml in the repo")
     return SourceError(path, problem, line=line, place=place, fix=fix)
+
+
+def _as_list_error(err: ErrorDetails) -> ErrorDetails:
+    """A tuple's type error read as a list's (TOML has arrays; a check's tuple is one)."""
+    if err["type"] != "tuple_type":
+        return err
+    out = err.copy()
+    out["type"] = "list_type"
+    return out
 
 
 def _type_error(

@@ -14,10 +14,12 @@ from typing import Any, ClassVar, Literal
 import pytest
 
 from judge.checks import KINDS, Check, CheckInput, CheckResult, CheckSpec
+from judge.config import load_config
 from judge.deadline import Deadline
+from judge.errors import SourceError
 from judge.lambda_handler import run_event
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import ServeFn, make_evaluator, sample
+from tests.conftest import REPO, ServeFn, make_evaluator, sample
 
 RUBRICS = {"helpfulness": {"weight": 0.5}, "tone": {"weight": 0.5}}
 # max 10 words, softness 0.5: the score falls to 0 at 15 words (1 - (n - 10) / 5).
@@ -136,3 +138,55 @@ def test_a_check_that_raises_is_unscored_with_its_reason(
     assert answer[1]["aggregate_reward_score"] == 1.0
     assert _metrics(answer[1])["checks_unscored"] == 1.0
     assert len(judge.requests) == 4
+
+
+def _config_error(tmp_path: Path, extra: str) -> str:
+    path = tmp_path / "reward.toml"
+    path.write_text((REPO / "reward.toml").read_text() + "\n" + extra)
+    with pytest.raises(SourceError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+def _line(tmp_path: Path, text: str) -> int:
+    lines = (tmp_path / "reward.toml").read_text().splitlines()
+    return lines.index(text) + 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "key_line", "wanted"),
+    [
+        ('[checks.c]\nkind = "lenght"\nmax = 5\n', 'kind = "lenght"', "did you mean 'length'?"),
+        ("[checks.c]\nmax = 5\n", "[checks.c]", 'use one of "'),
+        ('[checks.c]\nkind = "length"\nmaxx = 5\n', "maxx = 5", "did you mean 'max'?"),
+        ('[checks.c]\nkind = "length"\nmax = "5"\n', 'max = "5"', "write max = 5"),
+        ('[checks.tone]\nkind = "length"\nmax = 5\n', "[checks.tone]", "rename [checks.tone]"),
+        ('[checks.c]\nkind = "length"\nmax = 5\nweight = -1\n', "weight = -1", "above 0"),
+        ("[checks]\nshort_circut = false\n", "short_circut = false", "short_circuit"),
+        (
+            '[checks.c]\nkind = "length"\nmax = 5\n[[gates]]\ndimension = "cc"\nbelow = 0.5\n',
+            'dimension = "cc"',
+            "did you mean 'c'?",
+        ),
+    ],
+)
+def test_config_errors_name_file_line_key_and_fix(
+    tmp_path: Path, extra: str, key_line: str, wanted: str
+) -> None:
+    message = _config_error(tmp_path, extra)
+    assert message.startswith(f"{tmp_path / 'reward.toml'}:{_line(tmp_path, key_line)} ")
+    assert "Fix: " in message and wanted in message
+
+
+def test_a_gate_may_name_a_check_by_either_key(tmp_path: Path) -> None:
+    path = tmp_path / "reward.toml"
+    extra = '[checks.c]\nkind = "length"\nmax = 5\nweight = 0.5\n'
+    path.write_text(
+        (REPO / "reward.toml").read_text()
+        + f"\n{extra}[[gates]]\ndimension = 'c'\nbelow = 0.5\n"
+        + "[[gates]]\nrubric = 'c'\nbelow = 0.2\n"
+    )
+    config = load_config(path)
+    assert [g.rubric for g in config.gates][-2:] == ["c", "c"]
+    assert config.checks.short_circuit is True  # the default
+    assert config.weight("c") == 0.5 and config.weight("tone") == 0.3
