@@ -58,6 +58,14 @@ if TYPE_CHECKING:
     help="Also serve the Bedrock batch inference control plane (model invocation jobs, "
     "run by this backend against S3 at AWS_ENDPOINT_URL_S3): AWS_ENDPOINT_URL_BEDROCK.",
 )
+@click.option(
+    "--guardrails",
+    "guardrails_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also answer ApplyGuardrail with the word, regex and PII policies of this TOML/JSON "
+    "file (see examples/guardrails.toml); without it every guardrail is unknown.",
+)
 def serve(
     host: str,
     port: int,
@@ -68,11 +76,18 @@ def serve(
     fault_rate: float,
     seed: int,
     batch: bool,
+    guardrails_file: Path | None,
 ) -> None:
     """Serve the Converse API on HOST:PORT for boto3 (AWS_ENDPOINT_URL_BEDROCK_RUNTIME)."""
     from judge.server import ConverseServer
+    from judge.server.guardrail import GuardrailBook
+    from judge.server.guardrail_policy import PolicyError
     from judge.server.scripted import Faults, ScriptedJudge
 
+    try:
+        book = GuardrailBook.from_file(guardrails_file) if guardrails_file else None
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
     model: Backend
     if backend == "llama":
         model = _llama_worker(Path(model_path) if model_path else None, threads)
@@ -114,6 +129,10 @@ def serve(
             f"batch control plane on {server.url}; export AWS_ENDPOINT_URL_BEDROCK={server.url} "
             "(and AWS_ENDPOINT_URL_S3 at an S3, e.g. moto_server)",
         )
+    if book is not None:
+        server.guardrails = book
+        names = ", ".join(f"{gid} v{version}" for gid, version in book.guardrails)
+        say("serving", "green", f"ApplyGuardrail for {names} on {server.url}")
     say(
         "note",
         "green",

@@ -6,10 +6,14 @@ profile itself and on the foundation model in every region it may route to.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from judge.config import RewardConfig
+
+_GUARDRAIL_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:guardrail/[a-z0-9]+")
 
 # Destination regions of the geographic inference profiles for Amazon Nova models, as
 # documented by AWS; pass explicit regions (--profile-regions) for other models or when AWS
@@ -50,3 +54,43 @@ def called_model_ids(config: RewardConfig) -> list[str]:
     if isinstance(substance, str) and substance:
         ids.append(substance)
     return list(dict.fromkeys(ids))
+
+
+def guardrail_arns(
+    guardrails: Iterable[tuple[str, str | None]],
+    region: str,
+    account: str,
+    *,
+    partition: str = "aws",
+) -> list[str]:
+    """ARNs for ``bedrock:ApplyGuardrail``: one per (guardrail id, its region or None).
+
+    A guardrail is ``arn:<partition>:bedrock:<region>:<account>:guardrail/<id>``, in its
+    check's ``region`` when it has one, else ``region`` (where the function runs); an id
+    given as an ARN is that ARN. The version is not part of the resource: one grant covers
+    DRAFT and every number.
+    """
+    arns = []
+    for guardrail_id, own_region in guardrails:
+        if _GUARDRAIL_ARN.fullmatch(guardrail_id):
+            arns.append(guardrail_id)
+        else:
+            where = own_region or region
+            arns.append(f"arn:{partition}:bedrock:{where}:{account}:guardrail/{guardrail_id}")
+    return list(dict.fromkeys(arns))
+
+
+def called_guardrails(specs: Mapping[str, object]) -> list[tuple[str, str | None]]:
+    """(guardrail id, region) of every ``guardrail`` check among ``specs`` (by check name).
+
+    ``specs`` is ``config.checks.specs``; other kinds call no guardrail.
+    """
+    from judge.checks.guardrail import GuardrailSpec
+
+    return list(
+        dict.fromkeys(
+            (spec.guardrail_id, spec.guardrail_region)
+            for spec in specs.values()
+            if isinstance(spec, GuardrailSpec)
+        )
+    )

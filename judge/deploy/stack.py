@@ -7,7 +7,7 @@ pointed at (``AWS_ENDPOINT_URL`` for a local AWS such as moto's server).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import botocore.exceptions
 
 from judge.deploy.aws_errors import aws_errors, stack_status_problem
 from judge.deploy.dashboard import dashboard_body
-from judge.deploy.iam import invoke_model_arns
+from judge.deploy.iam import guardrail_arns, invoke_model_arns
 from judge.errors import JudgeError
 from judge.region import resolve_region
 
@@ -60,6 +60,7 @@ class Deployment:
     bucket: str
     key: str
     model_arns: list[str]
+    guardrail_arns: list[str] = field(default_factory=list)
 
 
 def deploy(
@@ -69,6 +70,7 @@ def deploy(
     settings: StackSettings,
     *,
     rubrics: list[str] | None = None,
+    guardrails: Sequence[tuple[str, str | None]] = (),
     template: Path = TEMPLATE,
     poll_s: int = 5,
 ) -> Deployment:
@@ -77,11 +79,14 @@ def deploy(
     With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics.
     ``model_ids``: every model the Lambda calls (``iam.called_model_ids``); the role may
     invoke these and no other. Every AWS failure becomes a ``JudgeError`` of one line with
-    the fix.
+    the fix. ``guardrails``: (id, region) of each guardrail check (``iam.called_guardrails``);
+    the role may apply these and no other (none: no ApplyGuardrail permission at all).
     """
     ids = [model_ids] if isinstance(model_ids, str) else list(model_ids)
     with aws_errors(stack=settings.stack):
-        return _deploy(zip_path, evaluator_version, ids, settings, rubrics, template, poll_s)
+        return _deploy(
+            zip_path, evaluator_version, ids, settings, rubrics, guardrails, template, poll_s
+        )
 
 
 def _deploy(
@@ -90,6 +95,7 @@ def _deploy(
     model_ids: Sequence[str],
     settings: StackSettings,
     rubrics: list[str] | None,
+    guardrails: Sequence[tuple[str, str | None]],
     template: Path,
     poll_s: int,
 ) -> Deployment:
@@ -123,6 +129,8 @@ def _deploy(
             )
         )
     )
+    # A guardrail check's guardrail, in its own region or the function's: exactly these.
+    rails = guardrail_arns(guardrails, region, account)
     parameters = {
         "FunctionName": settings.function_name,
         "HyperPod": "true" if settings.hyperpod else "false",
@@ -135,6 +143,7 @@ def _deploy(
         "Timeout": str(settings.timeout_s),
         "ReservedConcurrency": str(settings.reserved_concurrency),
         "JudgeModelArns": ",".join(arns),
+        "GuardrailArns": ",".join(rails),
         "DashboardBody": dashboard_body(settings.deployed_name, region, rubrics) if rubrics else "",
     }
     args: dict[str, Any] = {
@@ -159,7 +168,8 @@ def _deploy(
         cfn.create_stack(**args)
         action = "created"
         _wait(cfn, "stack_create_complete", settings.stack, waiter_config)
-    return Deployment(action, stack_output(cfn, settings.stack, "FunctionArn"), bucket, key, arns)
+    function_arn = stack_output(cfn, settings.stack, "FunctionArn")
+    return Deployment(action, function_arn, bucket, key, arns, rails)
 
 
 def _wait(cfn: Any, waiter: str, stack: str, config: dict[str, int]) -> None:

@@ -46,11 +46,18 @@ def _invalid(message: str) -> ConverseFault:
 
 
 class GuardrailBook:
-    """The guardrails the server knows, by (id, version), and how many calls each had."""
+    """The guardrails the server knows, by (id, version), and how many calls each had.
 
-    def __init__(self, guardrails: Mapping[tuple[str, str], Guardrail]) -> None:
+    ``throttle``: how many of the next calls answer ``ThrottlingException`` (429), as
+    Bedrock does past the account's text-unit quota (tests of the client's retries).
+    """
+
+    def __init__(
+        self, guardrails: Mapping[tuple[str, str], Guardrail], *, throttle: int = 0
+    ) -> None:
         self.guardrails = dict(guardrails)
         self.calls: dict[tuple[str, str], int] = {}
+        self.throttle = throttle
         self._lock = threading.Lock()
 
     @classmethod
@@ -75,6 +82,9 @@ class GuardrailBook:
         texts = _texts(request)
         with self._lock:
             self.calls[key] = self.calls.get(key, 0) + 1
+            throttled, self.throttle = self.throttle > 0, max(0, self.throttle - 1)
+        if throttled:
+            raise ConverseFault(429, "ThrottlingException", "Too many requests, please wait.")
         return apply(rail, texts)
 
 
