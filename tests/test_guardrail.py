@@ -45,6 +45,12 @@ name = "order_leak"
 pattern = "ORD-[0-9]{8}"
 action = "ANONYMIZE"
 
+# Exponential in a backtracking engine on a run of x: RE2 is linear whatever the pattern.
+[[guardrail.regex]]
+name = "backtrack"
+pattern = "(x+x+)+y"
+action = "NONE"
+
 [[guardrail.pii]]
 type = "EMAIL"
 action = "ANONYMIZE"
@@ -239,6 +245,7 @@ def test_no_server_is_unscored_quickly(aws_env: Path, monkeypatch: pytest.Monkey
 
 HOSTILE: list[Callable[[int], str]] = [
     lambda n: "a" * n,
+    lambda n: "x" * n,  # the backtracking pattern's worst case
     lambda n: "1" * n,
     lambda n: "a@" * (n // 2),
     lambda n: "1 " * (n // 2),
@@ -293,7 +300,12 @@ def test_spec_is_checked_at_load() -> None:
         (
             '[[guardrail]]\nid = "a"\nversion = "1"\n[[guardrail.regex]]\nname = "r"\n'
             'pattern = "("',
-            "does not compile",
+            "RE2 accepts",
+        ),
+        (
+            '[[guardrail]]\nid = "a"\nversion = "1"\n[[guardrail.regex]]\nname = "r"\n'
+            "pattern = '(a)\\1'",
+            "no backreferences",
         ),
         ('[[guardrail]]\nid = "A"\nversion = "1"', "lower-case"),
         ('[[guardrail]]\nid = "a"\nversion = "1"\n[[guardrail]]\nid = "a"\nversion = 1', "twice"),
