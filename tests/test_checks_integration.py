@@ -16,10 +16,12 @@ import pytest
 from judge.checks import KINDS, Check, CheckInput, CheckResult, CheckSpec
 from judge.config import load_config
 from judge.deadline import Deadline
+from judge.deploy.lint import lint_project
+from judge.deploy.package import content_hashes, evaluator_version
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import REPO, ServeFn, make_evaluator, sample
+from tests.conftest import REPO, ServeFn, make_evaluator, project_copy, sample
 
 RUBRICS = {"helpfulness": {"weight": 0.5}, "tone": {"weight": 0.5}}
 # max 10 words, softness 0.5: the score falls to 0 at 15 words (1 - (n - 10) / 5).
@@ -190,3 +192,39 @@ def test_a_gate_may_name_a_check_by_either_key(tmp_path: Path) -> None:
     assert [g.rubric for g in config.gates][-2:] == ["c", "c"]
     assert config.checks.short_circuit is True  # the default
     assert config.weight("c") == 0.5 and config.weight("tone") == 0.3
+
+
+def _project(tmp_path: Path, extra: str) -> Path:
+    config = project_copy(tmp_path)
+    config.write_text(config.read_text() + "\n" + extra)
+    return config
+
+
+JSON_CHECK = '[checks.ticket]\nkind = "json"\nschema_file = "schemas/ticket.json"\nweight = 0.5\n'
+
+
+def test_a_check_file_ships_and_editing_it_changes_evaluator_version(tmp_path: Path) -> None:
+    config_path = _project(tmp_path, JSON_CHECK)
+    schema = tmp_path / "schemas" / "ticket.json"
+    schema.parent.mkdir()
+    schema.write_text('{"type": "object", "required": ["id"]}')
+    config = load_config(config_path)
+    before = content_hashes(config_path, config)
+    assert "schemas/ticket.json" in before
+    schema.write_text('{"type": "object", "required": ["id", "queue"]}')
+    after = content_hashes(config_path, config)
+    assert evaluator_version(after) != evaluator_version(before)
+
+
+def test_lint_lists_checks_and_reports_one_that_cannot_be_built(tmp_path: Path) -> None:
+    config_path = _project(tmp_path, JSON_CHECK)
+    problems, ok = lint_project(config_path)
+    assert len(problems) == 1 and "schemas/ticket.json" in problems[0]
+    assert problems[0].startswith(f"{config_path}:{_line(tmp_path, '[checks.ticket]')} ")
+    assert "[checks.ticket]" in problems[0] and "Fix: " in problems[0]
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "ticket.json").write_text('{"type": "object"}')
+    problems, ok = lint_project(config_path)
+    assert problems == []
+    listed = [line for line in ok if line.startswith("check ticket: json")]
+    assert listed and "weight 0.5" in listed[0] and "schema_file" in listed[0]

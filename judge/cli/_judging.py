@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from judge.pipeline import BatchResult, Evaluator
     from judge.probe import Attack, ProbeReport
     from judge.probe.search import SearchReport, SearchSettings
+    from judge.prompt import JudgeInput
 
 
 @main.command()
@@ -76,8 +77,8 @@ def lint(data_file: str | None, config_path: str | None) -> None:
 @click.option(
     "--rubric",
     default=None,
-    help="Rubric name (rubrics/NAME.md), or sample_rubric for the sample's own; default with "
-    "combine_rubrics: the combined request.",
+    help="Rubric name (rubrics/NAME.md), or sample_rubric for the sample's own, or a check's "
+    "name (what it decides on the sample); default with combine_rubrics: the combined request.",
 )
 @click.option(
     "--sample",
@@ -91,7 +92,8 @@ def lint(data_file: str | None, config_path: str | None) -> None:
 def render(rubric: str | None, sample_file: str, index: int, config_path: str | None) -> None:
     """Print exactly what would be sent to the judge (system, messages, tool schema).
 
-    Whether its static prefix is cacheable goes to stderr, so stdout stays the request.
+    Whether its static prefix is cacheable, and each check with its score on this sample, go
+    to stderr, so stdout stays the request. ``--rubric CHECK`` prints that check's result.
     """
     from judge.config import SAMPLE_RUBRIC, load_config
     from judge.contract import parse_sample
@@ -115,6 +117,10 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         sample = parse_sample(index, samples[index])
         if sample.item is None:
             raise click.ClickException(f"sample {index} is malformed: {sample.problem}")
+        _say_checks(config, samples[index], sample.item)
+        if rubric in config.checks.specs:  # a check: what it decides, no judge request
+            click.echo(json.dumps(_check_outcome(config, rubric, samples[index], sample.item)))
+            return
         if rubric == SAMPLE_RUBRIC:
             request = _sample_rubric_request(config, sample)
         elif rubric in config.rubrics and config.mode(rubric) == "group":
@@ -136,6 +142,39 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         else:
             action = "no cachePoint added"
         say("cache", "cyan", f"{decision.describe()}; {action}")
+
+
+def _say_checks(config: RewardConfig, raw: Any, item: JudgeInput) -> None:
+    """Each check of the config on stderr, with its score on this sample.
+
+    Its kind, weight, gate and settings: the request on stdout is seen beside what the
+    checks decide without a judge.
+    """
+    from judge.checkrun import CheckRunner
+    from judge.deploy.lint import describe_checks
+
+    if not config.checks.specs:
+        return
+    results = CheckRunner.build(config).run(item, raw)
+    for line, result in zip(describe_checks(config), results.values(), strict=True):
+        outcome = f"{result.score:.3f}" if result.score is not None else str(result.unscored)
+        say("check", "cyan", f"{line}; this sample: {outcome}")
+
+
+def _check_outcome(config: RewardConfig, name: str, raw: Any, item: JudgeInput) -> dict[str, Any]:
+    """A check's result on one sample as ``--details`` shows it."""
+    from judge.checkrun import CheckRunner, dimension
+
+    runner = CheckRunner.build(config)
+    result = runner.run(item, raw)[name]
+    d = dimension(name, runner.kind(name), result)
+    return {
+        "check": name,
+        "kind": d.check,
+        "normalized": d.normalized,
+        "unscored": str(d.unscored) if d.unscored is not None else None,
+        "details": dict(d.details),
+    }
 
 
 def _group_request(

@@ -5,6 +5,7 @@ Every problem ``judge package`` would refuse is one of them (``packaging_problem
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -72,8 +73,49 @@ def lint_project(config_path: str | Path | None = None) -> tuple[list[str], list
         except SourceError as exc:
             problems.append(str(exc))
     problems += _stale_artefacts(config.path("calibration"), rubrics, renderer, config)
+    problems += _check_problems(config, ok)
     problems += packaging_problems(config)  # all `judge package` would refuse
     return problems, ok
+
+
+def _check_problems(config: RewardConfig, ok: list[str]) -> list[str]:
+    """Build every ``[checks.<name>]`` as the Lambda would: what cannot be built, with its fix."""
+    from judge.checkrun import build_check
+
+    problems: list[str] = []
+    rows = dict(zip(config.checks.specs, describe_checks(config), strict=True))
+    for name, spec in config.checks.specs.items():
+        try:
+            build_check(config, name, spec)
+        except SourceError as exc:
+            problems.append(str(exc))
+        else:
+            ok.append(f"check {rows[name]}")
+    return problems
+
+
+def describe_checks(config: RewardConfig) -> list[str]:
+    """One line per check: name, kind, weight (and its share), gate, the settings it sets."""
+    from judge.config import SAMPLE_RUBRIC
+
+    specs = config.checks.specs
+    total = sum(config.weight(n) for n in [*config.rubrics, *specs] if n != SAMPLE_RUBRIC)
+    lines = []
+    for name, spec in specs.items():
+        gates = [f"gate below {g.below:g} -> {g.reward}" for g in config.gates if g.rubric == name]
+        if gates and config.checks.short_circuit:
+            gates.append("short-circuits the judges")
+        settings = spec.model_dump(exclude={"kind", "weight"}, exclude_unset=True, by_alias=True)
+        shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
+        share = spec.weight / total if total else 0.0
+        parts = [f"{name}: {spec.kind}", f"weight {spec.weight:g} ({share:.0%} of the reward)"]
+        lines.append("; ".join([*parts, *gates, *([shown] if shown else [])]))
+    return lines
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def config_notes(config_path: str | Path | None = None) -> list[str]:

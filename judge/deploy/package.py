@@ -249,7 +249,25 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
         rel = directory.relative_to(base)
         for path in sorted(directory.glob(pattern)):
             files[f"{rel.as_posix()}/{path.name}"] = path
+    for path in check_sources(config).values():
+        if path.is_file():  # a missing one: lint reports the check that cannot be built
+            files[path.relative_to(base).as_posix()] = path
     return files
+
+
+def check_sources(config: RewardConfig) -> dict[str, Path]:
+    """The files each check loads (a ``json`` schema file, a ``python`` check's modules).
+
+    A kind names them with ``spec.sources(root)``; they ship in the zip beside the config
+    and are hashed into ``evaluator_version``, so editing one changes the version.
+    """
+    base = config.base_dir.resolve()
+    out: dict[str, Path] = {}
+    for name, spec in config.checks.specs.items():
+        sources = getattr(spec, "sources", None)
+        for n, path in enumerate(sources(base) if callable(sources) else ()):
+            out[f"{name}#{n}"] = Path(path).resolve()
+    return out
 
 
 _SHIPPED: tuple[tuple[Literal["rubrics", "prompts", "calibration"], str], ...] = (
@@ -295,6 +313,13 @@ def _layout_problems(config: RewardConfig) -> list[str]:
             problems.append(
                 f"[paths].{which} ({directory}) must lie under the config's folder {base} to "
                 f"be packaged. Fix: move it there and set [paths].{which} relative to it"
+            )
+    for key, path in check_sources(config).items():
+        if not path.is_relative_to(base):
+            name = key.partition("#")[0]
+            problems.append(
+                f"[checks.{name}] loads {path}, outside the config's folder {base}: it could "
+                "not be packaged. Fix: move it under that folder and name it relative to it"
             )
     if config.guard.lexicon:
         lexicon = (base / config.guard.lexicon).resolve()
