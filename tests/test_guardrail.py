@@ -6,8 +6,10 @@ check gets its client from the judges' factory through ``AWS_ENDPOINT_URL_BEDROC
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +347,22 @@ def test_judge_serve_guardrails_option(aws_env: Path) -> None:
         main, ["serve", "--port", "0", "--guardrails", str(REPO / "README.md")]
     )
     assert bad.exit_code != 0 and "cannot read guardrails" in bad.output
+
+
+def test_a_json_policy_file_reads_as_toml_does(tmp_path: Path) -> None:
+    import tomllib
+
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(tomllib.loads(POLICIES)))
+    toml_path = tmp_path / "g.toml"
+    toml_path.write_text(POLICIES)
+    assert load_guardrails(path) == load_guardrails(toml_path)
+
+
+def test_one_check_serves_many_threads(book: GuardrailBook) -> None:
+    check = _check().build("policy", REPO)
+    texts = [f"Order {i}: " + ("a lawsuit" if i % 3 == 0 else "shipped") for i in range(60)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: check.run(CheckInput((Turn("user", "hi"),), t)), texts))
+    assert [r.score for r in results] == [0.0 if i % 3 == 0 else 1.0 for i in range(60)]
+    assert book.calls[("support", "1")] == 60
