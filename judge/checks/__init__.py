@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from judge.checks.base import Check, CheckInput, CheckResult, CheckSpec
 from judge.checks.json_check import JsonSpec
+from judge.checks.language import LanguageSpec
 from judge.checks.length import LengthSpec
 from judge.checks.pattern import PatternSpec
 from judge.checks.reference import ReferenceSpec
@@ -15,7 +16,7 @@ from judge.checks.reference import ReferenceSpec
 # Each kind's module imports only what its spec needs; heavy libraries (RE2, jsonschema, the
 # language model) load when a check of that kind is built, so a config without it never pays.
 KINDS: dict[str, type[CheckSpec]] = {
-    spec.KIND: spec for spec in (LengthSpec, PatternSpec, JsonSpec, ReferenceSpec)
+    spec.KIND: spec for spec in (LengthSpec, PatternSpec, JsonSpec, ReferenceSpec, LanguageSpec)
 }
 
 __all__ = ["KINDS", "Check", "CheckInput", "CheckResult", "CheckSpec"]
