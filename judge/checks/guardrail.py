@@ -60,22 +60,34 @@ class GuardrailSpec(CheckSpec):
             return str(value)
         return value
 
+    @field_validator("guardrail_id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not GUARDRAIL_ID.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is neither a guardrail id nor its ARN: use the id the Bedrock "
+                'console shows (e.g. guardrail_id = "gr1abc2def3g")'
+            )
+        return value
+
+    @field_validator("guardrail_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not GUARDRAIL_VERSION.fullmatch(value):
+            raise ValueError(f'{value!r}: use "DRAFT" or a version number (e.g. "1")')
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION.fullmatch(value):
+            raise ValueError(f'{value!r} is not an AWS region: use one such as "us-east-1"')
+        return value
+
     @model_validator(mode="after")
-    def _names(self) -> GuardrailSpec:
+    def _one_region(self) -> GuardrailSpec:
         found = GUARDRAIL_ID.fullmatch(self.guardrail_id)
-        if not found:
-            raise ValueError(
-                f"guardrail_id {self.guardrail_id!r} is neither a guardrail id nor its ARN: "
-                'use the id the Bedrock console shows (e.g. guardrail_id = "gr1abc2def3g")'
-            )
-        if not GUARDRAIL_VERSION.fullmatch(self.guardrail_version):
-            raise ValueError(
-                f'guardrail_version {self.guardrail_version!r}: use "DRAFT" or a version '
-                'number (e.g. guardrail_version = "1")'
-            )
-        if self.region is not None and not REGION.fullmatch(self.region):
-            raise ValueError(f'region {self.region!r}: use an AWS region (e.g. "us-east-1")')
-        if found["region"] and self.region and found["region"] != self.region:
+        if found and found["region"] and self.region and found["region"] != self.region:
             raise ValueError(
                 f"region {self.region!r} differs from the guardrail ARN's "
                 f"({found['region']}): remove region (the ARN says where it is)"
