@@ -11,12 +11,14 @@ from judge.checks.json_check import JsonSpec
 from judge.checks.language import LanguageSpec
 from judge.checks.length import LengthSpec
 from judge.checks.pattern import PatternSpec
+from judge.checks.python_check import PythonSpec
 from judge.checks.reference import ReferenceSpec
 
 # Each kind's module imports only what its spec needs; heavy libraries (RE2, jsonschema, the
 # language model) load when a check of that kind is built, so a config without it never pays.
 KINDS: dict[str, type[CheckSpec]] = {
-    spec.KIND: spec for spec in (LengthSpec, PatternSpec, JsonSpec, ReferenceSpec, LanguageSpec)
+    spec.KIND: spec
+    for spec in (LengthSpec, PatternSpec, JsonSpec, ReferenceSpec, LanguageSpec, PythonSpec)
 }
 
 __all__ = ["KINDS", "Check", "CheckInput", "CheckResult", "CheckSpec"]
