@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from judge.checks.base import Check, CheckInput, CheckResult, CheckSpec
+from judge.checks.guardrail import GuardrailSpec
 from judge.checks.json_check import JsonSpec
 from judge.checks.language import LanguageSpec
 from judge.checks.length import LengthSpec
@@ -18,7 +19,15 @@ from judge.checks.reference import ReferenceSpec
 # language model) load when a check of that kind is built, so a config without it never pays.
 KINDS: dict[str, type[CheckSpec]] = {
     spec.KIND: spec
-    for spec in (LengthSpec, PatternSpec, JsonSpec, ReferenceSpec, LanguageSpec, PythonSpec)
+    for spec in (
+        LengthSpec,
+        PatternSpec,
+        JsonSpec,
+        ReferenceSpec,
+        LanguageSpec,
+        PythonSpec,
+        GuardrailSpec,
+    )
 }
 
 __all__ = ["KINDS", "Check", "CheckInput", "CheckResult", "CheckSpec"]
