@@ -211,6 +211,8 @@ def _trim(target: Path) -> None:
     for junk in [*target.rglob("__pycache__"), target / "bin", target / "eld" / "tests"]:
         if junk.exists():
             shutil.rmtree(junk)
+    # eld's large tables, unused (the language check loads the medium ones): 21 MB of bytecode.
+    (target / "eld" / "resources" / "ngrams" / "ngramsL60.py").unlink(missing_ok=True)
 
 
 def runtime_files() -> dict[str, Path]:
