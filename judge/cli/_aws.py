@@ -112,7 +112,7 @@ def deploy(
     import tempfile
 
     from judge.config import load_config, resolve_config_path
-    from judge.deploy.iam import called_model_ids
+    from judge.deploy.iam import called_guardrails, called_model_ids
     from judge.deploy.package import build_package, check_manifest, read_manifest
     from judge.deploy.stack import StackSettings, wiring_instructions
     from judge.deploy.stack import deploy as deploy_stack
@@ -157,10 +157,13 @@ def deploy(
             called_model_ids(config),
             settings,
             rubrics=list(config.rubrics),
+            guardrails=called_guardrails(config.checks.specs),  # [checks] of kind guardrail
         )
     say(result.action, "green", f"stack {stack}: {result.function_arn}")
     say("code", "green", f"s3://{result.bucket}/{result.key} (evaluator {version})")
     say("iam", "green", "bedrock:InvokeModel on " + ", ".join(result.model_arns))
+    if result.guardrail_arns:
+        say("iam", "green", "bedrock:ApplyGuardrail on " + ", ".join(result.guardrail_arns))
     click.echo(wiring_instructions(result.function_arn))
 
 
