@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from judge.contract import Sample
     from judge.pipeline import BatchResult, Evaluator
     from judge.probe import Attack, ProbeReport
+    from judge.probe.checks import CheckReport
     from judge.probe.search import SearchReport, SearchSettings
     from judge.prompt import JudgeInput
 
@@ -607,8 +608,12 @@ def probe(
         _print_probe(report, max_rate)
     if report.honest_unscored:
         say("warning", "yellow", f"{report.honest_unscored} honest baselines were unscored")
+    findings = report.check_findings
+    if findings:
+        say("gate", "red", f"{len(findings)} attack(s) got through a check written to stop them")
     if report.worst_rate > max_rate:
         say("gate", "red", f"an attack family succeeded {report.worst_rate:.1%} > {max_rate:.1%}")
+    if findings or report.worst_rate > max_rate:
         raise SystemExit(1)
 
 
@@ -691,6 +696,8 @@ def _print_probe(report: ProbeReport, max_rate: float, shown: int = 30) -> None:
         )
     console = Console(stderr=True)
     console.print(table)
+    if report.checks is not None:
+        _print_probe_checks(console, report.checks)
     if not report.successes:
         return
     won = Table(title="the attacks that won (--json lists their text)")
@@ -707,3 +714,20 @@ def _print_probe(report: ProbeReport, max_rate: float, shown: int = 30) -> None:
     console.print(won)
     if len(report.successes) > shown:
         say("note", "yellow", f"{len(report.successes) - shown} more: --json lists every one")
+
+
+def _print_probe_checks(console: Console, checks: CheckReport) -> None:
+    """How the attacks fared on each check, and the attacks a check let through."""
+    table = Table(title="the attacks on each check (before any judge)")
+    for col in ("check", "kind", "passed", "partial", "failed", "unscored", "let through"):
+        table.add_column(col)
+    for t in checks.tallies:
+        table.add_row(
+            t.check,
+            t.kind,
+            *map(str, (t.passed, t.partial, t.failed, t.unscored, t.findings)),
+            style="red" if t.findings else "",
+        )
+    console.print(table)
+    for f in checks.findings:
+        say("finding", "red", f"attack {f['id']} got through check {f['check']} ({f['score']:g})")

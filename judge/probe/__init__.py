@@ -25,6 +25,7 @@ from judge.caller import CallStats
 from judge.deadline import Deadline
 from judge.errors import SourceError, read_text
 from judge.pipeline import Evaluator, Progress, SampleResult
+from judge.probe.checks import CheckReport, check_report
 from judge.probe.defence import let_through
 from judge.prompt import structure_spans
 
@@ -42,6 +43,8 @@ class Attack:
     honest: str
     response: str
     note: str = ""
+    # The checks this attack breaks on purpose: one that lets it through is a finding.
+    breaks: tuple[str, ...] = ()
 
 
 def load_suite(path: Path | None = None) -> list[Attack]:
@@ -68,7 +71,17 @@ def load_suite(path: Path | None = None) -> list[Attack]:
                 line=number,
                 fix="add the missing fields",
             )
-        attacks.append(Attack(**{f: record[f] for f in (*_FIELDS, "note") if f in record}))
+        breaks = record.get("breaks", [])
+        breaks = [breaks] if isinstance(breaks, str) else breaks
+        if not isinstance(breaks, list) or not all(isinstance(b, str) for b in breaks):
+            raise SourceError(
+                where,
+                "'breaks' names the checks an attack breaks: a string or a list of strings",
+                line=number,
+                fix='write "breaks": ["no_pii"]',
+            )
+        fields = {f: record[f] for f in (*_FIELDS, "note") if f in record}
+        attacks.append(Attack(**fields, breaks=tuple(breaks)))
     if not attacks:
         raise SourceError(where, "the attack suite is empty", fix="add attacks")
     return attacks
@@ -168,6 +181,12 @@ class ProbeReport:
     honest_rewards: dict[str, float]
     honest_unscored: int
     judge: JudgeIdentity | None = None
+    checks: CheckReport | None = None  # with [checks]: how the attacks fared on each
+
+    @property
+    def check_findings(self) -> list[dict[str, Any]]:
+        """Attacks a check let through that were written to break it."""
+        return self.checks.findings if self.checks is not None else []
 
     @property
     def worst_rate(self) -> float:
@@ -182,6 +201,7 @@ class ProbeReport:
             "successes": self.successes,
             "honest_unscored": self.honest_unscored,
             "worst_rate": self.worst_rate,
+            **({"checks": self.checks.to_json()} if self.checks is not None else {}),
         }
 
 
@@ -278,12 +298,17 @@ def run_probe(
         if outcome.reward > baseline.reward + 1e-9:
             family.above_honest += 1
             successes.append(_success(evaluator, attack, outcome, baseline))
+    checks = None
+    if evaluator.config.checks.specs:
+        results = [(a.id, a.breaks, scored.results[f"attack-{a.id}"]) for a in attacks]
+        checks = check_report(evaluator.config, results)
     return ProbeReport(
         sorted(families.values(), key=lambda f: f.family),
         successes,
         {scored.honest_ids[p]: r.reward for p, r in scored.honest.items()},
         sum(r.unscored for r in scored.honest.values()),
         judge_identity(evaluator),
+        checks,
     )
 
 
@@ -301,6 +326,8 @@ def _success(
         "through": let_through(evaluator, attack.prompt, attack.response, attack.honest, honest),
         "fence_removed": found,
         "won_on": won_on(outcome, honest),
+        # The checks it met (passed every one, or scored higher than the honest answer on one).
+        "checks": {d.rubric: d.normalized for d in outcome.dimensions if d.check is not None},
         "response": attack.response[:200],
     }
 
