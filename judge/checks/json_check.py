@@ -7,14 +7,17 @@ JSON Schema (Draft 2020-12, ``jsonschema``), given inline or as a file beside th
     kind = "json"
     block = "any"        # "whole", first "fenced" ```json block, "any": fenced if present
     schema_file = "schemas/ticket.json"   # or: schema = { type = "object", required = ["id"] }
-    max_chars = 50000    # longer: undecided
-    max_depth = 32       # deeper nesting: undecided
+    max_chars = 50000    # longer: fails (0)
+    max_depth = 32       # deeper nesting: fails (0)
 
 Score: 1 when it parses and validates, 0 when it does not (not JSON, no fenced block where
 one is required, a schema violation: the details give the first errors' keyword and JSON
-path, never the values). Bounds: text past ``max_chars`` or nested past ``max_depth``
-(measured by a linear scan before parsing, so deep JSON never reaches the recursive parser
-or validator) is undecided, as is an integer past Python's digit limit.
+path, never the values). The bounds are part of the contract: text past ``max_chars``,
+nested past ``max_depth`` (measured by a linear scan before parsing, so deep JSON never
+reaches the recursive parser or validator) or holding an integer past Python's 4,300-digit
+limit fails (0, with the bound in the details). They are the response's doing, so they
+cannot leave it undecided: an unscored result does not fire a gate, and a policy would learn
+to pad its way past a gated check. Only a RecursionError nobody foresaw is undecided.
 
 The schema is checked at load (``check_schema``, with the failing path and the fix). Hostile
 data never meets Python's backtracking ``re``: ``pattern``, ``patternProperties`` and
@@ -146,7 +149,7 @@ class JsonCheck:
         self.validator = validator
 
     def run(self, item: CheckInput) -> CheckResult:
-        """1 when the chosen text is JSON the schema accepts, 0 when not; undecided past bounds."""
+        """1 when the chosen text is JSON the schema accepts, 0 when not (or past a bound)."""
         spec = self.spec
         block = fenced_block(item.response) if spec.block != "whole" else None
         if block is None and spec.block == "fenced":
@@ -154,15 +157,17 @@ class JsonCheck:
         text = item.response if block is None else block
         where = "whole" if block is None else "fenced"
         if len(text) > spec.max_chars:
-            return _undecided(f"{len(text)} characters, past max_chars = {spec.max_chars}")
+            return _failed(where, f"{len(text)} characters, past max_chars = {spec.max_chars}")
         if nesting(text, spec.max_depth) > spec.max_depth:
-            return _undecided(f"nested past max_depth = {spec.max_depth}")
+            return _failed(where, f"nested past max_depth = {spec.max_depth}")
         try:
             value = json.loads(text, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             return CheckResult.passed(0.0, source=where, error=f"not JSON: {exc.msg}")
-        except (ValueError, RecursionError) as exc:  # e.g. an integer past the digit limit
-            return _undecided(f"cannot be parsed here: {type(exc).__name__}")
+        except ValueError:  # an integer past Python's digit limit
+            return _failed(where, "an integer past 4,300 digits")
+        except RecursionError:
+            return _undecided("too deep to parse")
         if self.validator is None:
             return CheckResult.passed(1.0, source=where)
         try:
@@ -170,6 +175,10 @@ class JsonCheck:
         except RecursionError:
             return _undecided("too deep to validate")
         return CheckResult.passed(0.0 if errors else 1.0, source=where, errors=errors)
+
+
+def _failed(where: str, bound: str) -> CheckResult:
+    return CheckResult.passed(0.0, source=where, error=f"past a bound: {bound}")
 
 
 def _undecided(detail: str) -> CheckResult:
