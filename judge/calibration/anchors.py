@@ -36,6 +36,11 @@ class AnchorLine(BaseModel):
     response: str
     labels: dict[str, float | list[float]]
     raters: dict[str, list[str]] | None = None
+    # The rubric version (its content hash) each rubric's labels were made under, and when
+    # each rater labelled (ISO 8601, parallel to ``raters``): ``judge label import`` writes
+    # them; a rubric without an entry is unversioned (labelled before versions were kept).
+    rubric_hash: dict[str, str] | None = None
+    labelled_at: dict[str, list[str]] | None = None
 
     @field_validator("labels")
     @classmethod
@@ -57,6 +62,7 @@ class Anchor:
     ratings: tuple[float, ...]
     raters: tuple[str, ...]
     line: int = 0  # in the anchor file, for error messages
+    version: str = ""  # the rubric's content hash the labels were made under ("": unknown)
 
 
 def load_anchors(
@@ -117,9 +123,16 @@ def load_anchors(
                 (number, f"raters.{rubric} has {len(raters)} ids for {len(ratings)} labels")
             )
             continue
+        version = (line.rubric_hash or {}).get(rubric, "")
         anchors.append(
             Anchor(
-                line.id, _judge_input(line), sum(ratings) / len(ratings), ratings, raters, number
+                line.id,
+                _judge_input(line),
+                sum(ratings) / len(ratings),
+                ratings,
+                raters,
+                number,
+                version,
             )
         )
     if problems:

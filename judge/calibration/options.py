@@ -36,6 +36,7 @@ class CalibrationOptions:
     min_spearman: float | None = None
     max_unscored: float = 1.0
     worst_items: int = WORST
+    keep_other_versions: bool = False
 
     def run(self) -> dict[str, Any]:
         """The options the judgements depend on, as a batch job records them."""
@@ -114,8 +115,15 @@ FIELDS: dict[str, Callable[[F], F]] = {
         help="Anchors the judge got most wrong listed in the report "
         "(and reports/RUBRIC/worst.jsonl).",
     ),
+    "keep_other_versions": click.option(
+        "--keep-other-versions",
+        is_flag=True,
+        default=False,
+        help="Keep anchors labelled under another version of the rubric (its content hash "
+        "differs); without it they are refused. Either way their count is reported.",
+    ),
 }
-GATES = ("min_spearman", "max_unscored", "worst_items")
+GATES = ("min_spearman", "max_unscored", "worst_items", "keep_other_versions")
 
 
 def click_options(*names: str) -> Callable[[F], F]:

@@ -102,6 +102,7 @@ def select_anchors(
             scale_name="--human-scale",
             scale_fix="correct those labels, or widen --human-scale",
         )
+    _check_versions(anchors_path, rubric, anchors, options.keep_other_versions)
     if len(anchors) < MIN_ANCHORS:
         raise SourceError(
             anchors_path,
@@ -115,6 +116,54 @@ def select_anchors(
         keep = np.sort(np.random.default_rng(options.seed).permutation(len(anchors))[:max_items])
         anchors = [anchors[i] for i in keep]
     return rubric, anchors
+
+
+def anchor_versions(rubric: Rubric, anchors: list[Anchor]) -> dict[str, int]:
+    """How many anchors were labelled under this rubric version, another one, or an unknown one.
+
+    An anchor without a version (labelled before ``judge label import`` recorded one, as
+    the bundled sets) counts as ``unversioned`` and is accepted: nothing says it is stale.
+    """
+    current = sum(a.version == rubric.content_hash for a in anchors)
+    unversioned = sum(not a.version for a in anchors)
+    return {
+        "current": current,
+        "other": len(anchors) - current - unversioned,
+        "unversioned": unversioned,
+    }
+
+
+def _check_versions(path: Path, rubric: Rubric, anchors: list[Anchor], keep: bool) -> None:
+    """Refuse anchors labelled under another rubric version, unless told to keep them.
+
+    Graders' criteria move with the rubric (labels belong to the version they were made
+    under), so a map fitted on another version's labels would be fitted to another question.
+    """
+    counts = anchor_versions(rubric, anchors)
+    if counts["other"] and not keep:
+        raise SourceError(
+            path,
+            f"{counts['other']} of {len(anchors)} anchor(s) for {rubric.name} were labelled "
+            f"under another version of the rubric (this one is {rubric.content_hash[:12]})",
+            fix="relabel them under this version (judge label export / import), or pass "
+            "--keep-other-versions to keep them (the report counts them)",
+        )
+
+
+def _version_warnings(counts: dict[str, int]) -> list[str]:
+    """The console's lines about the anchors' rubric versions (the artefact has the counts)."""
+    out = []
+    if counts["other"]:
+        out.append(
+            f"{counts['other']} anchor(s) labelled under another version of the rubric were "
+            "kept (--keep-other-versions)"
+        )
+    if counts["unversioned"] and (counts["current"] or counts["other"]):
+        out.append(
+            f"{counts['unversioned']} anchor(s) carry no rubric version (labelled before "
+            "versions were recorded); accepted as labelled under this one"
+        )
+    return out
 
 
 @dataclass
@@ -174,8 +223,11 @@ def calibrate(
             f"held-out Spearman {spearman_held:.3f} is below --min-spearman {opts.min_spearman:g}"
         )
         metrics["rejected"] = rejected
+    metrics["anchor_versions"] = anchor_versions(rubric, anchors)
     artefact = _artefact(evaluator, rubric, anchors_path, fit, metrics, member)
-    return _write(evaluator, rubric, out, judged, fit, artefact, opts, rejected)
+    result = _write(evaluator, rubric, out, judged, fit, artefact, opts, rejected)
+    result.warnings.extend(_version_warnings(metrics["anchor_versions"]))
+    return result
 
 
 def _judge_anchors(
