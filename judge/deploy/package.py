@@ -45,7 +45,7 @@ LAMBDA_CONFIG = "reward.toml"  # deploy/template.yaml: JUDGE_CONFIG=/var/task/re
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
 # The subpackages of ``judge`` the Lambda never imports: the CLI, deploy and lint, batch jobs,
 # the calibration runner and report, the probe, the local servers and test doubles.
-TOOLING = frozenset({"cli", "deploy", "batch", "calibration", "probe", "server"})
+TOOLING = frozenset({"cli", "deploy", "batch", "calibration", "probe", "server", "annotate"})
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
