@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -218,6 +220,26 @@ def test_hostile_samples_are_sent_and_scored(project: Path, hostile: str) -> Non
         expected = hostile.count("a") / len(hostile)
         assert result.score == pytest.approx(expected)
     finally:
+        check.close()
+
+
+def test_forked_from_a_process_with_busy_threads(project: Path) -> None:
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            logging.getLogger("judge.test").debug("busy %s", "x" * 100)
+
+    threads = [threading.Thread(target=busy) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    check = build(project, "checks.support:words")
+    try:
+        assert [check.run(sample("a b")).score for _ in range(20)] == [1.0] * 20
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
         check.close()
 
 
