@@ -112,15 +112,22 @@ class BatchResult:
         ]
 
     def counts(self) -> dict[str, int]:
-        """How many samples were unscored, guarded, malformed and gated."""
-        return {
+        """How many samples were unscored, guarded, malformed, gated (short-circuited: checks)."""
+        counts = {
             "unscored": sum(r.unscored for r in self.results),
             "guarded": sum(r.guarded is not None for r in self.results),
             "malformed": sum(r.malformed is not None for r in self.results),
             "gated": sum(r.gate is not None for r in self.results),
             "refused": sum(r.refused for r in self.results),
-            "short_circuited": sum(r.short_circuited for r in self.results),
         }
+        if self.check_dimensions():  # only with [checks]: the same figures as before without
+            counts["short_circuited"] = self.short_circuited
+        return counts
+
+    @property
+    def short_circuited(self) -> int:
+        """Samples a gated check floored before any judge call."""
+        return sum(r.short_circuited for r in self.results)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def check_figures(batch: BatchResult) -> dict[str, float]:
     if not checks and not batch.checks_s:
         return {}
     figures: dict[str, float] = {
-        "ChecksShortCircuited": batch.counts()["short_circuited"],
+        "ChecksShortCircuited": batch.short_circuited,
         "CheckUnscoredRate": (
             sum(d.normalized is None for d in checks) / len(checks) if checks else 0.0
         ),

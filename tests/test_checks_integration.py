@@ -7,22 +7,37 @@ kind's documented formula, not read back from the code under test.
 
 from __future__ import annotations
 
+import json
 import math
+import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pytest
 
 from judge.checks import KINDS, Check, CheckInput, CheckResult, CheckSpec
-from judge.config import load_config
+from judge.config import load_config, parse_config
 from judge.deadline import Deadline
 from judge.deploy.lint import lint_project
 from judge.deploy.package import content_hashes, evaluator_version
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
+from judge.pipeline import Evaluator
 from judge.probe import Attack, run_probe
 from judge.server.scripted import ScriptedJudge
-from tests.conftest import REPO, ServeFn, make_evaluator, project_copy, sample
+from tests.conftest import (
+    _OPEN as OPEN,
+)
+from tests.conftest import (
+    FAST_RETRY,
+    REPO,
+    ServeFn,
+    base_config,
+    make_evaluator,
+    merge,
+    project_copy,
+    sample,
+)
 
 RUBRICS = {"helpfulness": {"weight": 0.5}, "tone": {"weight": 0.5}}
 # max 10 words, softness 0.5: the score falls to 0 at 15 words (1 - (n - 10) / 5).
@@ -73,7 +88,7 @@ def test_a_gated_check_that_fires_floors_the_sample_with_no_judge_call(serve: Se
     assert by_id["ok"]["aggregate_reward_score"] == 1.0
     # Only the passing sample was judged: 2 rubrics x 1 sample, counted on the server.
     assert len(judge.requests) == 2
-    assert result.counts()["short_circuited"] == 1
+    assert result.counts()["short_circuited"] == 1 == result.short_circuited
     assert result.stats.calls == 2
 
 
@@ -258,3 +273,101 @@ def test_probe_reports_an_attack_that_gets_through_a_check_meant_to_stop_it(
     assert (tally.check, tally.kind, tally.passed, tally.failed) == ("no_pii", "pattern", 2, 2)
     assert [f["id"] for f in report.check_findings] == ["words"]  # spelled out: not a pattern
     assert report.to_json()["checks"]["findings"][0]["check"] == "no_pii"
+
+
+CHECK_MODULE = """
+def slow(sample):
+    while True:
+        pass
+
+
+def boom(sample):
+    raise ValueError("no order number in " + str(len(sample.response)))
+
+
+def polite(sample):
+    return "thanks" in sample.response.lower()
+"""
+
+
+def _project_evaluator(tmp_path: Path, **overrides: Any) -> Evaluator:
+    """An evaluator on a project copy in ``tmp_path`` (checks/ modules resolve there)."""
+    config_path = project_copy(tmp_path)
+    raw = merge(base_config(), {"retry": FAST_RETRY, "paths": {"calibration": "none"}})
+    raw = merge(raw, overrides)
+    raw["rubrics"] = overrides.get("rubrics", raw["rubrics"])  # a list replaces, as in conftest
+    evaluator = Evaluator.from_settings(parse_config(raw, config_path))
+    OPEN.append(evaluator)
+    return evaluator
+
+
+def test_a_python_check_that_raises_or_loops_is_unscored_within_its_limit(
+    serve: ServeFn, tmp_path: Path
+) -> None:
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "support.py").write_text(CHECK_MODULE)
+    judge = serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = _project_evaluator(
+        tmp_path,
+        rubrics=RUBRICS,
+        gates=[],
+        checks={
+            "loops": {"kind": "python", "function": "checks.support:slow", "timeout_s": 0.5},
+            "raises": {"kind": "python", "function": "checks.support:boom"},
+            "polite": {"kind": "python", "function": "checks.support:polite", "weight": 2.0},
+        },
+    )
+    batch = [sample("a", "Sure, thanks!"), sample("b", "No.", prompt="Other?")]
+    started = time.monotonic()
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    elapsed = time.monotonic() - started
+    assert elapsed < 2 * 0.5 + 3  # two loops killed at 0.5 s each, and the judging
+    for r in result.results:
+        dims = {d.rubric: d for d in r.dimensions}
+        loops, raises = dims["loops"].unscored, dims["raises"].unscored
+        assert loops is not None and loops.reason == "check_timeout"
+        assert raises is not None and raises.reason == "check_error"
+        assert "no order number" in raises.detail
+    # The rest still scores: rubrics 1.0 (weight 1), polite 1 or 0 (weight 2); unscored dropped.
+    assert answer[0]["aggregate_reward_score"] == pytest.approx(1.0)
+    assert answer[1]["aggregate_reward_score"] == pytest.approx(-1 + 2 * (1 / 3))
+    assert _metrics(answer[1])["checks_unscored"] == 2.0
+    assert len(judge.requests) == 4
+
+
+SUPPORT = REPO / "examples" / "support"
+
+
+def test_the_support_example_lints_and_scores_as_its_readme_says(serve: ServeFn) -> None:
+    problems, ok = lint_project(SUPPORT / "reward.toml")
+    assert problems == [] and sum(line.startswith("check ") for line in ok) == 5
+    judge = serve(ScriptedJudge())
+    evaluator = Evaluator.from_config(SUPPORT / "reward.toml")
+    OPEN.append(evaluator)
+    rows = [json.loads(line) for line in (SUPPORT / "dataset.jsonl").read_text().splitlines()]
+    assert len(rows) == 20
+    answer, result = run_event(evaluator, rows, Deadline.never())
+    short = {r.id: r.gate for r in result.results if r.short_circuited}
+    assert short == {
+        "order-status-card-leak": "no_pii",
+        "order-status-fullwidth-card": "no_pii",
+        "returns-email-leak": "no_pii",
+        "returns-spanish-answered-in-english": "same_language",
+    }
+    floored = [a["id"] for a in answer if a["aggregate_reward_score"] == -1.0]
+    assert set(short) <= set(floored)
+    scores = {r.id: {d.rubric: d.normalized for d in r.dimensions} for r in result.results}
+    assert scores["order-status-wrong-number"]["order_number"] == 0.0
+    assert scores["order-status-good"]["order_number"] == 1.0
+    assert scores["order-status-rambling"]["concise"] == 0.0
+    assert scores["sms-markdown"]["sms_plain"] == 0.0
+    assert scores["chat-markdown-fine"]["sms_plain"] == 1.0
+    assert scores["one-word"]["same_language"] is None  # too short to tell: unscored, not 0
+    assert len(judge.requests) == 2 * (20 - len(short))  # two rubrics, judged samples only
+
+
+def test_the_support_example_templates_are_the_projects() -> None:
+    for path in (SUPPORT / "prompts").iterdir():
+        assert path.read_bytes() == (REPO / "prompts" / path.name).read_bytes()
+    for path in (SUPPORT / "rubrics").iterdir():
+        assert path.read_bytes() == (REPO / "rubrics" / path.name).read_bytes()
