@@ -47,6 +47,9 @@ def moody(sample):
         time.sleep(60)
     if sample.response == "raise":
         raise ValueError("no such field \\ud800 " + "x" * 1000)
+    if sample.response == "hog":
+        hoard = bytearray(2**31)  # 2 GiB, past memory_mb
+        return len(hoard)
     if sample.response == "exit":
         import os
         os._exit(3)
@@ -112,6 +115,7 @@ def reason(result: CheckResult) -> str:
         ("text", "check_error: .*returned a str, not a number in 0..1 or a bool"),
         ("none", "check_error: .*returned a NoneType"),
         ("exit", r"check_error: .*the worker died"),
+        ("hog", r"check_error: checks.support:moody: MemoryError"),
     ],
 )
 def test_failures_are_unscored_with_the_reason(project: Path, response: str, expected: str) -> None:

@@ -8,6 +8,7 @@ conversation, response, reference, the sample as sent) and returns a bool or a n
     kind = "python"
     function = "checks.support:no_order_leak"   # checks/support.py beside reward.toml
     timeout_s = 1.0                             # per call
+    memory_mb = 512                             # the worker's allocations past its start
 
     # checks/support.py
     def no_order_leak(sample) -> bool:
@@ -23,9 +24,11 @@ the project are not listed: keep a check's code in its file.
 
 Each call runs in a forked worker process (``judge.checks.python_worker``) within
 ``timeout_s``: a function that raises, returns anything but a bool or a finite number in
-0..1, or runs past its limit (the worker is killed) leaves that sample's dimension unscored
-(``check_error`` with the exception's type and message, or ``check_timeout``), and the batch
-goes on.
+0..1, allocates past ``memory_mb`` (a MemoryError), or runs past its limit (the worker is
+killed) leaves that sample's dimension unscored (``check_error`` with the exception's type
+and message, or ``check_timeout``), and the batch goes on. Module state persists from call
+to call within a worker, as it would in one process; a new worker starts from the state
+after import.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class PythonSpec(CheckSpec):
     kind: Literal["python"] = "python"
     function: str
     timeout_s: float = Field(default=1.0, gt=0.0, le=60.0)
+    # What the worker may allocate beyond what it starts with (0: no limit).
+    memory_mb: int = Field(default=512, ge=0, le=10_240)
 
     @field_validator("function")
     @classmethod
@@ -150,7 +155,7 @@ class PythonCheck:
     def __init__(self, name: str, spec: PythonSpec, function: Callable[[Any], object]) -> None:
         self.name = name
         self.spec = spec
-        self.worker = Worker(function)
+        self.worker = Worker(function, spec.memory_mb)
 
     def run(self, item: CheckInput) -> CheckResult:
         """The function's score, or unscored with why there is none."""

@@ -83,6 +83,28 @@ def as_score(value: object) -> tuple[str, object]:
     return ("error", f"returned a {type(value).__name__}, not a number in 0..1 or a bool")
 
 
+def limit_memory(memory_mb: int) -> None:
+    """Let this process map at most ``memory_mb`` MiB more than it has now (0: no limit).
+
+    A function that allocates past it gets a MemoryError (reported as the reason) instead of
+    taking the Lambda's memory, which parent and worker share. Linux only (``/proc``).
+    """
+    if memory_mb <= 0:
+        return
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        soft = mapped + memory_mb * 2**20
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (OSError, ValueError, ImportError):  # no /proc or no rlimits here: no limit
+        pass
+
+
 def _serve(conn: Connection, function: Callable[[Any], object]) -> None:
     """The child's loop: a pickled sample in, a JSON reply out, until the pipe closes."""
     while True:
@@ -100,8 +122,9 @@ def _serve(conn: Connection, function: Callable[[Any], object]) -> None:
 class Worker:
     """The parent's handle on a forked worker running ``function``."""
 
-    def __init__(self, function: Callable[[Any], object]) -> None:
+    def __init__(self, function: Callable[[Any], object], memory_mb: int = 0) -> None:
         self.function = function
+        self.memory_mb = memory_mb
         self.lock = threading.Lock()
         self.pid = 0
         self.conn: Connection | None = None
@@ -118,6 +141,7 @@ class Worker:
             try:
                 os.close(to_child_w)
                 os.close(to_parent_r)
+                limit_memory(self.memory_mb)
                 _serve(_Duplex(to_child_r, to_parent_w), self.function)
             except BaseException:
                 code = 1
