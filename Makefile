@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 
-.PHONY: fmt test lint typecheck unit e2e demo bench clean pins
+.PHONY: fmt test lint typecheck unit e2e demo bench clean pins labelstudio-venv labelstudio-pins label-e2e
 
 # Everything installs at the versions in constraints.txt (what was last run here), so a fresh
 # machine gets what CI tested, not whatever a resolver picks that day; build-constraints.txt
@@ -39,6 +39,32 @@ pins:
 	rm -rf .pins-venv
 	@echo "wrote constraints.new; diff it against constraints.txt"
 
+# Label Studio (the human-label loop's end-to-end test) in a venv of its own: its pins would
+# fight ours, and it never enters the project venv or the Lambda zip. ~3 min to install.
+LS_VENV := .venv-labelstudio
+LS_VERSION := 1.23.2
+$(LS_VENV)/.installed: constraints-labelstudio.txt
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install -q --upgrade pip==$(PIP_VERSION)
+	$(LS_VENV)/bin/python -m pip install -q -c constraints-labelstudio.txt label-studio==$(LS_VERSION)
+	touch $@
+
+labelstudio-venv: $(LS_VENV)/.installed
+
+# Re-resolve Label Studio's pins from scratch into constraints-labelstudio.new.
+labelstudio-pins:
+	rm -rf .pins-ls-venv
+	$(PYTHON) -m venv .pins-ls-venv
+	.pins-ls-venv/bin/python -m pip install -q --no-cache-dir label-studio==$(LS_VERSION)
+	{ sed '/^# --- resolved by make labelstudio-pins/q' constraints-labelstudio.txt; \
+	  .pins-ls-venv/bin/python -m pip freeze; } > constraints-labelstudio.new
+	rm -rf .pins-ls-venv
+	@echo "wrote constraints-labelstudio.new; diff it against constraints-labelstudio.txt"
+
+# The loop end to end against a real Label Studio server on 127.0.0.1 (its own SQLite).
+label-e2e: $(BIN)/.installed $(LS_VENV)/.installed
+	$(BIN)/pytest -q -m labelstudio
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check judge tests bench examples calibration tools
 	$(BIN)/ruff format --check judge tests bench examples calibration tools
@@ -59,7 +85,7 @@ test: lint typecheck unit
 
 e2e: $(BIN)/.local
 	$(BIN)/python -c "import llama_cpp, judge.server.llama as m; print(m.default_model_path())"
-	$(BIN)/pytest -q -m e2e
+	$(BIN)/pytest -q -m "e2e and not labelstudio"
 
 # The scripted and Bedrock demos need no local model (and no llama.cpp build).
 demo: $(if $(filter scripted bedrock,$(JUDGE_BACKEND)),$(BIN)/.installed,$(BIN)/.local)
@@ -74,4 +100,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_coldstart.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LS_VENV) .mypy_cache .pytest_cache .ruff_cache

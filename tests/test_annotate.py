@@ -226,8 +226,11 @@ def test_hostile_rubric_text_stays_text() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-@pytest.mark.skipif(not LS_PYTHON.exists(), reason="make labelstudio-venv not run")
+@pytest.mark.e2e
+@pytest.mark.labelstudio
 def test_label_studio_accepts_the_configs(tmp_path: Path) -> None:
+    """Label Studio's own validator (in its venv) accepts every config and refuses a bad one."""
+    assert LS_PYTHON.exists(), "make labelstudio-venv first (make label-e2e does)"
     paths = []
     for rubric in [*_bundled(), _hostile()]:
         path = tmp_path / f"{rubric.name}.xml"

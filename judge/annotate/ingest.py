@@ -69,10 +69,10 @@ def read_export(path: Path, rubric: Rubric) -> Read:
         if base is None:
             out.skipped_tasks += 1
             continue
-        predicted = [_score(p) for p in task.get("predictions") or [] if isinstance(p, Mapping)]
-        if predicted and predicted[0] is not None:
-            out.predicted[base.key] = predicted[0]
         annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
+        predicted = _predicted(task, annotations)
+        if predicted is not None:
+            out.predicted[base.key] = predicted
         labels = []
         for annotation in annotations:
             if annotation.get("was_cancelled"):
@@ -96,6 +96,17 @@ def read_export(path: Path, rubric: Rubric) -> Read:
                 label
             )
     return out
+
+
+def _predicted(task: Mapping[str, Any], annotations: list[Mapping[str, Any]]) -> float | None:
+    """The judge's level, from the task's predictions or the one an annotation names.
+
+    A snapshot export carries whole predictions; the quick export lists only their ids, but
+    each annotation still names the prediction it was made beside.
+    """
+    found = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
+    found += [a["prediction"] for a in annotations if isinstance(a.get("prediction"), Mapping)]
+    return next((v for v in (_score(p) for p in found) if v is not None), None)
 
 
 def _task(data: Mapping[str, Any]) -> Label | None:
