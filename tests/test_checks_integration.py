@@ -371,3 +371,20 @@ def test_the_support_example_templates_are_the_projects() -> None:
         assert path.read_bytes() == (REPO / "prompts" / path.name).read_bytes()
     for path in (SUPPORT / "rubrics").iterdir():
         assert path.read_bytes() == (REPO / "rubrics" / path.name).read_bytes()
+
+
+def test_cli_render_lists_checks_and_prints_one_checks_result(aws_env: Path) -> None:
+    from click.testing import CliRunner
+
+    from judge.cli import main
+
+    config, data = str(SUPPORT / "reward.toml"), str(SUPPORT / "dataset.jsonl")
+    args = ["render", "--config", config, "--sample", data, "--index", "3"]
+    result = CliRunner().invoke(main, [*args, "--rubric", "no_pii"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["check"] == "no_pii" and printed["normalized"] == 0.0
+    assert printed["details"]["matched"]  # which pattern fired (never the matched text)
+    assert "check no_pii: pattern" in result.stderr and "this sample: 0.000" in result.stderr
+    judged = CliRunner().invoke(main, [*args, "--rubric", "brand_voice"])
+    assert judged.exit_code == 0 and "messages" in json.loads(judged.stdout)

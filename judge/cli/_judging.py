@@ -107,8 +107,8 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
         config = load_config(config_path)
         if rubric is None and not config.judge.combine_rubrics:
             raise click.UsageError(
-                "name a rubric with --rubric (or set [judge] combine_rubrics = true): "
-                + ", ".join(config.rubrics)
+                "name a rubric or a check with --rubric (or set [judge] combine_rubrics = "
+                "true): " + ", ".join([*config.rubrics, *config.checks.specs])
             )
         samples = read_batch(Path(sample_file))
         if not 0 <= index < len(samples):
