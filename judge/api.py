@@ -13,6 +13,10 @@ The Lambda handler, ``judge score`` and ``judge batch collect`` all answer throu
                 for j in dim.judgements:
                     print(dim.rubric, j.raw, j.calibrated, j.reasoning)
 
+A verifiable check (``[checks.<name>]``) is a dimension too: ``dim.check`` is its kind and
+``dim.details`` what it measured (``dim.judgements`` is empty); ``result.short_circuited``
+says a gated check floored the sample before any judge call.
+
 ``samples`` is anything the Lambda accepts as an event: a list of RFT samples,
 ``{"trajectories": [...]}`` or one sample. Every input gets one result, in order; a sample
 that could not be judged is unscored (``result.unscored``), never a score of 0.
