@@ -388,3 +388,32 @@ def test_cli_render_lists_checks_and_prints_one_checks_result(aws_env: Path) -> 
     assert "check no_pii: pattern" in result.stderr and "this sample: 0.000" in result.stderr
     judged = CliRunner().invoke(main, [*args, "--rubric", "brand_voice"])
     assert judged.exit_code == 0 and "messages" in json.loads(judged.stdout)
+
+
+def test_emf_figures_for_checks_and_none_without(serve: ServeFn) -> None:
+    from judge.observe import batch_figures
+
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    checks = {"concise": CONCISE, "fragile": {"kind": "boom"}}
+    KINDS["boom"] = _BoomSpec
+    try:
+        evaluator = make_evaluator(
+            rubrics=RUBRICS, checks=checks, gates=[{"dimension": "concise", "below": 0.5}]
+        )
+        batch = [
+            sample("ok", _words(8)),  # concise 1, fragile 1
+            sample("boom", "boom " + _words(11)),  # concise 0.6, fragile unscored
+            sample("long", _words(30), prompt="Other?"),  # concise 0: short-circuited
+        ]
+        _, result = run_event(evaluator, batch, Deadline.never())
+    finally:
+        del KINDS["boom"]
+    figures = batch_figures(result, list(RUBRICS), None)
+    assert figures["ChecksShortCircuited"] == 1
+    assert figures["CheckUnscoredRate"] == pytest.approx(1 / 6)  # 6 check results, 1 unscored
+    assert figures["CheckScoreMean_concise"] == pytest.approx((1.0 + 0.6 + 0.0) / 3)
+    assert figures["CheckScoreMean_fragile"] == pytest.approx(1.0)  # of the scored ones
+    assert figures["ChecksDuration"] >= 0.0
+    plain = make_evaluator(rubrics=RUBRICS)
+    _, without = run_event(plain, batch, Deadline.never())
+    assert not [name for name in batch_figures(without, list(RUBRICS), None) if "Check" in name]
