@@ -385,3 +385,57 @@ def test_an_export_is_hostile_input(tmp_path: Path) -> None:
     (tmp_path / "nojson.json").write_text("{")
     with pytest.raises(SourceError, match="not JSON"):
         read_export(tmp_path / "nojson.json", rubric)
+
+
+# -- the commands -----------------------------------------------------------------------------
+
+
+def test_label_export_scores_a_dataset_and_status_reports(serve: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from judge.cli import main
+    from judge.server.scripted import ScriptedJudge
+    from tests.conftest import project_copy
+
+    config = project_copy(tmp_path / "project")
+    serve(ScriptedJudge())
+    data = tmp_path / "data.jsonl"
+    responses = ["Thanks, happy to help!", "Figure it out yourself.", "It ships tomorrow."]
+    samples = [
+        {
+            "id": i,
+            "messages": [
+                {"role": "user", "content": "Where is my order?"},
+                {"role": "assistant", "content": f"{text} ({i})"},
+            ],
+        }
+        for i, text in enumerate(responses * 8)
+    ]
+    data.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    out = tmp_path / "out"
+    args = ["label", "export", "--rubric", "tone", "--data", str(data), "-n", "10"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "10 item(s) for tone (2 random, 8 targeted" in result.output
+    tasks = json.loads((out / "tasks.json").read_text())
+    assert len(tasks) == 10 and all(t["predictions"][0]["result"] for t in tasks)
+    assert all(t["data"]["rubric_hash"] == _tone().content_hash for t in tasks)
+    plain_lines = [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()]
+    assert [p["id"] for p in plain_lines] == [t["data"]["item"] for t in tasks]
+    assert all(p["judge"]["raw"] in {1, 2, 3, 4, 5} for p in plain_lines)
+    ET.fromstring((out / "config.xml").read_text())
+    # Labels for eight of them: status counts them; calibration is due (no map yet).
+    export = _export(
+        tmp_path / "e.json", _tone(), [(n, [(1, 1 + n % 5), (2, 1 + n % 5)]) for n in range(8)]
+    )
+    import_labels(export, _tone(), tmp_path / "anchors.jsonl")
+    status = CliRunner().invoke(
+        main,
+        ["label", "status", "--anchors", str(tmp_path / "anchors.jsonl"), "--rubric", "tone",
+         "--json", "--config", str(config)],
+    )  # fmt: skip
+    assert status.exit_code == 0, status.output
+    row = json.loads(status.stdout)[0]
+    assert (row["anchors"], row["other_version"], row["due"]) == (8, 0, "due: no calibration map")
+    assert row["levels"] == {"1": 2, "2": 2, "3": 2, "4": 1, "5": 1}
+    assert row["human_alpha"] == 1.0

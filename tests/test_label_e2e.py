@@ -12,6 +12,7 @@ first did not label; then ``judge calibrate`` on the new anchors against the scr
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import secrets
@@ -28,6 +29,7 @@ import pytest
 from click.testing import CliRunner
 
 from judge.cli import main
+from judge.prompt import fence
 from judge.server.scripted import Judged, ScriptedJudge, lexicon_score
 from tests.conftest import REPO, ServeFn, project_copy
 from tests.labelstudio_client import Client, invite_path, sign_in, sign_up
@@ -117,11 +119,13 @@ def _sample(sid: str, prompt: str, response: str) -> dict[str, Any]:
 def _judge(truth: dict[str, float]) -> ScriptedJudge:
     """A noisy judge of tone that reads the politeness labels; other rubrics by lexicon."""
 
+    read = {fence(text): mean for text, mean in truth.items()}  # as the judge reads it
+
     def score(j: Judged) -> int:
-        if j.rubric != "tone" or j.response not in truth:
+        if j.rubric != "tone" or j.response not in read:
             return lexicon_score(j)
         noise = random.Random(j.response).gauss(0, 0.7)
-        return int(min(5, max(1, round(1 + 4 * ((truth[j.response] - 1) / 4) ** 1.5 + noise))))
+        return int(min(5, max(1, round(1 + 4 * math.pow((read[j.response] - 1) / 4, 1.5) + noise))))
 
     return ScriptedJudge(score_fn=score)
 
