@@ -17,14 +17,16 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from judge.checks import Check, CheckInput, CheckResult, CheckSpec
 from judge.config import Gate, RewardConfig
 from judge.errors import JudgeError
 from judge.prompt import JudgeInput
 from judge.reward import Dimension, fires
 from judge.verdict import Unscored, UnscoredReason
+
+if TYPE_CHECKING:  # judge.checks imports every kind: only a config with checks loads it
+    from judge.checks import Check, CheckInput, CheckResult, CheckSpec
 
 log = logging.getLogger("judge")
 
@@ -81,6 +83,8 @@ class CheckRunner:
 
     def run(self, item: JudgeInput, raw: Any) -> dict[str, CheckResult]:
         """Every check on one sample, in config order; one that raises is unscored, named."""
+        from judge.checks import CheckInput
+
         view = MappingProxyType(raw) if isinstance(raw, dict) else MappingProxyType({})
         given = CheckInput(item.conversation, item.response, item.reference, view)
         out: dict[str, CheckResult] = {}
@@ -126,6 +130,8 @@ class CheckRunner:
 
 def run_one(check: Check, given: CheckInput) -> CheckResult:
     """``check.run(given)``; an exception is the check's unscored result, never the batch's."""
+    from judge.checks import CheckResult
+
     try:
         result: object = check.run(given)  # a user's function may return anything
     except JudgeError:
