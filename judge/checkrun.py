@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from judge.config import Gate, RewardConfig
+from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.prompt import JudgeInput
 from judge.reward import Dimension, fires
@@ -92,19 +93,31 @@ class CheckRunner:
             out[check.name] = run_one(check, given)
         return out
 
-    def run_batch(self, items: Mapping[int, JudgeInput], raws: list[Any]) -> CheckOutcomes:
-        """Every sample's checks, and the samples a gated check short-circuits."""
+    def run_batch(
+        self, items: Mapping[int, JudgeInput], raws: list[Any], deadline: Deadline | None = None
+    ) -> CheckOutcomes:
+        """Every sample's checks, and the samples a gated check short-circuits.
+
+        A sample reached after ``deadline`` is not checked (each check unscored ``deadline``),
+        so slow remote checks cannot spend the Lambda's time: the batch still answers.
+        """
         started = time.monotonic()
         outcomes = CheckOutcomes()
         if not self.checks or not items:
             return outcomes
         indexes = list(items)
+
+        def one(i: int) -> dict[str, CheckResult]:
+            if deadline is not None and deadline.expired:
+                return self.too_late()
+            return self.run(items[i], raws[i])
+
         if any(c.kind in REMOTE_KINDS for c in self.checks) and len(indexes) > 1:
             workers = min(self.config.runtime.concurrency, len(indexes))
             with ThreadPoolExecutor(workers, thread_name_prefix="judge-check") as pool:
-                done = list(pool.map(lambda i: self.run(items[i], raws[i]), indexes))
+                done = list(pool.map(one, indexes))
         else:
-            done = [self.run(items[i], raws[i]) for i in indexes]
+            done = [one(i) for i in indexes]
         for i, results in zip(indexes, done, strict=True):
             outcomes.results[i] = results
             gate = self.short_circuit(results)
@@ -112,6 +125,13 @@ class CheckRunner:
                 outcomes.short_circuited[i] = gate.rubric
         outcomes.seconds = time.monotonic() - started
         return outcomes
+
+    def too_late(self) -> dict[str, CheckResult]:
+        """Every check unscored: the deadline came before this sample's turn."""
+        from judge.checks import CheckResult
+
+        late = Unscored(reason="deadline", detail="the deadline came before the checks ran")
+        return {c.name: CheckResult.undecided(late) for c in self.checks}
 
     def short_circuit(self, results: Mapping[str, CheckResult]) -> Gate | None:
         """The first gate (config order) on a check that fires, when ``short_circuit`` is on."""

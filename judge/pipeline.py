@@ -197,7 +197,7 @@ class Evaluator:
             check.caller.tripwire = self.caller.tripwire  # a CLI run stops when it is down
             return substance_flags(check, items, self.runner, deadline, stats, counts)
 
-        return plan_batch(self.planner, raw_samples, screen, self.checks)
+        return plan_batch(self.planner, raw_samples, screen, self.checks, deadline)
 
     def evaluate(
         self, raw_samples: list[Any], deadline: Deadline, progress: Progress | None = None

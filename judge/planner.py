@@ -18,6 +18,7 @@ from judge.checklist import SampleRubric, criterion_labels, implicit_rubric
 from judge.checkrun import CheckOutcomes, CheckRunner
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, duplicate_ids, parse_sample, shown_id
+from judge.deadline import Deadline
 from judge.errors import JudgeError
 from judge.group import answer_name, context_key, orders, shuffled, split
 from judge.guard import Guard
@@ -219,13 +220,15 @@ def plan_batch(
     raw_samples: list[Any],
     screen: Screen | None = None,
     checks: CheckRunner | None = None,
+    deadline: Deadline | None = None,
 ) -> BatchPlan:
     """Every sample parsed, screened, checked and planned; the batch's tasks de-duplicated.
 
     ``screen`` adds guarded flags for the samples the rules let through (the substance
     check); without it only the rules screen. ``checks`` run on the samples the rules let
     through, before anything else: a sample a gated check short-circuits is neither screened
-    further nor planned. Nothing here calls a judge.
+    further nor planned (past ``deadline`` samples are left unchecked, unscored). Nothing
+    here calls a judge.
     """
     samples = [parse_sample(i, raw) for i, raw in enumerate(raw_samples)]
     if dupes := duplicate_ids(samples):
@@ -234,7 +237,7 @@ def plan_batch(
     owns = _screen_rules(planner, batch)
     if checks:
         items = {i: it for i in owns if (it := samples[i].item) is not None}
-        batch.checks = checks.run_batch(items, raw_samples)
+        batch.checks = checks.run_batch(items, raw_samples, deadline)
         for i in batch.checks.short_circuited:
             del owns[i]
     if screen is not None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -417,3 +420,26 @@ def test_emf_figures_for_checks_and_none_without(serve: ServeFn) -> None:
     plain = make_evaluator(rubrics=RUBRICS)
     _, without = run_event(plain, batch, Deadline.never())
     assert not [name for name in batch_figures(without, list(RUBRICS), None) if "Check" in name]
+
+
+def test_checks_past_the_deadline_are_unscored_and_the_batch_answers(serve: ServeFn) -> None:
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(rubrics=RUBRICS, checks={"concise": CONCISE})
+    answer, result = run_event(evaluator, [sample("late", "Fine.")], Deadline.in_seconds(0))
+    (dim,) = [d for d in result.results[0].dimensions if d.check is not None]
+    assert dim.normalized is None and dim.unscored is not None
+    assert dim.unscored.reason == "deadline"
+    assert math.isfinite(answer[0]["aggregate_reward_score"])
+
+
+def test_a_config_without_checks_never_imports_the_kinds(tmp_path: Path) -> None:
+    """Cold start: judge.checks (every kind's module) loads only for a config with checks."""
+    code = (
+        "import sys; from judge.pipeline import Evaluator; "
+        "Evaluator.from_config('reward.toml'); print('judge.checks' in sys.modules)"
+    )
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "JUDGE_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "False", done.stderr[-2000:]
