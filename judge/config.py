@@ -330,6 +330,25 @@ class SampleRubricSettings(_Strict):
 
 
 CHECK_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Per-sample metric names of ``SampleResult.metrics`` a check's score (named by the check)
+# would collide with in ``metrics_list``.
+RESERVED_NAMES = frozenset(
+    {
+        "unscored",
+        "unscored_dimensions",
+        "guarded",
+        "malformed",
+        "gated",
+        "refused",
+        "calibration_stale",
+        "criteria_met",
+        "criteria_total",
+        "pitfalls_hit",
+        "criteria_unanswered",
+        "checks_unscored",
+        "short_circuited",
+    }
+)
 
 
 class _Nested(_At):
@@ -376,6 +395,12 @@ def _check_spec(name: str, table: Any) -> Any:
             f"check name {name!r} is not a plain name (it names metrics and details)",
             name,
             fix="use letters, digits, '_' and '-' (at most 64)",
+        )
+    if name in RESERVED_NAMES or name.startswith(("panel_spread_", "order_gap_")):
+        raise _At(
+            f"check name {name!r} is a metric's name in metrics_list",
+            name,
+            fix=f"rename [checks.{name}] (e.g. {name}_check)",
         )
     if not isinstance(table, dict):
         raise _At(

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 
 from judge.checks import KINDS, Check, CheckInput, CheckResult, CheckSpec
-from judge.config import load_config, parse_config
+from judge.config import RESERVED_NAMES, load_config, parse_config
 from judge.deadline import Deadline
 from judge.deploy.lint import lint_project
 from judge.deploy.package import content_hashes, evaluator_version
@@ -443,3 +443,15 @@ def test_a_config_without_checks_never_imports_the_kinds(tmp_path: Path) -> None
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
     )
     assert done.stdout.strip() == "False", done.stderr[-2000:]
+
+
+def test_check_names_cannot_take_a_per_sample_metrics_name(serve: ServeFn) -> None:
+    """Every flag/count name a sample's metrics_list carries is reserved for checks."""
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(rubrics=RUBRICS, checks={"concise": CONCISE})
+    rubric = [{"criterion": "Says thanks", "weight": 1.0}]
+    batch = [sample("s", "Fine, thanks.", metadata={"rubric": rubric})]
+    answer, _ = run_event(evaluator, batch, Deadline.never())
+    flags = {m["name"] for m in answer[0]["metrics_list"] if m["type"] == "Metric"}
+    assert "criteria_met" in flags and "short_circuited" in flags
+    assert flags <= RESERVED_NAMES
