@@ -298,7 +298,27 @@ def test_the_loop_with_a_real_label_studio(
         _cli("label", "status", "--anchors", str(anchors), "--rubric", "tone", "--json", *cfg)
     )
     assert status[0]["anchors"] == 62 and status[0]["due"] == "due: no calibration map"
-    _cli("calibrate", "--rubric", "tone", "--anchors", str(anchors), "--probes", "0", *cfg)
+    held = json.loads(
+        _cli(
+            "calibrate",
+            "--rubric",
+            "tone",
+            "--anchors",
+            str(anchors),
+            "--probes",
+            "0",
+            "--json",
+            *cfg,
+        )
+    )["holdout"]
+    print(
+        "held-out (raw -> calibrated):",
+        {
+            m: (round(held["raw"][m], 3), round(held["calibrated"][m], 3))
+            for m in ("spearman", "mae", "qwk")
+        },
+    )
+    assert held["calibrated"]["mae"] < held["raw"]["mae"]  # the judge is harsh: the map corrects it
     artefact = json.loads((config.parent / "calibration" / "tone.json").read_text())
     assert artefact["metrics"]["anchor_versions"] == {"current": 62, "other": 0, "unversioned": 0}
     assert artefact["metrics"]["holdout"]["calibrated"]["spearman"] > 0.3
