@@ -455,3 +455,18 @@ def test_check_names_cannot_take_a_per_sample_metrics_name(serve: ServeFn) -> No
     flags = {m["name"] for m in answer[0]["metrics_list"] if m["type"] == "Metric"}
     assert "criteria_met" in flags and "short_circuited" in flags
     assert flags <= RESERVED_NAMES
+
+
+def test_the_dashboard_plots_checks_and_fits_with_many() -> None:
+    from judge.deploy.dashboard import MAX_BODY, dashboard_body
+
+    def plotted(body: str) -> set[str]:
+        return {m[1] for w in json.loads(body)["widgets"] for m in w["properties"]["metrics"]}
+
+    few = plotted(dashboard_body("fn", "us-east-1", ["tone"], ["concise", "no_pii"]))
+    assert {"ChecksShortCircuited", "CheckUnscoredRate", "CheckScoreMean_no_pii"} <= few
+    many = [f"check_number_{n}" for n in range(60)]
+    body = dashboard_body("fn", "us-east-1", ["tone", "brand_voice"], many)
+    assert len(body) <= MAX_BODY and "ChecksShortCircuited" in plotted(body)
+    assert not any(name.startswith("CheckScoreMean_") for name in plotted(body))
+    assert not any("Check" in name for name in plotted(dashboard_body("fn", "x", ["tone"])))

@@ -158,6 +158,7 @@ def deploy(
             settings,
             rubrics=list(config.rubrics),
             guardrails=called_guardrails(config.checks.specs),  # [checks] of kind guardrail
+            checks=list(config.checks.specs),
         )
     say(result.action, "green", f"stack {stack}: {result.function_arn}")
     say("code", "green", f"s3://{result.bucket}/{result.key} (evaluator {version})")

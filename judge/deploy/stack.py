@@ -73,10 +73,12 @@ def deploy(
     guardrails: Sequence[tuple[str, str | None]] = (),
     template: Path = TEMPLATE,
     poll_s: int = 5,
+    checks: Sequence[str] = (),
 ) -> Deployment:
     """Upload ``zip_path`` and create (or update) the stack; waits until it is done.
 
-    With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics.
+    With ``rubrics``, the stack also gets a CloudWatch dashboard of the function's metrics
+    (and of ``checks``, the config's verifiable checks, when there are any).
     ``model_ids``: every model the Lambda calls (``iam.called_model_ids``); the role may
     invoke these and no other. Every AWS failure becomes a ``JudgeError`` of one line with
     the fix. ``guardrails``: (id, region) of each guardrail check (``iam.called_guardrails``);
@@ -85,7 +87,14 @@ def deploy(
     ids = [model_ids] if isinstance(model_ids, str) else list(model_ids)
     with aws_errors(stack=settings.stack):
         return _deploy(
-            zip_path, evaluator_version, ids, settings, rubrics, guardrails, template, poll_s
+            zip_path,
+            evaluator_version,
+            ids,
+            settings,
+            (rubrics, checks),
+            guardrails,
+            template,
+            poll_s,
         )
 
 
@@ -94,11 +103,12 @@ def _deploy(
     evaluator_version: str,
     model_ids: Sequence[str],
     settings: StackSettings,
-    rubrics: list[str] | None,
+    dimensions: tuple[list[str] | None, Sequence[str]],
     guardrails: Sequence[tuple[str, str | None]],
     template: Path,
     poll_s: int,
 ) -> Deployment:
+    rubrics, checks = dimensions
     region = resolve_region(settings.region)
     session = boto3.session.Session(region_name=region)
     account = session.client("sts", region_name=region).get_caller_identity()["Account"]
@@ -144,7 +154,9 @@ def _deploy(
         "ReservedConcurrency": str(settings.reserved_concurrency),
         "JudgeModelArns": ",".join(arns),
         "GuardrailArns": ",".join(rails),
-        "DashboardBody": dashboard_body(settings.deployed_name, region, rubrics) if rubrics else "",
+        "DashboardBody": (
+            dashboard_body(settings.deployed_name, region, rubrics, checks) if rubrics else ""
+        ),
     }
     args: dict[str, Any] = {
         "StackName": settings.stack,
