@@ -145,8 +145,8 @@ def _check_versions(path: Path, rubric: Rubric, anchors: list[Anchor], keep: boo
             path,
             f"{counts['other']} of {len(anchors)} anchor(s) for {rubric.name} were labelled "
             f"under another version of the rubric (this one is {rubric.content_hash[:12]})",
-            fix="relabel them under this version (judge label export / import), or pass "
-            "--keep-other-versions to keep them (the report counts them)",
+            fix="relabel them under this version (judge label export / import), or keep them "
+            "with judge calibrate --keep-other-versions (the report counts them)",
         )
 
 
