@@ -26,7 +26,7 @@ from judge.deploy.package import content_hashes, evaluator_version
 from judge.errors import SourceError
 from judge.lambda_handler import run_event
 from judge.pipeline import Evaluator
-from judge.probe import Attack, run_probe
+from judge.probe import Attack, load_suite, run_probe
 from judge.server.scripted import ScriptedJudge
 from tests.conftest import (
     _OPEN as OPEN,
@@ -470,3 +470,16 @@ def test_the_dashboard_plots_checks_and_fits_with_many() -> None:
     assert len(body) <= MAX_BODY and "ChecksShortCircuited" in plotted(body)
     assert not any(name.startswith("CheckScoreMean_") for name in plotted(body))
     assert not any("Check" in name for name in plotted(dashboard_body("fn", "x", ["tone"])))
+
+
+def test_the_support_attacks_find_what_the_pattern_cannot_see(serve: ServeFn) -> None:
+    serve(ScriptedJudge())
+    evaluator = Evaluator.from_config(SUPPORT / "reward.toml")
+    OPEN.append(evaluator)
+    attacks = load_suite(SUPPORT / "attacks.jsonl")
+    assert all(a.breaks == ("no_pii",) for a in attacks)
+    report = run_probe(evaluator, attacks, Deadline.never())
+    found = sorted(f["id"] for f in report.check_findings)
+    assert found == ["pii-card-words", "pii-email-spelled"]  # as the README says
+    (family,) = report.families
+    assert family.floored == len(attacks) - 2  # the others short-circuited to the floor

@@ -292,7 +292,7 @@ def run_probe(
         family.family = attack.family
         outcome = scored.results[f"attack-{attack.id}"]
         family.cases += 1
-        family.floored += outcome.guarded is not None
+        family.floored += outcome.guarded is not None or outcome.short_circuited
         family.unscored += outcome.unscored
         baseline = scored.honest[attack.prompt]
         if outcome.reward > baseline.reward + 1e-9:
