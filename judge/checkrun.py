@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -82,22 +82,25 @@ class CheckRunner:
     def __bool__(self) -> bool:
         return bool(self.checks)
 
-    def run(self, item: JudgeInput, raw: Any) -> dict[str, CheckResult]:
-        """Every check on one sample, in config order; one that raises is unscored, named."""
+    def run(
+        self, item: JudgeInput, raw: Any, only: Sequence[Check] | None = None
+    ) -> dict[str, CheckResult]:
+        """Every check (or ``only`` these) on one sample, in config order.
+
+        One that raises is unscored, named.
+        """
         from judge.checks import CheckInput
 
         view = MappingProxyType(raw) if isinstance(raw, dict) else MappingProxyType({})
         given = CheckInput(item.conversation, item.response, item.reference, view)
-        out: dict[str, CheckResult] = {}
-        for check in self.checks:
-            out[check.name] = run_one(check, given)
-        return out
+        return {c.name: run_one(c, given) for c in (self.checks if only is None else only)}
 
     def run_batch(
         self, items: Mapping[int, JudgeInput], raws: list[Any], deadline: Deadline | None = None
     ) -> CheckOutcomes:
         """Every sample's checks, and the samples a gated check short-circuits.
 
+        Local checks run in turn in this thread; remote ones (a guardrail call) concurrently.
         A sample reached after ``deadline`` is not checked (each check unscored ``deadline``),
         so slow remote checks cannot spend the Lambda's time: the batch still answers.
         """
@@ -106,19 +109,24 @@ class CheckRunner:
         if not self.checks or not items:
             return outcomes
         indexes = list(items)
+        remote = [c for c in self.checks if c.kind in REMOTE_KINDS]
+        local = [c for c in self.checks if c.kind not in REMOTE_KINDS]
 
-        def one(i: int) -> dict[str, CheckResult]:
+        def one(i: int, only: Sequence[Check]) -> dict[str, CheckResult]:
             if deadline is not None and deadline.expired:
-                return self.too_late()
-            return self.run(items[i], raws[i])
+                return self.too_late(only)
+            return self.run(items[i], raws[i], only)
 
-        if any(c.kind in REMOTE_KINDS for c in self.checks) and len(indexes) > 1:
+        done = {i: one(i, local) for i in indexes}
+        if remote:
             workers = min(self.config.runtime.concurrency, len(indexes))
             with ThreadPoolExecutor(workers, thread_name_prefix="judge-check") as pool:
-                done = list(pool.map(one, indexes))
-        else:
-            done = [one(i) for i in indexes]
-        for i, results in zip(indexes, done, strict=True):
+                answered = pool.map(lambda i: one(i, remote), indexes)
+                for i, results in zip(indexes, answered, strict=True):
+                    done[i].update(results)
+        order = [c.name for c in self.checks]
+        for i in indexes:
+            results = {name: done[i][name] for name in order}
             outcomes.results[i] = results
             gate = self.short_circuit(results)
             if gate is not None:
@@ -126,12 +134,12 @@ class CheckRunner:
         outcomes.seconds = time.monotonic() - started
         return outcomes
 
-    def too_late(self) -> dict[str, CheckResult]:
-        """Every check unscored: the deadline came before this sample's turn."""
+    def too_late(self, checks: Sequence[Check]) -> dict[str, CheckResult]:
+        """``checks`` unscored: the deadline came before this sample's turn."""
         from judge.checks import CheckResult
 
         late = Unscored(reason="deadline", detail="the deadline came before the checks ran")
-        return {c.name: CheckResult.undecided(late) for c in self.checks}
+        return {c.name: CheckResult.undecided(late) for c in checks}
 
     def short_circuit(self, results: Mapping[str, CheckResult]) -> Gate | None:
         """The first gate (config order) on a check that fires, when ``short_circuit`` is on."""
