@@ -27,6 +27,8 @@ from judge.errors import SourceError
 from judge.lambda_handler import run_event
 from judge.pipeline import Evaluator
 from judge.probe import Attack, load_suite, run_probe
+from judge.server import ConverseServer
+from judge.server.guardrail import GuardrailBook
 from judge.server.scripted import ScriptedJudge
 from tests.conftest import (
     _OPEN as OPEN,
@@ -483,3 +485,30 @@ def test_the_support_attacks_find_what_the_pattern_cannot_see(serve: ServeFn) ->
     assert found == ["pii-card-words", "pii-email-spelled"]  # as the README says
     (family,) = report.families
     assert family.floored == len(attacks) - 2  # the others short-circuited to the floor
+
+
+def test_a_gated_guardrail_check_short_circuits_over_http(
+    aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rails = GuardrailBook.from_file(REPO / "examples" / "guardrails.toml")
+    judge = ScriptedJudge(score_fn=lambda j: 5)
+    with ConverseServer(judge, guardrails=rails) as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)
+        policy = {"kind": "guardrail", "guardrail_id": "supportpolicy", "guardrail_version": "1"}
+        evaluator = make_evaluator(
+            rubrics=RUBRICS,
+            checks={"policy": policy, "concise": CONCISE},
+            gates=[{"dimension": "policy", "below": 1.0}],
+        )
+        batch = [
+            sample("ok", "We can replace the tent, thanks."),
+            sample("blocked", "Call a lawyer and file a lawsuit.", prompt="Other?"),
+        ]
+        answer, result = run_event(evaluator, batch, Deadline.never())
+    ok, blocked = result.results
+    assert [d.rubric for d in ok.dimensions] == ["helpfulness", "tone", "policy", "concise"]
+    assert blocked.short_circuited and blocked.gate == "policy"
+    assert answer[1]["aggregate_reward_score"] == -1.0
+    (policy_dim,) = [d for d in blocked.dimensions if d.rubric == "policy"]
+    assert policy_dim.normalized == 0.0 and "word:lawsuit" in json.dumps(policy_dim.details)
+    assert len(judge.requests) == 2  # the passing sample's two rubrics only
