@@ -512,3 +512,37 @@ def test_a_gated_guardrail_check_short_circuits_over_http(
     (policy_dim,) = [d for d in blocked.dimensions if d.rubric == "policy"]
     assert policy_dim.normalized == 0.0 and "word:lawsuit" in json.dumps(policy_dim.details)
     assert len(judge.requests) == 2  # the passing sample's two rubrics only
+
+
+def test_group_mode_leaves_a_short_circuited_response_out_of_the_group(serve: ServeFn) -> None:
+    judge = serve(ScriptedJudge(score_fn=lambda j: 4))
+    evaluator = make_evaluator(
+        rubrics={"tone": {"weight": 1.0}},
+        judge={"mode": "group"},
+        checks={"no_pii": NO_PII},
+        gates=[{"dimension": "no_pii", "below": 1.0}],
+    )
+    leak = "Your card 4242 4242 4242 4242 is on file, thanks."
+    batch = [sample("a", "Happy to help, thanks."), sample("b", "Sure thing."), sample("c", leak)]
+    answer, result = run_event(evaluator, batch, Deadline.never())
+    assert len(judge.requests) == 1  # one group call, holding the two passing responses
+    shown = json.dumps(judge.requests[0])
+    assert "4242" not in shown and "Happy to help" in shown and "Sure thing" in shown
+    assert result.results[2].short_circuited and answer[2]["aggregate_reward_score"] == -1.0
+
+
+def test_the_fail_policy_makes_a_sample_with_an_unscored_check_unscored(
+    serve: ServeFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(KINDS, "boom", _BoomSpec)
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    evaluator = make_evaluator(
+        rubrics=RUBRICS,
+        checks={"fragile": {"kind": "boom"}},
+        unscored={"dimension": "fail", "sample": "fixed", "value": 0.25},
+    )
+    answer, result = run_event(
+        evaluator, [sample("ok", "Fine, thanks."), sample("bug", "boom")], Deadline.never()
+    )
+    assert answer[0]["aggregate_reward_score"] == 1.0
+    assert result.results[1].unscored and answer[1]["aggregate_reward_score"] == 0.25
