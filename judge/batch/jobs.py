@@ -470,18 +470,20 @@ def _progress(job: dict[str, Any]) -> str:
     return f"{done} of {total} records processed"
 
 
-class ReplayCaller(JudgeCaller):
-    """Answers judgements from a batch job's output records, through the verdict parser.
+class ReplayCaller:
+    """A ``judge.run.Caller`` that answers judgements from a batch job's output records.
 
-    Never calls Converse. Each record answered counts as a judge call with its ``usage``
-    (the job's tokens, priced at batch prices by ``collect``). Unscored outcomes (other
-    than refusals, which asking again does not change) are written to ``retry_file`` as
-    they are met, with the request, for
+    Never calls Converse: the verdict cache and the parser are the judge's own (``base``),
+    so a replayed record reads exactly as an on-demand answer would. Each record answered
+    counts as a judge call with its ``usage`` (the job's tokens, priced at batch prices by
+    ``collect``). Unscored outcomes (other than refusals, which asking again does not
+    change) are written to ``retry_file`` as they are met, with the request, for
     ``submit --retry-failed``.
     """
 
     def __init__(self, base: JudgeCaller, outputs: JobOutputs, retry_file: Path) -> None:
-        super().__init__(base.client, base.settings, base.retry, base.cache, None)
+        self.base = base
+        self.settings = base.settings
         self.outputs = outputs
         self.retry_file = retry_file
         self.unscored: dict[str, tuple[JudgeTask, str]] = {}
@@ -525,11 +527,15 @@ class ReplayCaller(JudgeCaller):
         return outcomes
 
     def _parse(self, task: JudgeTask, output: object) -> Outcomes:
-        return self.parse(task, output if isinstance(output, dict) else {})
+        return self.base.parse(task, output if isinstance(output, dict) else {})
+
+    def cached(self, tasks: list[JudgeTask], stats: CallStats) -> dict[str, Outcomes]:
+        """The judge's own cache: verdicts already had are not read from the job again."""
+        return self.base.cached(tasks, stats)
 
     def store(self, tasks: list[JudgeTask], outcomes: dict[str, Outcomes]) -> None:
         """Cache the verdicts as usual, and bring the retry list up to date."""
-        super().store(tasks, outcomes)
+        self.base.store(tasks, outcomes)
         with self._lock:
             lines = [
                 json.dumps(
@@ -590,8 +596,9 @@ def replay(job: str, *, jobs_dir: str | Path | None = None) -> Replay:
         evaluator.close()
         raise
     caller = ReplayCaller(evaluator.caller, outputs, directory / manifest.job_name / mf.RETRY)
-    replaying = Evaluator(evaluator.config, evaluator.rubrics, evaluator.renderer, caller)
-    return Replay(replaying, caller, manifest, root, outputs)
+    # The evaluator is the job's own; only who answers its judge calls changes.
+    evaluator.runner = evaluator.runner.with_callers([caller])
+    return Replay(evaluator, caller, manifest, root, outputs)
 
 
 def _checked_evaluator(manifest: mf.Manifest, config: RewardConfig) -> Evaluator:
