@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,11 +52,22 @@ def build_check(config: RewardConfig, name: str, spec: CheckSpec) -> Check:
         return spec.build(name, config.base_dir)
     except (ValueError, OSError, ImportError) as exc:
         problem, _, fix = str(exc).partition(" Fix: ")
+        problem = problem.removesuffix(".")
         raise config.source_error(
-            ("checks", name),
+            ("checks", name, *_key_named(spec, problem)),
             f"check {name!r} ({spec.kind}) cannot be built: {problem}",
             fix=fix or "correct the table's settings",
         ) from None
+
+
+def _key_named(spec: CheckSpec, problem: str) -> tuple[str, ...]:
+    """The table key a kind's message starts with (``schema_file '...': ...``), if any.
+
+    So the error points at that key's line, not the table's.
+    """
+    first = re.match(r"[A-Za-z_]\w*", problem)
+    keys = {f.alias or n: n for n, f in type(spec).model_fields.items()}
+    return (first.group(),) if first and first.group() in keys else ()
 
 
 @dataclass

@@ -241,8 +241,9 @@ def test_lint_lists_checks_and_reports_one_that_cannot_be_built(tmp_path: Path) 
     config_path = _project(tmp_path, JSON_CHECK)
     problems, ok = lint_project(config_path)
     assert len(problems) == 1 and "schemas/ticket.json" in problems[0]
-    assert problems[0].startswith(f"{config_path}:{_line(tmp_path, '[checks.ticket]')} ")
-    assert "[checks.ticket]" in problems[0] and "Fix: " in problems[0]
+    at_key = _line(tmp_path, 'schema_file = "schemas/ticket.json"')
+    assert problems[0].startswith(f"{config_path}:{at_key} [checks.ticket.schema_file]: ")
+    assert "Fix: " in problems[0] and "). Fix" in problems[0]
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "ticket.json").write_text('{"type": "object"}')
     problems, ok = lint_project(config_path)
