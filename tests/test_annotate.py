@@ -275,11 +275,13 @@ def _export(
     rubric: Rubric,
     rows: list[tuple[int, list[tuple[Any, Any]]]],
     version: str | None = None,
+    drawn: frozenset[int] = frozenset(),
 ) -> Path:
     """A Label Studio JSON export: per item, (annotator, score) annotations."""
     tasks = []
     for n, given in rows:
-        chosen_task = task(_chosen(n), rubric, "v1")
+        how = "random" if n in drawn else "targeted"
+        chosen_task = task(_chosen(n, how), rubric, "v1")
         if version is not None:
             chosen_task["data"]["rubric_hash"] = version
         chosen_task["annotations"] = [
@@ -305,10 +307,10 @@ def _export(
     return path
 
 
-def _chosen(n: int) -> Any:
+def _chosen(n: int, how: Any = "targeted") -> Any:
     from judge.annotate.select import Chosen
 
-    return Chosen(Candidate(_item(n), Signals(raw=3.0, normalized=0.5, reasoning="ok")), "targeted")
+    return Chosen(Candidate(_item(n), Signals(raw=3.0, normalized=0.5, reasoning="ok")), how)
 
 
 def test_import_merges_without_duplicates(tmp_path: Path) -> None:
@@ -319,6 +321,7 @@ def test_import_merges_without_duplicates(tmp_path: Path) -> None:
     first = import_labels(export, rubric, anchors)
     assert (first.merged.added, first.merged.new_items, first.cancelled) == (3, 2, 1)
     assert first.judge_human["items"] == 2  # the prediction (level 3) vs the people
+    assert first.judge_human_random == {"items": 0}
     again = import_labels(export, rubric, anchors)
     assert (again.merged.added, again.merged.unchanged, again.merged.new_items) == (0, 3, 0)
     loaded = load_anchors(anchors, "tone", (1, 5))
@@ -439,3 +442,13 @@ def test_label_export_scores_a_dataset_and_status_reports(serve: Any, tmp_path: 
     assert (row["anchors"], row["other_version"], row["due"]) == (8, 0, "due: no calibration map")
     assert row["levels"] == {"1": 2, "2": 2, "3": 2, "4": 1, "5": 1}
     assert row["human_alpha"] == 1.0
+
+
+def test_agreement_on_the_random_share_is_reported_apart(tmp_path: Path) -> None:
+    rows: list[tuple[int, list[tuple[Any, Any]]]] = [
+        (n, [(1, 3 if n < 2 else 5)]) for n in range(4)
+    ]
+    export = _export(tmp_path / "e.json", _tone(), rows, drawn=frozenset({0, 1}))
+    done = import_labels(export, _tone(), tmp_path / "a.jsonl")
+    assert done.judge_human["items"] == 4 and done.judge_human["mae"] == 1.0
+    assert done.judge_human_random["items"] == 2 and done.judge_human_random["mae"] == 0.0

@@ -244,7 +244,10 @@ def test_the_loop_with_a_real_label_studio(
             "--details", str(details), "--anchors", str(anchors), "-n", str(count),
             "--out", str(out), *cfg,
         )  # fmt: skip
-        items = {t["data"]["item"] for t in json.loads((out / "tasks.json").read_text())}
+        exported = json.loads((out / "tasks.json").read_text())
+        items = {t["data"]["item"] for t in exported}
+        drawn = sum(t["data"]["selected_by"] == "random" for t in exported)
+        assert drawn == round(0.2 * len(exported))
         assert not items & seen  # never offered again once labelled under this version
         seen |= items
         export, posted = _round(admin, second, out, truth, title)
@@ -266,6 +269,7 @@ def test_the_loop_with_a_real_label_studio(
         assert figures["multi_rated_items"] == len(items) - 1
         assert figures["human_alpha_ordinal"] is not None and figures["human_alpha_ordinal"] > 0.3
         assert figures["judge_human"]["items"] == len(items)
+        assert figures["judge_human_random_share"]["items"] == drawn
         again = json.loads(
             _cli(
                 "label",

@@ -85,6 +85,9 @@ class Imported:
     human_alpha: float  # ordinal, over the new items with two or more annotators
     multi_rated: int
     judge_human: dict[str, float | int] = field(default_factory=dict)
+    # The same on the random share alone: the unbiased estimate (targeted items are chosen
+    # where the judge is least sure, so agreement on them understates the judge's).
+    judge_human_random: dict[str, float | int] = field(default_factory=dict)
 
 
 def import_labels(
@@ -101,6 +104,8 @@ def import_labels(
         by_item.setdefault((label.key, label.version), []).append(label.value)
     judged = read.predicted
     pairs = [(judged[k], sum(v) / len(v)) for (k, _), v in by_item.items() if k in judged]
+    drawn = {label.key for label in labels if label.selected_by == "random"}
+    chance = [(k, v) for (k, _), v in by_item.items() if k in judged and k in drawn]
     multi = [v for v in by_item.values() if len(v) >= 2]
     return Imported(
         merged=merged,
@@ -113,6 +118,9 @@ def import_labels(
         human_alpha=krippendorff_alpha(multi, "ordinal"),
         multi_rated=len(multi),
         judge_human=judge_human([j for j, _ in pairs], [h for _, h in pairs]),
+        judge_human_random=judge_human(
+            [judged[k] for k, _ in chance], [sum(v) / len(v) for _, v in chance]
+        ),
     )
 
 

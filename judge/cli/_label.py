@@ -204,6 +204,7 @@ def import_cmd(
         "human_alpha_ordinal": _finite(done.human_alpha),
         "multi_rated_items": done.multi_rated,
         "judge_human": {k: _finite(v) for k, v in done.judge_human.items()},
+        "judge_human_random_share": {k: _finite(v) for k, v in done.judge_human_random.items()},
     }
     if as_json:
         click.echo(json.dumps(figures, indent=1))
@@ -237,6 +238,14 @@ def import_cmd(
             f"judge (its predicted level) vs people on {jh['items']} new item(s): "
             f"MAE {jh['mae']:.3f}, exact {jh['exact']:.0%}; run `judge calibrate` for the "
             "calibrated figures",
+        )
+    jr = done.judge_human_random
+    if jr.get("items"):
+        say(
+            "agreement",
+            "cyan",
+            f"the same on the {jr['items']} item(s) of the random share (unbiased): "
+            f"MAE {jr['mae']:.3f}, exact {jr['exact']:.0%}",
         )
 
 
