@@ -139,8 +139,13 @@ def test_selection_never_offers_labelled_items_or_unscored_ones_as_targeted() ->
     done = {c.item.key for c in cands[:10]}
     chosen = select(cands + unscored, 100, exclude=done, random_share=0.0)
     keys = {c.candidate.item.key for c in chosen}
-    assert not keys & done
-    assert len(chosen) == 20  # the 20 unlabelled scored items; unscored ones are not targeted
+    assert not keys & done and len(chosen) == 30
+    # The 20 unlabelled scored items are targeted; the unscored ones only fill up, marked.
+    how = {c.candidate.item.id: c.selected_by for c in chosen}
+    assert sum(v == "targeted" for v in how.values()) == 20
+    assert {k for k, v in how.items() if v == "unscored"} == {f"i{100 + i}" for i in range(10)}
+    # Nothing scored at all (no verdicts for this rubric): n items all the same.
+    assert [c.selected_by for c in select(unscored, 5)] == ["random"] + ["unscored"] * 4
 
 
 def test_items_of_a_dataset_skip_malformed_samples() -> None:

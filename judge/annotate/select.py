@@ -14,8 +14,9 @@ Each reason is a number in 0..1 read from a scored run's ``--details`` line for 
 An item's priority is their sum. The targeted picks are taken greedily with diminishing
 returns per judge level (priority / (1 + items already taken at that level)), so the
 labels also cover the scale. The random share is drawn first, uniformly from every
-eligible item (unscored ones too), and marked, so it can be analysed on its own.
-Items already labelled under this rubric version are never offered.
+eligible item (unscored ones too), and marked, so it can be analysed on its own. When too
+few items have a verdict to target, the rest are drawn among the unscored ones (marked
+``unscored``). Items already labelled under this rubric version are never offered.
 """
 
 from __future__ import annotations
@@ -66,10 +67,14 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Chosen:
-    """A selected item and why: ``random`` (the unbiased share) or ``targeted``."""
+    """A selected item and why.
+
+    ``random``: the unbiased share; ``targeted``: by priority; ``unscored``: no verdict to
+    target, drawn at random among the unscored items left.
+    """
 
     candidate: Candidate
-    selected_by: Literal["random", "targeted"]
+    selected_by: Literal["random", "targeted", "unscored"]
 
 
 def _unit(value: Any) -> float | None:
@@ -137,7 +142,12 @@ def select(
     drawn = set(rng.sample(range(len(eligible)), round(random_share * n)))
     chosen = [Chosen(eligible[i], "random") for i in sorted(drawn)]
     rest = [c for i, c in enumerate(eligible) if i not in drawn]
-    chosen += [Chosen(c, "targeted") for c in _targeted(rest, n - len(chosen), rng)]
+    targeted = _targeted(rest, n - len(chosen), rng)
+    chosen += [Chosen(c, "targeted") for c in targeted]
+    if len(chosen) < n:  # too few scored items (no --details for this rubric, failed judge)
+        picked = {id(c) for c in targeted}
+        left = [c for c in rest if id(c) not in picked]
+        chosen += [Chosen(c, "unscored") for c in rng.sample(left, n - len(chosen))]
     return chosen
 
 

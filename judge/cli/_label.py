@@ -131,12 +131,15 @@ def export_cmd(
             seed=seed,
         )
         export_files(Path(out), chosen, parsed, _model_version(config_path))
-    randoms = sum(c.selected_by == "random" for c in chosen)
+    by = {how: sum(c.selected_by == how for c in chosen) for how in ("random", "targeted")}
+    unscored = len(chosen) - by["random"] - by["targeted"]
+    also = f", {unscored} unscored" if unscored else ""
     say(
         "wrote",
         "green",
-        f"{len(chosen)} item(s) for {rubric} ({randoms} random, {len(chosen) - randoms} "
-        f"targeted; {len(exclude)} already labelled, {skipped} unreadable sample(s) left out) "
+        f"{len(chosen)} item(s) for {rubric} ({by['random']} random, {by['targeted']} "
+        f"targeted{also}; {len(exclude)} already labelled, {skipped} unreadable sample(s) left "
+        "out) "
         f"to {out}/tasks.json, config.xml, instructions.html and items.jsonl",
     )
 
