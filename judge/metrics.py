@@ -68,6 +68,18 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "CheckScoreMean_", "None", "a check's mean score (0..1)", per_rubric=True, optional=True
     ),
+    # Canary runs (the scheduled ``{"judge_canary": true}`` event, ``judge.canaries``) only.
+    Metric("Canaries", "Count", "canaries judged in a canary run", optional=True),
+    Metric("CanaryUnscored", "Count", "canaries the judge left unscored now", optional=True),
+    Metric("CanaryDriftMax", "None", "largest canary drift (0..1 of the range)", optional=True),
+    Metric("CanaryDriftMean", "None", "mean canary drift (0..1 of the range)", optional=True),
+    Metric(
+        "CanaryDrift_",
+        "None",
+        "a canary's |score now - score at build| (0..1 of the reward range)",
+        per_rubric=True,
+        optional=True,
+    ),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
