@@ -60,9 +60,23 @@ def handler(event: object, context: LambdaContext | None = None) -> Any:
     """
     reward = get_reward()
     deadline = Deadline.from_context(context, reward.config.runtime.deadline_margin_ms)
+    if is_canary_event(event):  # the scheduled canary run; training never loads its code
+        from judge.canaries import run_canaries
+
+        return run_canaries(reward.evaluator, deadline)
     batch = reward.score(event, deadline=deadline)
     record(batch, list(reward.evaluator.rubrics), price_table(reward.config.pricing))
     return wire(reward.answer(batch))
+
+
+def is_canary_event(event: object) -> bool:
+    """``{"judge_canary": true}`` and nothing else: the schedule's event, never an RFT batch.
+
+    A batch is a list, or an object with ``trajectories`` or ``messages``
+    (``judge.contract.samples_of``); this object has exactly one other key, and the
+    contract reader refuses it as "not a batch", so neither can be taken for the other.
+    """
+    return isinstance(event, dict) and len(event) == 1 and event.get("judge_canary") is True
 
 
 def wire(answer: list[dict[str, Any]]) -> list[dict[str, Any]] | bytes:
