@@ -45,7 +45,9 @@ LAMBDA_CONFIG = "reward.toml"  # deploy/template.yaml: JUDGE_CONFIG=/var/task/re
 CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
 # The subpackages of ``judge`` the Lambda never imports: the CLI, deploy and lint, batch jobs,
 # the calibration runner and report, the probe, the local servers and test doubles.
-TOOLING = frozenset({"cli", "deploy", "batch", "calibration", "probe", "server", "annotate"})
+TOOLING = frozenset(
+    {"cli", "deploy", "batch", "calibration", "probe", "server", "annotate", "canary"}
+)
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
@@ -257,6 +259,20 @@ def _project_files(config_path: Path, config: RewardConfig) -> dict[str, Path]:
     return files
 
 
+def monitoring_files(config: RewardConfig) -> dict[str, Path]:
+    """The canary set (``judge canary build``), when there is one: shipped, not versioned.
+
+    It holds the scores the judge gave when it was built and the ``evaluator_version`` it was
+    built for, so it cannot be part of that version; re-baselining it changes no reward.
+    """
+    from judge.canaries import canary_path
+
+    path = canary_path(config)
+    if not path.is_file() or not path.is_relative_to(config.base_dir.resolve()):
+        return {}
+    return {path.relative_to(config.base_dir.resolve()).as_posix(): path}
+
+
 def check_sources(config: RewardConfig) -> dict[str, Path]:
     """The files each check loads (a ``json`` schema file, a ``python`` check's modules).
 
@@ -377,6 +393,7 @@ def build_package(
     files = _project_files(config_path, config)
     hashes = {name: sha256_file(path) for name, path in files.items()}
     version = evaluator_version(hashes)
+    files |= monitoring_files(config)  # shipped, but no part of the version
     with tempfile.TemporaryDirectory(prefix="judge-package-") as tmp:
         deps = Path(tmp)
         _install_dependencies(deps, python_version, arch)
