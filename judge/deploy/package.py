@@ -46,7 +46,7 @@ CLI_ONLY = {"click", "rich"}  # the CLI's dependencies stay out of the Lambda
 # The subpackages of ``judge`` the Lambda never imports: the CLI, deploy and lint, batch jobs,
 # the calibration runner and report, the probe, the local servers and test doubles.
 TOOLING = frozenset(
-    {"cli", "deploy", "batch", "calibration", "probe", "server", "annotate", "canary"}
+    {"cli", "deploy", "batch", "calibration", "probe", "server", "annotate", "canary", "runreport"}
 )
 # botocore ships models for ~400 services; the Lambda needs these (credentials + Bedrock).
 BOTOCORE_SERVICES = {"bedrock-runtime", "sts", "sso", "sso-oidc"}
