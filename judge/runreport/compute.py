@@ -1,0 +1,299 @@
+"""Per-window figures over a run, and the thresholds that flag a hack starting.
+
+A window is ``size`` consecutive batches (the last may be shorter). Samples' figures come
+from per-sample records when every batch of the window has them, else from the handler's
+per-batch figures; a figure neither holds is None (shown as missing, never as 0).
+
+Groups are samples of one batch sharing a prompt (RFT sends several responses per prompt).
+The reward/length correlation is Spearman's within each group of at least ``MIN_GROUP``
+scored samples (not unscored, not malformed) whose rewards and lengths both vary, averaged
+over those groups. A group has zero spread when all the rewards sent for it are equal.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from judge.runreport.read import BatchLog, RunLog, SampleLog
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+MIN_GROUP = 3  # with two samples Spearman is always +-1: noise, not a trend
+# Flag thresholds (``judge report`` options). ODIN (arXiv 2402.07319) measured a 0.45
+# reward/length correlation on a length-hacked reward: 0.3 flags the climb before that. A
+# judge's continuous scores rarely tie across a whole group; a quarter of groups with equal
+# rewards means the reward is saturating (or collapsing) and those groups teach nothing.
+MAX_LENGTH_CORR = 0.3
+MAX_ZERO_SPREAD = 0.25
+SPREAD_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a window is flagged: above either value."""
+
+    length_corr: float = MAX_LENGTH_CORR
+    zero_spread: float = MAX_ZERO_SPREAD
+
+
+@dataclass(frozen=True)
+class Window:
+    """One window's figures; None: the logs do not hold what it needs."""
+
+    index: int
+    first: int  # batch numbers, 1-based, inclusive
+    last: int
+    samples: int
+    reward_mean: float | None
+    reward_band: tuple[float, ...] | None  # QUANTILES, or (min, max) from per-batch figures
+    dimension_means: dict[str, float]
+    length_mean: float | None
+    length_band: tuple[float, float] | None  # p25, p75
+    length_corr: float | None
+    corr_groups: int
+    zero_spread: float | None
+    groups: int
+    rates: dict[str, float]  # share of samples: guarded, unscored, refused, malformed
+    calls: float | None
+    cost_usd: float | None
+    canary: dict[str, float] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rho (Pearson on average ranks); None when either side is constant."""
+    if len(x) < 2 or len(x) != len(y):
+        return None
+    rx, ry = _ranks(x), _ranks(y)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else None
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default)."""
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def groups_of(batches: Sequence[BatchLog]) -> list[list[SampleLog]]:
+    """The prompt groups of each batch (samples without a known group are left out)."""
+    out: list[list[SampleLog]] = []
+    for b in batches:
+        by_prompt: dict[str, list[SampleLog]] = {}
+        for s in b.samples or ():
+            if s.group is not None:
+                by_prompt.setdefault(s.group, []).append(s)
+        out += by_prompt.values()
+    return out
+
+
+def length_correlation(groups: Sequence[Sequence[SampleLog]]) -> tuple[float | None, int]:
+    """The mean within-group Spearman of reward with length, and how many groups had one."""
+    rhos = []
+    for g in groups:
+        scored = [s for s in g if not s.unscored and not s.malformed and s.length is not None]
+        if len(scored) < MIN_GROUP:
+            continue
+        rho = spearman([float(s.length or 0) for s in scored], [s.reward for s in scored])
+        if rho is not None:
+            rhos.append(rho)
+    return (statistics.fmean(rhos) if rhos else None), len(rhos)
+
+
+def zero_spread(groups: Sequence[Sequence[SampleLog]]) -> tuple[float | None, int]:
+    """The share of groups (two or more samples) whose rewards are all equal."""
+    sized = [g for g in groups if len(g) >= 2]
+    flat = [g for g in sized if max(s.reward for s in g) - min(s.reward for s in g) <= SPREAD_EPS]
+    return (len(flat) / len(sized) if sized else None), len(sized)
+
+
+def windows(run: RunLog, size: int, thresholds: Thresholds = Thresholds()) -> list[Window]:
+    """The run cut into windows of ``size`` batches, each with its figures and flags."""
+    out = []
+    for index, start in enumerate(range(0, len(run.batches), size)):
+        chunk = run.batches[start : start + size]
+        w = _window(index, start + 1, chunk, _canary(run, start, size))
+        out.append(_flagged(w, thresholds))
+    return out
+
+
+def _window(index: int, first: int, chunk: Sequence[BatchLog], canary: dict[str, float]) -> Window:
+    """One window's figures from its batches."""
+    per_sample = all(b.samples is not None for b in chunk)
+    samples = [s for b in chunk for s in b.samples or ()]
+    rewards = [s.reward for s in samples]
+    lengths = [float(s.length) for s in samples if s.length is not None]
+    groups = groups_of(chunk)
+    corr, corr_groups = length_correlation(groups)
+    spread, sized = zero_spread(groups)
+    if per_sample and rewards:
+        mean: float | None = statistics.fmean(rewards)
+        band: tuple[float, ...] | None = tuple(quantile(rewards, q) for q in QUANTILES)
+        dims = _dimension_means(samples)
+    else:
+        mean, band, dims = _from_figures(chunk)
+    return Window(
+        index=index,
+        first=first,
+        last=first + len(chunk) - 1,
+        samples=len(samples) if per_sample else int(_sum(chunk, "BatchSize") or 0),
+        reward_mean=mean,
+        reward_band=band,
+        dimension_means=dims,
+        length_mean=statistics.fmean(lengths) if lengths else None,
+        length_band=(quantile(lengths, 0.25), quantile(lengths, 0.75)) if lengths else None,
+        length_corr=corr,
+        corr_groups=corr_groups,
+        zero_spread=spread,
+        groups=sized,
+        rates=_rates(chunk, samples),
+        calls=_calls(chunk),
+        cost_usd=_cost(chunk),
+        canary=canary,
+    )
+
+
+def _dimension_means(samples: Sequence[SampleLog]) -> dict[str, float]:
+    """Each dimension's mean over its scored values, in first-seen order."""
+    values: dict[str, list[float]] = {}
+    for s in samples:
+        for name, v in s.dimensions.items():
+            values.setdefault(name, [])
+            if v is not None:
+                values[name].append(v)
+    return {k: statistics.fmean(v) for k, v in values.items() if v}
+
+
+def _from_figures(
+    chunk: Sequence[BatchLog],
+) -> tuple[float | None, tuple[float, ...] | None, dict[str, float]]:
+    """Mean (weighted by batch size), min..max and per-rubric means from per-batch figures."""
+    sized = [b for b in chunk if "RewardMean" in b.figures and b.figures.get("BatchSize")]
+    if not sized:
+        return None, None, {}
+    n = sum(b.figures["BatchSize"] for b in sized)
+    mean = sum(b.figures["RewardMean"] * b.figures["BatchSize"] for b in sized) / n
+    band = (
+        min(b.figures.get("RewardMin", mean) for b in sized),
+        max(b.figures.get("RewardMax", mean) for b in sized),
+    )
+    means: dict[str, list[float]] = {}
+    for b in sized:
+        for k, v in b.figures.items():
+            if k.startswith("ScoreMean_"):
+                means.setdefault(k.removeprefix("ScoreMean_"), []).append(v)
+    return mean, band, {k: statistics.fmean(v) for k, v in means.items()}
+
+
+FIGURE_RATES = {"guarded": "GuardedSamples", "unscored": "UnscoredSamples"}
+FIGURE_RATES |= {"malformed": "MalformedSamples"}
+
+
+def _rates(chunk: Sequence[BatchLog], samples: Sequence[SampleLog]) -> dict[str, float]:
+    """Shares of samples guarded, unscored, refused, malformed (what the logs hold)."""
+    if all(b.figures for b in chunk) and chunk:
+        n = _sum(chunk, "BatchSize")
+        if not n:
+            return {}
+        return {k: (_sum(chunk, f) or 0.0) / n for k, f in FIGURE_RATES.items()}
+    if not samples:
+        return {}
+    n = len(samples)
+    return {
+        "guarded": sum(s.guarded for s in samples) / n,
+        "unscored": sum(s.unscored for s in samples) / n,
+        "refused": sum(s.refused for s in samples) / n,
+        "malformed": sum(s.malformed for s in samples) / n,
+    }
+
+
+def _sum(chunk: Sequence[BatchLog], name: str) -> float | None:
+    """A per-batch figure summed over the window; None if a batch lacks it."""
+    values = [b.figures.get(name) for b in chunk]
+    return sum(v for v in values if v is not None) if all(v is not None for v in values) else None
+
+
+def _calls(chunk: Sequence[BatchLog]) -> float | None:
+    """Judge calls: the handler's count, else judgements answered by a call (details)."""
+    if all(b.figures for b in chunk):
+        return _sum(chunk, "JudgeCalls")
+    if all(b.samples is not None for b in chunk):
+        return float(sum(s.calls for b in chunk for s in b.samples or ()))
+    return None
+
+
+def _cost(chunk: Sequence[BatchLog]) -> float | None:
+    """USD summed over the window; None when a batch's cost is unknown."""
+    costs = [b.cost_usd for b in chunk]
+    return sum(c for c in costs if c is not None) if all(c is not None for c in costs) else None
+
+
+def _canary(run: RunLog, start: int, size: int) -> dict[str, float]:
+    """Mean of each canary metric read between this window's first batch and the next's."""
+    times = [b.time_ms for b in run.batches]
+    if not run.canary or start >= len(times) or times[start] is None:
+        return {}
+    lo = times[start] if start else None
+    nxt = start + size
+    hi = times[nxt] if nxt < len(times) else None
+    found: dict[str, list[float]] = {}
+    for t, name, value in run.canary:
+        if (lo is None or t >= lo) and (hi is None or t < hi):
+            found.setdefault(name, []).append(value)
+    return {k: statistics.fmean(v) for k, v in found.items()}
+
+
+def _flagged(w: Window, t: Thresholds) -> Window:
+    """The window with the thresholds it crosses named."""
+    flags = []
+    if w.length_corr is not None and w.length_corr > t.length_corr:
+        flags.append(f"reward/length correlation {w.length_corr:.2f} > {t.length_corr:g}")
+    if w.zero_spread is not None and w.zero_spread > t.zero_spread:
+        flags.append(f"zero-spread groups {w.zero_spread:.0%} > {t.zero_spread:.0%}")
+    return replace(w, flags=tuple(flags))
+
+
+def dimension_names(ws: Sequence[Window]) -> list[str]:
+    """Every dimension seen, in first-seen order."""
+    names: dict[str, None] = {}
+    for w in ws:
+        names |= dict.fromkeys(w.dimension_means)
+    return list(names)
+
+
+def canary_names(ws: Sequence[Window]) -> list[str]:
+    """Every canary metric seen, in first-seen order."""
+    names: dict[str, None] = {}
+    for w in ws:
+        names |= dict.fromkeys(w.canary)
+    return list(names)
+
+
+def rate_names(ws: Sequence[Window]) -> list[str]:
+    """The rates the logs held."""
+    names: dict[str, None] = {}
+    for w in ws:
+        names |= dict.fromkeys(w.rates)
+    return list(names)
