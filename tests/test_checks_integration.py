@@ -29,7 +29,7 @@ from judge.pipeline import Evaluator
 from judge.probe import Attack, load_suite, run_probe
 from judge.server import ConverseServer
 from judge.server.guardrail import GuardrailBook
-from judge.server.scripted import ScriptedJudge
+from judge.server.scripted import Faults, ScriptedJudge
 from tests.conftest import (
     _OPEN as OPEN,
 )
@@ -547,3 +547,18 @@ def test_the_fail_policy_makes_a_sample_with_an_unscored_check_unscored(
     )
     assert answer[0]["aggregate_reward_score"] == 1.0
     assert result.results[1].unscored and answer[1]["aggregate_reward_score"] == 0.25
+
+
+def test_the_unscored_gate_counts_judgements_not_checks(serve: ServeFn) -> None:
+    """A judge outage exits 4 even when every check scored (checks must not hide it)."""
+    from judge.cli._judging import unscored_gate
+
+    serve(ScriptedJudge(faults=Faults(validation=1.0)))  # never retried
+    evaluator = make_evaluator(
+        rubrics=RUBRICS, checks={"concise": CONCISE}, retry={"max_attempts": 1}
+    )
+    _, result = run_event(evaluator, [sample("a", "Fine, thanks.")], Deadline.never())
+    assert [d.normalized for d in result.results[0].dimensions if d.check] == [1.0]
+    with pytest.raises(SystemExit) as caught:
+        unscored_gate(result, 0.5)
+    assert caught.value.code == 4

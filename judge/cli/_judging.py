@@ -297,8 +297,11 @@ def score(
 
 
 def unscored_gate(batch: BatchResult, max_unscored: float) -> None:
-    """Exit 4 when no judgement succeeded, or more than ``max_unscored`` of them failed."""
-    dims = [d for r in batch.results for d in r.dimensions]
+    """Exit 4 when no judgement succeeded, or more than ``max_unscored`` of them failed.
+
+    Judgements only: a check's result is no judge's, and must not hide a judge outage.
+    """
+    dims = [d for r in batch.results for d in r.dimensions if d.check is None]
     failed = [d.unscored for d in dims if d.normalized is None]
     if batch.results and all(r.malformed for r in batch.results):
         say("error", "red", f"no sample could be read ({len(batch.results)} malformed)")
