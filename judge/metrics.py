@@ -34,7 +34,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("UnscoredSamples", "Count", "samples no judgement scored (given the unscored value)"),
     Metric("GuardedSamples", "Count", "samples the guard floored without a judge call"),
     Metric("MalformedSamples", "Count", "samples that could not be read"),
-    Metric("UnscoredJudgements", "Count", "dimensions left unscored, with a reason"),
+    Metric("UnscoredJudgements", "Count", "judged dimensions left unscored, with a reason"),
     Metric("CacheHitRate", "Percent", "verdicts served from the cache, of all lookups"),
     Metric("JudgeCalls", "Count", "judge calls made"),
     Metric("Retries", "Count", "judge calls retried"),

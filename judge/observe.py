@@ -110,7 +110,9 @@ def batch_figures(batch: BatchResult, rubrics: list[str], cost: float | None) ->
         "UnscoredSamples": flags["unscored"],
         "GuardedSamples": flags["guarded"],
         "MalformedSamples": flags["malformed"],
-        "UnscoredJudgements": sum(d.normalized is None for r in results for d in r.dimensions),
+        "UnscoredJudgements": sum(
+            d.normalized is None for r in results for d in r.dimensions if d.check is None
+        ),  # a check's unscored results: CheckUnscoredRate
         "CacheHitRate": s.cache_hits / lookups if lookups else 0.0,
         "JudgeCalls": s.calls,
         "Retries": s.retries,

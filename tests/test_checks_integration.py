@@ -420,6 +420,7 @@ def test_emf_figures_for_checks_and_none_without(serve: ServeFn) -> None:
     assert figures["CheckScoreMean_concise"] == pytest.approx((1.0 + 0.6 + 0.0) / 3)
     assert figures["CheckScoreMean_fragile"] == pytest.approx(1.0)  # of the scored ones
     assert figures["ChecksDuration"] >= 0.0
+    assert figures["UnscoredJudgements"] == 0  # the unscored check is no judgement
     plain = make_evaluator(rubrics=RUBRICS)
     _, without = run_event(plain, batch, Deadline.never())
     assert not [name for name in batch_figures(without, list(RUBRICS), None) if "Check" in name]
