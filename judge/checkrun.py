@@ -177,7 +177,9 @@ def run_one(check: Check, given: CheckInput) -> CheckResult:
     except JudgeError:
         raise  # the config or a client is broken for every sample alike
     except Exception as exc:  # a bug in a check (a user's python function) is its own
-        log.exception("check %s raised", check.name)
+        # The type alone: the message may quote the response, never logged above DEBUG.
+        log.error("check %s raised %s (a bug in the check)", check.name, type(exc).__name__)
+        log.debug("check %s raised", check.name, exc_info=True)
         return CheckResult.undecided(
             Unscored(reason=CHECK_FAILED, detail=f"check {check.name} raised {exc!r}"[:300])
         )
