@@ -1,0 +1,230 @@
+"""``judge report``: a simulated 50-batch run, scored through the real pipeline, as a page.
+
+The policy pads its answers from batch 30 on, and a judge that likes length rewards it on
+helpfulness (tone ignores length); from batch 43 every answer is padded to the top score, so
+groups lose their reward spread. Each batch is scored by the handler's code path and
+written as ``judge score --details`` writes it; the page's figures are recomputed here from
+those raw records (scipy's Spearman, statistics' quantiles), not from the report's code.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import random
+import re
+import statistics
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from scipy.stats import spearmanr
+
+from judge.cli import main
+from judge.cli._tables import write_outputs
+from judge.deadline import Deadline
+from judge.lambda_handler import run_event
+from judge.server.scripted import Judged, ScriptedJudge
+from tests.conftest import ServeFn, make_evaluator, sample
+
+BATCHES, WINDOW, HACK_FROM, SATURATED_FROM = 50, 5, 30, 43
+PROMPTS = ("How do I return a tent?", "Can I change my order?", "Where is my parcel?")
+PER_PROMPT = 6
+FILLER = "In addition, our store team is always glad to make every return smooth for you."
+HOSTILE_ID = '<img src=x onerror="alert(1)">'
+PLOTS = ("reward", "dimensions", "length", "length-corr", "zero-spread", "rates", "calls")
+
+
+def judge_score(j: Judged) -> int:
+    """The answer's grade; helpfulness adds a point per two filler sentences (length bias)."""
+    found = re.search(r"grade (\d)", j.response)
+    score = int(found.group(1)) if found else j.scores[0]
+    if j.rubric == "helpfulness":
+        score += j.response.count("In addition") // 2
+    return max(j.scores[0], min(j.scores[-1], score))
+
+
+def answer(rng: random.Random, n: int) -> str:
+    """The policy: honest early, padding from HACK_FROM, all padded to the top later."""
+    if n >= SATURATED_FROM:
+        grade, pads = 5, 8
+    elif n >= HACK_FROM:
+        grade, pads = rng.randint(2, 3), rng.randint(0, 6)
+    else:
+        grade, pads = rng.randint(1, 5), rng.randint(0, 1)
+    order = rng.randint(10_000, 99_999)  # a distinct answer each time: no verdict cache hits
+    text = f"Bring order {order} to any store with the receipt, grade {grade}, for a refund."
+    return " ".join([text, *[FILLER] * pads])
+
+
+def simulate(tmp: Path, batches: int) -> tuple[Path, Path]:
+    """Score BATCHES batches; write each as ``--details`` and its event file (same stem)."""
+    details, events = tmp / "details", tmp / "events"
+    details.mkdir()
+    events.mkdir()
+    evaluator = make_evaluator(
+        rubrics={"helpfulness": {"weight": 0.6}, "tone": {"weight": 0.4}},
+        judge={"combine_rubrics": False},
+    )
+    rng = random.Random(7)
+    for n in range(1, batches + 1):
+        batch = [
+            sample(f"b{n}-{HOSTILE_ID}-{p}-{k}", answer(rng, n), prompt)
+            for p, prompt in enumerate(PROMPTS)
+            for k in range(PER_PROMPT)
+        ]
+        rng.shuffle(batch)  # a group's samples need not be adjacent
+        (events / f"batch_{n}.jsonl").write_text("".join(json.dumps(s) + "\n" for s in batch))
+        answers, result = run_event(evaluator, batch, Deadline.never())
+        write_outputs(answers, result, None, str(details / f"batch_{n}.jsonl"))
+    return details, events
+
+
+class Tables(HTMLParser):
+    """The page's per-figure tables (rows of cell texts), images and missing notes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.images: dict[str, str] = {}
+        self.missing: dict[str, str] = {}
+        self._section = ""
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+        self._in_missing = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "section":
+            self._section = a.get("id") or ""
+        elif tag == "table" and a.get("class") == "data":
+            self._table = a.get("data-figure") or ""
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = []
+        elif tag == "img":
+            self.images[self._section] = a.get("src") or ""
+        elif tag == "p" and a.get("class") == "missing":
+            self._in_missing = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._table is not None:
+            self.tables[self._table][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+        elif tag == "p":
+            self._in_missing = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_missing:
+            self.missing[self._section] = self.missing.get(self._section, "") + data
+
+
+def parse(page: str) -> Tables:
+    tables = Tables()
+    tables.feed(page)
+    return tables
+
+
+def column(tables: Tables, figure: str, name: str) -> list[str]:
+    """One column of a figure's table, by header, a cell per window."""
+    head, *rows = tables.tables[figure]
+    return [row[head.index(name)] for row in rows]
+
+
+def records(details: Path, events: Path) -> list[list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Per batch, in batch order: (details line, event sample) pairs."""
+    out = []
+    for n in range(1, BATCHES + 1):
+        lines = (details / f"batch_{n}.jsonl").read_text().splitlines()
+        raws = (events / f"batch_{n}.jsonl").read_text().splitlines()
+        out.append([(json.loads(d), json.loads(e)) for d, e in zip(lines, raws, strict=True)])
+    return out
+
+
+def expected_window(batches: list[list[tuple[dict[str, Any], dict[str, Any]]]]) -> dict[str, Any]:
+    """A window's figures from the raw records, computed independently of judge.runreport."""
+    pairs = [p for b in batches for p in b]
+    rewards = [d["reward"] for d, _ in pairs]
+    cuts = statistics.quantiles(rewards, n=20, method="inclusive")
+    rhos, flat, sized = [], 0, 0
+    for b in batches:
+        groups: dict[str, list[tuple[float, int, bool]]] = {}
+        for d, e in b:
+            prompt, response = e["messages"][0]["content"], e["messages"][1]["content"]
+            groups.setdefault(prompt, []).append((d["reward"], len(response), d["unscored"]))
+        for g in groups.values():
+            sized += 1
+            flat += max(r for r, _, _ in g) == min(r for r, _, _ in g)
+            scored = [(r, n) for r, n, u in g if not u]
+            varies = len({r for r, _ in scored}) > 1 and len({n for _, n in scored}) > 1
+            if len(scored) >= 3 and varies:  # else undefined: the group is left out
+                rhos.append(spearmanr([n for _, n in scored], [r for r, _ in scored]).statistic)
+    helpful = [d["dimensions"]["helpfulness"]["normalized"] for d, _ in pairs]
+    return {
+        "mean": statistics.fmean(rewards),
+        "p5": cuts[0],
+        "p50": cuts[9],
+        "p95": cuts[18],
+        "helpfulness": statistics.fmean(h for h in helpful if h is not None),
+        "length": statistics.fmean(len(e["messages"][1]["content"]) for _, e in pairs),
+        "rho": statistics.fmean(rhos) if rhos else None,
+        "zero_spread": flat / sized,
+    }
+
+
+@pytest.fixture
+def run(serve: ServeFn, tmp_path: Path) -> tuple[Path, Path]:
+    """The simulated run, scored through a real Converse server."""
+    serve(ScriptedJudge(score_fn=judge_score))
+    return simulate(tmp_path, BATCHES)
+
+
+def report(*args: str) -> str:
+    """``judge report ARGS``; the page it wrote."""
+    result = CliRunner().invoke(main, ["report", *args])
+    assert result.exit_code == 0, result.output
+    out = Path(args[args.index("--out") + 1])
+    return out.read_text(encoding="utf-8")
+
+
+def test_report_figures_match_the_run(run: tuple[Path, Path], tmp_path: Path) -> None:
+    details, events = run
+    page = report(str(details), "--batches", str(events), "--out", str(tmp_path / "r.html"))
+    tables = parse(page)
+    by_batch = records(details, events)
+    windows = [by_batch[i : i + WINDOW] for i in range(0, BATCHES, WINDOW)]
+    expected = [expected_window(w) for w in windows]
+    for name, key in [("mean", "mean"), ("p5", "p5"), ("p50", "p50"), ("p95", "p95")]:
+        got = [float(v) for v in column(tables, "reward", name)]
+        assert got == pytest.approx([e[key] for e in expected], abs=1e-4), name
+    got = [float(v) for v in column(tables, "dimensions", "helpfulness")]
+    assert got == pytest.approx([e["helpfulness"] for e in expected], abs=1e-4)
+    got = [float(v) for v in column(tables, "length", "mean")]
+    assert got == pytest.approx([e["length"] for e in expected], abs=1e-4)
+    rho = [None if v == "n/a" else float(v) for v in column(tables, "length-corr", "rho")]
+    assert rho == pytest.approx([e["rho"] for e in expected], abs=1e-4)
+    spread = [float(v) for v in column(tables, "zero-spread", "share")]
+    assert spread == pytest.approx([e["zero_spread"] for e in expected], abs=1e-4)
+    # The hack shows: honest windows unflagged, every window after batch 30 flagged.
+    rows = re.findall(r"<tr( class=flag)?><td>(\d+)</td>", page.split('data-figure="reward"')[1])
+    marked = {int(n) for cls, n in rows if cls}
+    assert marked >= {7, 8, 9, 10} and not marked & {1, 2, 3, 4, 5}
+    assert max(e["rho"] for e in expected[:5]) < 0.3 < min(e["rho"] for e in expected[6:9])
+    assert expected[-1]["zero_spread"] > 0.25 >= max(e["zero_spread"] for e in expected[:6])
+    assert 'id="alerts"' in page and "from batch 3" in page
+    for key in PLOTS:  # each figure is an inline PNG
+        src = tables.images[key]
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "canary" in tables.missing and "no canary records" in tables.missing["canary"]
+    assert "http" not in page.replace("http-equiv", "") and "<script" not in page
+    assert HOSTILE_ID not in page and html.escape(HOSTILE_ID) in page
