@@ -49,7 +49,7 @@ def build_checks(config: RewardConfig) -> list[Check]:
 def build_check(config: RewardConfig, name: str, spec: CheckSpec) -> Check:
     """One check built from its table; a table that cannot be built names its key and fix."""
     try:
-        return spec.build(name, config.base_dir)
+        built = spec.build(name, config.base_dir)
     except (ValueError, OSError, ImportError) as exc:
         problem, _, fix = str(exc).partition(" Fix: ")
         problem = problem.removesuffix(".")
@@ -58,6 +58,22 @@ def build_check(config: RewardConfig, name: str, spec: CheckSpec) -> Check:
             f"check {name!r} ({spec.kind}) cannot be built: {problem}",
             fix=fix or "correct the table's settings",
         ) from None
+    return FailingUndecided(built) if spec.undecided == "fail" else built
+
+
+class FailingUndecided:
+    """A check whose undecidable results are failures (``undecided = "fail"``)."""
+
+    def __init__(self, check: Check) -> None:
+        self.check = check
+        self.name = check.name
+        self.kind = check.kind
+
+    def run(self, item: CheckInput) -> CheckResult:
+        """The wrapped check's result, an undecidable one scored 0."""
+        from judge.checks.base import failing_undecided
+
+        return failing_undecided(run_one(self.check, item))
 
 
 def _key_named(spec: CheckSpec, problem: str) -> tuple[str, ...]:

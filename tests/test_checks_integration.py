@@ -563,3 +563,43 @@ def test_the_unscored_gate_counts_judgements_not_checks(serve: ServeFn) -> None:
     with pytest.raises(SystemExit) as caught:
         unscored_gate(result, 0.5)
     assert caught.value.code == 4
+
+
+@pytest.mark.parametrize("policy", ["unscored", "fail"])
+def test_undecided_fail_makes_an_undecidable_reply_fire_its_gate(
+    serve: ServeFn, policy: str
+) -> None:
+    """A reply too short to tell its language: unscored by default (the gate does not fire,
+    the judges score it); with ``undecided = "fail"`` it is a 0 and the gate floors it with
+    no judge call, so a policy cannot slip past a gated rule by being undecidable."""
+    judge = serve(ScriptedJudge(score_fn=lambda j: 5))
+    language = {"kind": "language", "expect": "user", "undecided": policy}
+    evaluator = make_evaluator(
+        rubrics=RUBRICS,
+        checks={"same_language": language},
+        gates=[{"dimension": "same_language", "below": 0.5, "reward": "floor"}],
+    )
+    answer, result = run_event(evaluator, [sample("short", "Ok.")], Deadline.never())
+    dim = {d.rubric: d for d in result.results[0].dimensions}["same_language"]
+    if policy == "unscored":
+        assert dim.normalized is None and dim.unscored is not None
+        assert dim.unscored.reason == "undecided"
+        assert answer[0]["aggregate_reward_score"] == 1.0  # the judges' 5 of 5
+        assert len(judge.requests) == 2
+    else:
+        assert dim.normalized == 0.0 and dim.unscored is None
+        assert "undecided" in dim.details["undecided"]
+        assert answer[0]["aggregate_reward_score"] == -1.0
+        assert result.results[0].short_circuited and len(judge.requests) == 0
+
+
+def test_undecided_fail_leaves_a_missing_reference_unscored(serve: ServeFn) -> None:
+    """Only what the response can bring about becomes a fail: a sample without the required
+    reference stays unscored (the sample's problem, not the reply's)."""
+    serve(ScriptedJudge(score_fn=lambda j: 5))
+    reference = {"kind": "reference", "mode": "exact", "undecided": "fail"}
+    evaluator = make_evaluator(rubrics=RUBRICS, checks={"order": reference})
+    _, result = run_event(evaluator, [sample("no-ref", "Order 12345.")], Deadline.never())
+    dim = {d.rubric: d for d in result.results[0].dimensions}["order"]
+    assert dim.normalized is None and dim.unscored is not None
+    assert dim.unscored.reason == "reference_missing"

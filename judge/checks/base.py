@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -67,6 +67,18 @@ class CheckResult:
         return cls(None, unscored, details)
 
 
+# Unscored reasons a response can bring about in a check (too short or unclear to decide, a
+# user's function that raises or loops on it): ``undecided = "fail"`` scores them 0.
+UNDECIDABLE = frozenset({"undecided", "check_error", "check_timeout"})
+
+
+def failing_undecided(result: CheckResult) -> CheckResult:
+    """``result`` with an undecidable outcome turned into a 0 (``undecided = "fail"``)."""
+    if result.unscored is None or result.unscored.reason not in UNDECIDABLE:
+        return result
+    return CheckResult(0.0, None, {**result.details, "undecided": str(result.unscored)})
+
+
 class Check(Protocol):
     """A built check: its dimension name and kind, and how it scores one sample."""
 
@@ -90,6 +102,11 @@ class CheckSpec(BaseModel):
     KIND: ClassVar[str] = ""
     kind: str
     weight: float = 1.0
+    # What a result the check cannot decide means: "unscored" (the [unscored] policy, and a
+    # gate does not fire) or "fail" (a 0, so a gate fires: a policy cannot slip past a gated
+    # rule by being undecidable). Only what the response can bring about turns into a fail
+    # (UNDECIDABLE); a missing reference, a failed service call or the deadline stay unscored.
+    undecided: Literal["unscored", "fail"] = "unscored"
 
     def build(self, name: str, root: Path) -> Check:
         """The check this table describes (raises ValueError naming the key and the fix)."""
