@@ -98,6 +98,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_batch_jobs.py
 	$(BIN)/python bench/bench_modes.py
 	$(BIN)/python bench/bench_coldstart.py
+	$(BIN)/python bench/bench_checks.py
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) .mypy_cache .pytest_cache .ruff_cache
