@@ -12,9 +12,14 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import random
 import re
 import statistics
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from functools import partial
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -27,6 +32,7 @@ from judge.cli import main
 from judge.cli._tables import write_outputs
 from judge.deadline import Deadline
 from judge.lambda_handler import run_event
+from judge.server.process import free_port
 from judge.server.scripted import Judged, ScriptedJudge
 from tests.conftest import ServeFn, make_evaluator, sample
 
@@ -228,3 +234,135 @@ def test_report_figures_match_the_run(run: tuple[Path, Path], tmp_path: Path) ->
     assert "canary" in tables.missing and "no canary records" in tables.missing["canary"]
     assert "http" not in page.replace("http-equiv", "") and "<script" not in page
     assert HOSTILE_ID not in page and html.escape(HOSTILE_ID) in page
+
+
+HOSTILE_RUBRIC = "tone</th><script>alert(1)</script>$x^2$"
+
+
+def test_hostile_rubric_name_is_escaped_and_missing_figures_say_why(
+    serve: ServeFn, tmp_path: Path
+) -> None:
+    """Details files edited to carry a hostile dimension name; no --batches folder."""
+    serve(ScriptedJudge(score_fn=judge_score))
+    details, _ = simulate(tmp_path, 3)
+    for path in details.iterdir():
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        for line in lines:
+            line["dimensions"][HOSTILE_RUBRIC] = line["dimensions"].pop("tone")
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    page = report(str(details), "--window", "1", "--out", str(tmp_path / "r.html"))
+    tables = parse(page)
+    assert "<script" not in page and HOSTILE_RUBRIC not in page
+    assert html.escape(HOSTILE_RUBRIC) in page
+    assert tables.tables["dimensions"][0][2:] == ["helpfulness", HOSTILE_RUBRIC]
+    assert "dimensions" in tables.images  # drawn, the name as plain text (no mathtext)
+    for key in ("length", "length-corr", "zero-spread"):
+        assert "--batches" in tables.missing[key]
+    assert "no --batches folder" in page
+
+
+def emitted(capfd: pytest.CaptureFixture[str], call: Callable[[], Any]) -> tuple[list[str], Any]:
+    """The stdout lines (JSON logs, EMF) the handler's code writes during ``call()``, and
+    what it returned."""
+    capfd.readouterr()
+    value = call()
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    return lines, value
+
+
+@pytest.fixture
+def local_logs(monkeypatch: pytest.MonkeyPatch, aws_env: Path) -> Iterator[str]:
+    """moto's server on 127.0.0.1: CloudWatch Logs over HTTP; boto3 reaches it by URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    request = urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()  # moto keeps state per process
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", url)
+    yield url
+    server.stop()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_report_from_cloudwatch_logs(
+    debug: bool,
+    request: pytest.FixtureRequest,
+    serve: ServeFn,
+    local_logs: str,
+    capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The handler's own log lines for 10 batches and two canary runs, put to moto's
+    CloudWatch Logs; the page's figures recomputed from the handler's answers. At DEBUG the
+    handler logs each sample's reward too: the band is then quantiles, else min..max."""
+    import boto3
+
+    from judge import lambda_handler, observe
+    from judge.canaries import CanaryRun, emit
+    from judge.deadline import LocalContext
+
+    serve(ScriptedJudge(score_fn=judge_score))
+    if debug:  # as LOG_LEVEL=DEBUG on the function would; restored after the test
+        std = logging.getLogger(observe.logger.name)
+        request.addfinalizer(partial(std.setLevel, std.level))
+        std.setLevel(logging.DEBUG)
+    monkeypatch.setattr(
+        lambda_handler,
+        "_evaluator",
+        make_evaluator(rubrics={"helpfulness": {"weight": 0.6}, "tone": {"weight": 0.4}}),
+    )
+    rng, t0 = random.Random(3), int(time.time() * 1000) - 3_600_000  # CloudWatch: recent
+    logs = boto3.client("logs", region_name="us-east-1")
+    group = "/aws/lambda/rlaif-judge-reward"
+    logs.create_log_group(logGroupName=group)
+    answers: list[list[float]] = []
+    drifts = {1: 0.02, 7: 0.4}  # a canary run before batch 1 and one before batch 7
+    for n in range(1, 11):
+        if n in drifts:
+            run = CanaryRun({"c<1>": drifts[n], "c2": drifts[n] / 2}, [])
+            lines, _ = emitted(capfd, partial(emit, run.figures()))
+            put(logs, group, "canary", t0 + n * 1000 - 500, lines)
+        batch = [sample(f"{n}-{k}", answer(rng, n * 4), PROMPTS[k % 3]) for k in range(9)]
+        lines, got = emitted(capfd, partial(lambda_handler.handler, batch, LocalContext(60)))
+        answers.append([a["aggregate_reward_score"] for a in got])
+        put(logs, group, f"stream-{n % 2}", t0 + n * 1000, lines)
+    page = report("--log-group", group, "--region", "us-east-1", "--out", str(tmp_path / "r.html"))
+    tables = parse(page)
+    windows = [answers[i : i + WINDOW] for i in (0, 5)]
+    means = [statistics.fmean(r for b in w for r in b) for w in windows]
+    assert [float(v) for v in column(tables, "reward", "mean")] == pytest.approx(means, abs=1e-4)
+    if debug:  # every sample's reward: quantiles
+        cuts = [
+            statistics.quantiles([r for b in w for r in b], n=20, method="inclusive")
+            for w in windows
+        ]
+        got = [float(v) for v in column(tables, "reward", "p25")]
+        assert got == pytest.approx([c[4] for c in cuts], abs=1e-4)
+    else:
+        assert [float(v) for v in column(tables, "reward", "max")] == pytest.approx(
+            [max(r for b in w for r in b) for w in windows], abs=1e-4
+        )
+        assert "no per-sample lines" in page
+    drift = [float(v) for v in column(tables, "canary", "CanaryDriftMean")]
+    assert drift == pytest.approx([(0.02 + 0.01) / 2, (0.4 + 0.2) / 2], abs=1e-4)
+    assert html.escape("CanaryDrift_c<1>") in page and "CanaryDrift_c<1>" not in page
+    for key in ("reward", "dimensions", "rates", "canary", "calls"):
+        assert tables.images[key].startswith("data:image/png;base64,")
+    for key in ("length", "length-corr", "zero-spread"):  # the logs hold no responses
+        assert key not in tables.images and key in tables.missing
+    assert "CloudWatch Logs hold neither" in tables.missing["length-corr"]
+    assert "refused" not in tables.tables["rates"][0]  # not in what the handler logs
+    assert all(float(c) > 0 for c in column(tables, "calls", "calls"))
+
+
+def put(logs: Any, group: str, stream: str, time_ms: int, lines: list[str]) -> None:
+    """Lines as one log stream's events at ``time_ms`` (the stream made on first use)."""
+    if not logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=stream)["logStreams"]:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    events = [{"timestamp": time_ms, "message": line} for line in lines]
+    reply = logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    assert not reply.get("rejectedLogEventsInfo"), reply

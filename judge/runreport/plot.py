@@ -29,6 +29,7 @@ from judge.runreport.compute import (
 NAME_CHARS = 40  # of a data name in a legend
 MAX_LINES = 12  # dimensions or canaries drawn (the tables list all)
 FLAG_COLOUR = "#d62728"
+CANARY_FIRST = ("CanaryDriftMean", "CanaryDriftMax")  # judge.canaries' EMF names
 
 
 @dataclass(frozen=True)
@@ -181,13 +182,15 @@ def _rates(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
 
 
 def _canary(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
-    names = canary_names(ws)
+    """Drift (0..1 of the reward range): the run's mean and max, then each canary's."""
+    seen = [n for n in canary_names(ws) if n.startswith("CanaryDrift")]
+    names = [n for n in CANARY_FIRST if n in seen] + [n for n in seen if n not in CANARY_FIRST]
     if not names:
         return "no canary records in these logs (canaries run from the deployed stack)"
     for name in names[:MAX_LINES]:
         pts = [(w.last, w.canary[name]) for w in ws if name in w.canary]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=short(name))
-    ax.set_ylabel("value")
+    ax.set_ylabel("drift (0..1 of the reward range)")
     return None
 
 
