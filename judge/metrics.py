@@ -35,6 +35,31 @@ METRICS: tuple[Metric, ...] = (
     Metric("GuardedSamples", "Count", "samples the guard floored without a judge call"),
     Metric("MalformedSamples", "Count", "samples that could not be read"),
     Metric("UnscoredJudgements", "Count", "judged dimensions left unscored, with a reason"),
+    Metric("RefusedSamples", "Count", "samples a judge refused to score ([unscored] refused)"),
+    # Per-batch training signals (``judge.signals``): length in characters of the response;
+    # a group is the samples of the batch sharing a prompt.
+    Metric("RewardStd", "None", "standard deviation of the batch's rewards (population)"),
+    Metric("ResponseLengthMean", "None", "mean response length, characters", optional=True),
+    Metric(
+        "ResponseLengthStd",
+        "None",
+        "standard deviation of response length, characters (population)",
+        optional=True,
+    ),
+    Metric(
+        "RewardLengthCorr",
+        "None",
+        "mean within-group Spearman of reward with length (groups of >= 3 scored samples "
+        "whose rewards and lengths vary)",
+        optional=True,
+    ),
+    Metric("RewardLengthGroups", "Count", "groups averaged in RewardLengthCorr"),
+    Metric(
+        "ZeroSpreadGroupRate",
+        "Percent",
+        "prompt groups (>= 2 samples) whose rewards are all equal, of all such groups",
+        optional=True,
+    ),
     Metric("CacheHitRate", "Percent", "verdicts served from the cache, of all lookups"),
     Metric("JudgeCalls", "Count", "judge calls made"),
     Metric("Retries", "Count", "judge calls retried"),

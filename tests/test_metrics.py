@@ -39,6 +39,14 @@ def test_the_dashboard_plots_only_metrics_of_the_table() -> None:
         "CanaryDriftMax",
         "CanaryDriftMean",
         "CanaryDrift_",
+        # per-batch training signals: alarmed (length correlation, zero spread), not plotted
+        "RefusedSamples",
+        "RewardStd",
+        "ResponseLengthMean",
+        "ResponseLengthStd",
+        "RewardLengthCorr",
+        "RewardLengthGroups",
+        "ZeroSpreadGroupRate",
     }
 
 
