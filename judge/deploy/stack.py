@@ -25,6 +25,8 @@ TEMPLATE = Path(__file__).resolve().parents[2] / "deploy" / "template.yaml"
 # CloudFormation would refuse, before anything is built or uploaded.
 MEMORY_MB = (256, 10240)
 TIMEOUT_S = (30, 900)
+# The template's CanaryScheduleMinutes AllowedValues (0: no canary runs, no canary alarms).
+CANARY_MINUTES = (0, 15, 30, 60, 180, 360, 720, 1440)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class StackSettings:
     profile_regions: tuple[str, ...] | None = None
     # [judge] region, when the config pins one: where the function calls Bedrock (else its own)
     judge_region: str | None = None
+    # Minutes between canary runs (0: none, and no canary alarms); deploy/template.yaml's
+    # CanaryScheduleMinutes. The alarms notify alarm_topic_arn, else a topic the stack makes.
+    canary_minutes: int = 0
+    alarm_topic_arn: str = ""
 
     @property
     def deployed_name(self) -> str:
@@ -157,6 +163,8 @@ def _deploy(
         "DashboardBody": (
             dashboard_body(settings.deployed_name, region, rubrics, checks) if rubrics else ""
         ),
+        "CanaryScheduleMinutes": str(settings.canary_minutes),
+        "AlarmTopicArn": settings.alarm_topic_arn,
     }
     args: dict[str, Any] = {
         "StackName": settings.stack,
