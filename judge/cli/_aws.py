@@ -19,7 +19,7 @@ from judge.cli._app import (
 )
 from judge.cli._tables import print_results
 from judge.deploy.package import LAMBDA_PYTHONS, PLATFORMS
-from judge.deploy.stack import MEMORY_MB, TIMEOUT_S
+from judge.deploy.stack import CANARY_MINUTES, MEMORY_MB, TIMEOUT_S
 from judge.errors import JudgeError
 
 # The same choices for `package` and `deploy`: the runtimes and architectures the template
@@ -92,6 +92,16 @@ def package(out: str, python_version: str, arch: str, config_path: str | None) -
     default=None,
     help="Comma-separated destination regions of the inference profile.",
 )
+@click.option(
+    "--canary-minutes",
+    type=click.Choice([str(m) for m in CANARY_MINUTES]),
+    default="0",
+    show_default=True,
+    help="Minutes between canary runs (judge canary build first); 0 = none.",
+)
+@click.option(
+    "--alarm-topic", default="", help="SNS topic ARN for the alarms (default: the stack makes one)."
+)
 @config_option
 def deploy(
     stack: str,
@@ -106,6 +116,8 @@ def deploy(
     timeout: int,
     reserved_concurrency: int,
     profile_regions: str | None,
+    canary_minutes: str,
+    alarm_topic: str,
     config_path: str | None,
 ) -> None:
     """Upload the package and create or update the reward Lambda's stack (idempotent)."""
@@ -150,6 +162,8 @@ def deploy(
             region=region,
             profile_regions=tuple(profile_regions.split(",")) if profile_regions else None,
             judge_region=config.judge.region,
+            canary_minutes=int(canary_minutes),
+            alarm_topic_arn=alarm_topic,
         )
         result = deploy_stack(
             Path(zip_path),
