@@ -106,29 +106,45 @@ class _Resolver:
     def condition(self, name: str) -> bool:
         return bool(self(self.template["Conditions"][name]))
 
+    def deep(self, value: Any) -> Any:
+        """``value`` with every intrinsic inside it resolved."""
+        value = self(value)
+        if isinstance(value, dict):
+            return {k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.deep(v) for v in value]
+        return value
 
-def _query(qid: str, metric: dict[str, Any], stat: str, r: _Resolver) -> Query:
-    dims = {d["Name"]: str(r(d["Value"])) for d in metric.get("Dimensions", [])}
+
+def _query(qid: str, metric: dict[str, Any], stat: str) -> Query:
+    dims = {d["Name"]: str(d["Value"]) for d in metric.get("Dimensions", [])}
     return Query(qid, metric["Namespace"], metric["MetricName"], dims, stat)
+
+
+def alarm_properties(
+    function: str, canary_minutes: int = 0, params: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Each alarm the template makes with these parameters: its Properties, resolved."""
+    template = cfn_yaml(TEMPLATE.read_text())
+    r = _Resolver(template, {"CanaryScheduleMinutes": canary_minutes, **(params or {})}, function)
+    return {
+        name: r.deep(res["Properties"])
+        for name, res in template["Resources"].items()
+        if res["Type"] == "AWS::CloudWatch::Alarm"
+        and ("Condition" not in res or r.condition(res["Condition"]))
+    }
 
 
 def template_alarms(
     function: str, canary_minutes: int = 0, params: dict[str, Any] | None = None
 ) -> dict[str, Alarm]:
-    """The template's alarms that exist with these parameters, resolved."""
-    template = cfn_yaml(TEMPLATE.read_text())
-    r = _Resolver(template, {"CanaryScheduleMinutes": canary_minutes, **(params or {})}, function)
+    """The template's alarms that exist with these parameters, as conditions to evaluate."""
     out: dict[str, Alarm] = {}
-    for name, res in template["Resources"].items():
-        if res["Type"] != "AWS::CloudWatch::Alarm":
-            continue
-        if "Condition" in res and not r.condition(res["Condition"]):
-            continue
-        p = res["Properties"]
+    for name, p in alarm_properties(function, canary_minutes, params).items():
         if "Metrics" in p:
             [shown] = [m for m in p["Metrics"] if m.get("ReturnData")]
             queries = [
-                _query(m["Id"], m["MetricStat"]["Metric"], m["MetricStat"]["Stat"], r)
+                _query(m["Id"], m["MetricStat"]["Metric"], m["MetricStat"]["Stat"])
                 for m in p["Metrics"]
                 if "MetricStat" in m
             ]
@@ -136,15 +152,15 @@ def template_alarms(
             [period] = periods
             expression: str | None = shown["Expression"]
         else:
-            queries = [_query("m", p, p["Statistic"], r)]
-            period, expression = int(r(p["Period"])), None
+            queries = [_query("m", p, p["Statistic"])]
+            period, expression = int(p["Period"]), None
         evaluation = int(p["EvaluationPeriods"])
         out[name] = Alarm(
             name,
             queries,
             expression,
             period,
-            float(r(p["Threshold"])),
+            float(p["Threshold"]),
             p["ComparisonOperator"],
             evaluation,
             int(p.get("DatapointsToAlarm", evaluation)),
