@@ -320,6 +320,7 @@ def test_report_from_cloudwatch_logs(
     group = "/aws/lambda/rlaif-judge-reward"
     logs.create_log_group(logGroupName=group)
     answers: list[list[float]] = []
+    scored: list[dict[str, Any]] = []  # each invocation's ``batch scored`` line, as logged
     drifts = {1: 0.02, 7: 0.4}  # a canary run before batch 1 and one before batch 7
     for n in range(1, 11):
         if n in drifts:
@@ -329,6 +330,7 @@ def test_report_from_cloudwatch_logs(
         batch = [sample(f"{n}-{k}", answer(rng, n * 4), PROMPTS[k % 3]) for k in range(9)]
         lines, got = emitted(capfd, partial(lambda_handler.handler, batch, LocalContext(60)))
         answers.append([a["aggregate_reward_score"] for a in got])
+        scored += [json.loads(x) for x in lines if '"message":"batch scored"' in x]
         put(logs, group, f"stream-{n % 2}", t0 + n * 1000, lines)
     page = report("--log-group", group, "--region", "us-east-1", "--out", str(tmp_path / "r.html"))
     tables = parse(page)
@@ -352,11 +354,37 @@ def test_report_from_cloudwatch_logs(
     assert html.escape("CanaryDrift_c<1>") in page and "CanaryDrift_c<1>" not in page
     for key in ("reward", "dimensions", "rates", "canary", "calls"):
         assert tables.images[key].startswith("data:image/png;base64,")
-    for key in ("length", "length-corr", "zero-spread"):  # the logs hold no responses
-        assert key not in tables.images and key in tables.missing
-    assert "CloudWatch Logs hold neither" in tables.missing["length-corr"]
-    assert "refused" not in tables.tables["rates"][0]  # not in what the handler logs
+    signals(tables, [scored[i : i + WINDOW] for i in (0, 5)])
     assert all(float(c) > 0 for c in column(tables, "calls", "calls"))
+
+
+def signals(tables: Tables, windows: list[list[dict[str, Any]]]) -> None:
+    """Length, correlation, zero-spread and refused as the handler's lines give them: per
+    window, recomputed from its ``batch scored`` lines; named as missing if they lack them."""
+    if not all("RewardLengthGroups" in line for w in windows for line in w):
+        for key in ("length", "length-corr", "zero-spread"):  # a handler without the signals
+            assert key not in tables.images and key in tables.missing
+        assert "no RewardLengthCorr" in tables.missing["length-corr"]
+        assert "refused" not in tables.tables["rates"][0]
+        return
+    corr = []
+    for w in windows:
+        groups = sum(line["RewardLengthGroups"] for line in w)
+        parts = [line.get("RewardLengthCorr", 0) * line["RewardLengthGroups"] for line in w]
+        corr.append(sum(parts) / groups if groups else None)
+    got = [None if v == "n/a" else float(v) for v in column(tables, "length-corr", "rho")]
+    assert got == pytest.approx(corr, abs=1e-4)
+    lengths = [
+        sum(line["ResponseLengthMean"] * line["BatchSize"] for line in w)
+        / sum(line["BatchSize"] for line in w)
+        for w in windows
+    ]
+    got = [float(v) for v in column(tables, "length", "mean")]
+    assert got == pytest.approx(lengths, abs=1e-4)
+    refused = [
+        sum(x["RefusedSamples"] for x in w) / sum(x["BatchSize"] for x in w) for w in windows
+    ]
+    assert [float(v) for v in column(tables, "rates", "refused")] == pytest.approx(refused)
 
 
 def put(logs: Any, group: str, stream: str, time_ms: int, lines: list[str]) -> None:
@@ -366,3 +394,51 @@ def put(logs: Any, group: str, stream: str, time_ms: int, lines: list[str]) -> N
     events = [{"timestamp": time_ms, "message": line} for line in lines]
     reply = logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
     assert not reply.get("rejectedLogEventsInfo"), reply
+
+
+def test_windows_from_per_batch_signals() -> None:
+    """A handler that logs the per-batch signals: each window's figures as if from its
+    samples (lengths pooled, the correlation averaged over all the window's groups)."""
+    from judge.metrics import metric
+    from judge.runreport.compute import windows
+    from judge.runreport.read import BatchLog, RunLog
+
+    rng = random.Random(5)
+    lengths = [[rng.randint(20, 900) for _ in range(rng.randint(4, 12))] for _ in range(4)]
+    rhos = [[rng.uniform(-1, 1) for _ in range(rng.randint(1, 3))] for _ in range(4)]
+    batches = []
+    for n, (ls, rs) in enumerate(zip(lengths, rhos, strict=True)):
+        figures = {
+            "BatchSize": len(ls),
+            "RewardMean": 0.1 * n,
+            "RewardMin": -0.5,
+            "RewardMax": 0.5,
+            "ResponseLengthMean": statistics.fmean(ls),
+            "ResponseLengthStd": statistics.pstdev(ls),
+            "RewardLengthCorr": statistics.fmean(rs),
+            "RewardLengthGroups": len(rs),
+            "ZeroSpreadGroupRate": 0.25 * n,
+            "GuardedSamples": 1,
+            "UnscoredSamples": 0,
+            "MalformedSamples": 0,
+            "RefusedSamples": n % 2,
+            "JudgeCalls": 10,
+        }
+        for name in figures:
+            metric(name)  # every name is the handler's (judge.metrics), or KeyError
+        batches.append(BatchLog(f"b{n}", 1000 * n, None, figures, 0.01))
+    ws = windows(RunLog("test", batches), 2)
+    for w, pair in zip(ws, (slice(0, 2), slice(2, 4)), strict=True):
+        pooled = [x for ls in lengths[pair] for x in ls]
+        groups = [r for rs in rhos[pair] for r in rs]
+        mean, sd = statistics.fmean(pooled), statistics.pstdev(pooled)
+        assert w.length_mean == pytest.approx(mean)
+        assert w.length_band == pytest.approx((mean - sd, mean + sd))
+        assert w.length_corr == pytest.approx(statistics.fmean(groups))
+        assert w.corr_groups == len(groups)
+        assert w.rates["refused"] == pytest.approx(1 / len(pooled))
+        assert w.calls == 20 and w.cost_usd == pytest.approx(0.02)
+        hacked = statistics.fmean(groups) > 0.3
+        assert any("correlation" in f for f in w.flags) == hacked
+    assert [w.zero_spread for w in ws] == pytest.approx([0.125, 0.625])
+    assert [any("zero-spread" in f for f in w.flags) for w in ws] == [False, True]

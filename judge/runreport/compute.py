@@ -16,6 +16,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from judge.runreport import figures
 from judge.runreport.read import BatchLog, RunLog, SampleLog
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -49,11 +50,12 @@ class Window:
     reward_band: tuple[float, ...] | None  # QUANTILES, or (min, max) from per-batch figures
     dimension_means: dict[str, float]
     length_mean: float | None
-    length_band: tuple[float, float] | None  # p25, p75
+    length_band: tuple[float, float] | None
+    length_spread: str  # what the band is: p25-p75, or mean +- sd from per-batch figures
     length_corr: float | None
-    corr_groups: int
+    corr_groups: int | None
     zero_spread: float | None
-    groups: int
+    groups: int | None  # None: per-batch shares, their group counts not logged
     rates: dict[str, float]  # share of samples: guarded, unscored, refused, malformed
     calls: float | None
     cost_usd: float | None
@@ -140,30 +142,46 @@ def windows(run: RunLog, size: int, thresholds: Thresholds = Thresholds()) -> li
 
 
 def _window(index: int, first: int, chunk: Sequence[BatchLog], canary: dict[str, float]) -> Window:
-    """One window's figures from its batches."""
-    per_sample = all(b.samples is not None for b in chunk)
+    """One window's figures: from per-sample records when it has them, else per-batch ones."""
     samples = [s for b in chunk for s in b.samples or ()]
-    rewards = [s.reward for s in samples]
-    lengths = [float(s.length) for s in samples if s.length is not None]
-    groups = groups_of(chunk)
-    corr, corr_groups = length_correlation(groups)
-    spread, sized = zero_spread(groups)
-    if per_sample and rewards:
+    per_sample = bool(samples) and all(b.samples is not None for b in chunk)
+    if per_sample:
+        rewards = [s.reward for s in samples]
         mean: float | None = statistics.fmean(rewards)
         band: tuple[float, ...] | None = tuple(quantile(rewards, q) for q in QUANTILES)
         dims = _dimension_means(samples)
     else:
-        mean, band, dims = _from_figures(chunk)
+        mean, band, dims = figures.reward(chunk)
+    lengths = [float(s.length) for s in samples if s.length is not None]
+    corr: float | None
+    corr_groups: int | None
+    spread: float | None
+    sized: int | None
+    length_mean: float | None
+    length_band: tuple[float, float] | None
+    if per_sample and lengths:
+        groups = groups_of(chunk)
+        corr, corr_groups = length_correlation(groups)
+        spread, sized = zero_spread(groups)
+        length_mean = statistics.fmean(lengths)
+        length_band = (quantile(lengths, 0.25), quantile(lengths, 0.75))
+        length_spread = "p25-p75"
+    else:
+        corr, corr_groups = figures.length_corr(chunk)
+        spread, sized = figures.zero_spread(chunk), None
+        length_mean, length_band = figures.length(chunk)
+        length_spread = "mean-sd..mean+sd"
     return Window(
         index=index,
         first=first,
         last=first + len(chunk) - 1,
-        samples=len(samples) if per_sample else int(_sum(chunk, "BatchSize") or 0),
+        samples=len(samples) if per_sample else int(figures.total(chunk, "BatchSize") or 0),
         reward_mean=mean,
         reward_band=band,
         dimension_means=dims,
-        length_mean=statistics.fmean(lengths) if lengths else None,
-        length_band=(quantile(lengths, 0.25), quantile(lengths, 0.75)) if lengths else None,
+        length_mean=length_mean,
+        length_band=length_band,
+        length_spread=length_spread,
         length_corr=corr,
         corr_groups=corr_groups,
         zero_spread=spread,
@@ -186,38 +204,10 @@ def _dimension_means(samples: Sequence[SampleLog]) -> dict[str, float]:
     return {k: statistics.fmean(v) for k, v in values.items() if v}
 
 
-def _from_figures(
-    chunk: Sequence[BatchLog],
-) -> tuple[float | None, tuple[float, ...] | None, dict[str, float]]:
-    """Mean (weighted by batch size), min..max and per-rubric means from per-batch figures."""
-    sized = [b for b in chunk if "RewardMean" in b.figures and b.figures.get("BatchSize")]
-    if not sized:
-        return None, None, {}
-    n = sum(b.figures["BatchSize"] for b in sized)
-    mean = sum(b.figures["RewardMean"] * b.figures["BatchSize"] for b in sized) / n
-    band = (
-        min(b.figures.get("RewardMin", mean) for b in sized),
-        max(b.figures.get("RewardMax", mean) for b in sized),
-    )
-    means: dict[str, list[float]] = {}
-    for b in sized:
-        for k, v in b.figures.items():
-            if k.startswith("ScoreMean_"):
-                means.setdefault(k.removeprefix("ScoreMean_"), []).append(v)
-    return mean, band, {k: statistics.fmean(v) for k, v in means.items()}
-
-
-FIGURE_RATES = {"guarded": "GuardedSamples", "unscored": "UnscoredSamples"}
-FIGURE_RATES |= {"malformed": "MalformedSamples"}
-
-
 def _rates(chunk: Sequence[BatchLog], samples: Sequence[SampleLog]) -> dict[str, float]:
     """Shares of samples guarded, unscored, refused, malformed (what the logs hold)."""
-    if all(b.figures for b in chunk) and chunk:
-        n = _sum(chunk, "BatchSize")
-        if not n:
-            return {}
-        return {k: (_sum(chunk, f) or 0.0) / n for k, f in FIGURE_RATES.items()}
+    if chunk and all(b.figures for b in chunk):
+        return figures.rates(chunk)
     if not samples:
         return {}
     n = len(samples)
@@ -229,16 +219,10 @@ def _rates(chunk: Sequence[BatchLog], samples: Sequence[SampleLog]) -> dict[str,
     }
 
 
-def _sum(chunk: Sequence[BatchLog], name: str) -> float | None:
-    """A per-batch figure summed over the window; None if a batch lacks it."""
-    values = [b.figures.get(name) for b in chunk]
-    return sum(v for v in values if v is not None) if all(v is not None for v in values) else None
-
-
 def _calls(chunk: Sequence[BatchLog]) -> float | None:
     """Judge calls: the handler's count, else judgements answered by a call (details)."""
-    if all(b.figures for b in chunk):
-        return _sum(chunk, "JudgeCalls")
+    if chunk and all(b.figures for b in chunk):
+        return figures.total(chunk, "JudgeCalls")
     if all(b.samples is not None for b in chunk):
         return float(sum(s.calls for b in chunk for s in b.samples or ()))
     return None

@@ -3,9 +3,10 @@
 What the handler logs per invocation (``judge.observe``): one ``batch scored`` line with the
 batch's figures (size, reward mean/min/max, per-rubric means, unscored/guarded/malformed
 counts, judge calls, tokens, ``cost_usd``) and its EMF line; at DEBUG, a ``sample`` line per
-sample (id, reward, dimensions) after it. It logs no response text and no prompt, and no
-refused count: length, the reward/length correlation, zero-spread groups and the refused rate
-cannot be computed from the logs, and the page says so. EMF metrics whose names start with
+sample (id, reward, dimensions) after it. It logs no response text and no prompt: length,
+the reward/length correlation and zero-spread groups come from its per-batch signals
+(``ResponseLengthMean``, ``RewardLengthCorr``, ``ZeroSpreadGroupRate``...) when it logs them,
+and the page says what is missing when it does not. EMF metrics whose names start with
 ``Canary`` are read as canary readings (their own invocations, not training batches).
 """
 
@@ -19,11 +20,11 @@ from typing import Any
 from judge.runreport.read import BatchLog, RunLog, SampleLog, sample_of
 
 CANARY_PREFIX = "Canary"
-LOGS_NOTES = (
-    "CloudWatch Logs hold no response text and no prompt: response length, the reward/length "
-    "correlation and zero-spread groups are not in what the handler logs per batch",
-    "the handler logs no refused count per batch: no refused rate from CloudWatch Logs",
-)
+# Non-optional per-batch figures the report needs -> what a handler that predates them lacks.
+NEEDED = {
+    "RewardLengthGroups": "response length, the reward/length correlation and zero-spread groups",
+    "RefusedSamples": "the refused rate",
+}
 NO_SAMPLES_NOTE = (
     "no per-sample lines (the function logs them at DEBUG only): the reward band is each "
     "window's min..max with its mean, not quantiles, and per-rubric means are means of the "
@@ -58,7 +59,11 @@ def read_logs(
         elif isinstance(line.get("_aws"), dict):
             canary += [(time_ms, n, v) for n, v in _emf(line) if n.startswith(CANARY_PREFIX)]
     batches = [_batch(i, o) for i, o in enumerate(opened)]
-    notes = list(LOGS_NOTES)
+    notes = [
+        f"{what}: no {name} on every batch scored line (logged by a later handler)"
+        for name, what in NEEDED.items()
+        if any(name not in b.figures for b in batches)
+    ]
     if any(b.samples is None for b in batches):
         notes.append(NO_SAMPLES_NOTE)
     return RunLog(f"CloudWatch Logs group {log_group}", batches, canary, notes)

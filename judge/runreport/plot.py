@@ -131,10 +131,14 @@ def _dimensions(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
 def _length(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
     shown = [w for w in ws if w.length_mean is not None and w.length_band is not None]
     if not shown:
-        return "no response lengths: the logs hold no responses (give --batches with --details)"
+        return (
+            "no response lengths: --details files hold no responses (give --batches), and "
+            "these CloudWatch Logs no ResponseLengthMean"
+        )
     x = _x(shown)
     bands = [w.length_band or (0.0, 0.0) for w in shown]
-    ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], alpha=0.3, label="p25-p75")
+    label = shown[0].length_spread
+    ax.fill_between(x, [b[0] for b in bands], [b[1] for b in bands], alpha=0.3, label=label)
     ax.plot(x, [w.length_mean or 0.0 for w in shown], "k-", marker=".", label="mean")
     ax.set_ylabel("characters")
     return None
@@ -145,7 +149,8 @@ def _length_corr(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
     if not shown:
         return (
             "no reward/length correlation: it needs responses and prompt groups of 3+ scored "
-            "samples (give --batches with --details; CloudWatch Logs hold neither)"
+            "samples whose rewards and lengths vary (give --batches with --details; these "
+            "CloudWatch Logs have no RewardLengthCorr)"
         )
     ax.plot(
         _x(shown), [w.length_corr or 0.0 for w in shown], "k-", marker="o", label="mean over groups"
@@ -160,7 +165,10 @@ def _length_corr(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
 def _zero_spread(ax: Axes, ws: Sequence[Window], t: Thresholds) -> str | None:
     shown = [w for w in ws if w.zero_spread is not None]
     if not shown:
-        return "no prompt groups: the logs hold no prompts (give --batches with --details)"
+        return (
+            "no prompt groups: --details files hold no prompts (give --batches), and these "
+            "CloudWatch Logs no ZeroSpreadGroupRate"
+        )
     ax.plot(
         _x(shown), [w.zero_spread or 0.0 for w in shown], "k-", marker="o", label="share of groups"
     )

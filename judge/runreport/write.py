@@ -113,15 +113,17 @@ def _tables(ws: Sequence[Window]) -> dict[str, str]:
     dims, rates, canaries = dimension_names(ws), rate_names(ws), canary_names(ws)
     five = all(len(w.reward_band or ()) != 2 for w in ws)
     band_names = [f"p{round(q * 100)}" for q in QUANTILES] if five else ["min", "max"]
+    quartiles = all(w.length_spread == "p25-p75" for w in ws if w.length_band)
+    spread = ["p25", "p75"] if quartiles else ["mean-sd", "mean+sd"]
     specs: dict[str, tuple[list[str], Columns]] = {
         "reward": (
             ["samples", "mean", *band_names],
             lambda w: [str(w.samples), num(w.reward_mean), *_band(w, len(band_names))],
         ),
         "dimensions": (dims, lambda w: [num(w.dimension_means.get(d)) for d in dims]),
-        "length": (["mean", "p25", "p75"], lambda w: [num(w.length_mean), *_pair(w)]),
-        "length-corr": (["rho", "groups"], lambda w: [num(w.length_corr), str(w.corr_groups)]),
-        "zero-spread": (["share", "groups"], lambda w: [num(w.zero_spread), str(w.groups)]),
+        "length": (["mean", *spread], lambda w: [num(w.length_mean), *_pair(w)]),
+        "length-corr": (["rho", "groups"], lambda w: [num(w.length_corr), _count(w.corr_groups)]),
+        "zero-spread": (["share", "groups"], lambda w: [num(w.zero_spread), _count(w.groups)]),
         "rates": (rates, lambda w: [num(w.rates.get(r)) for r in rates]),
         "canary": (canaries, lambda w: [num(w.canary.get(c)) for c in canaries]),
         "calls": (["calls", "cost USD"], lambda w: [num(w.calls, 0), num(w.cost_usd, 6)]),
@@ -132,6 +134,10 @@ def _tables(ws: Sequence[Window]) -> dict[str, str]:
 def _band(w: Window, n: int) -> list[str]:
     band = w.reward_band or ()
     return [num(v) for v in band] if len(band) == n else ["n/a"] * n
+
+
+def _count(n: int | None) -> str:
+    return "n/a" if n is None else str(n)
 
 
 def _pair(w: Window) -> list[str]:
