@@ -167,8 +167,6 @@ def _put_as_declared(properties: dict[str, dict[str, Any]], prefix: str) -> dict
     return {a["AlarmName"].removeprefix(f"{prefix}-"): a for a in found}
 
 
-# moto's CloudFormation warns that it skips the alarms (pytest makes warnings errors)
-@pytest.mark.filterwarnings("ignore:Tried to parse AWS..CloudWatch..Alarm:UserWarning")
 def test_deployed_on_moto_as_declared(local_aws: str, tmp_path: Path) -> None:  # noqa: F811
     code = _tiny_zip(tmp_path)
     settings = StackSettings(stack="watched", canary_minutes=60)
