@@ -15,8 +15,9 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.metrics import MetricUnit
 
-from judge import lambda_handler
+from judge import lambda_handler, observe
 from judge.deadline import LocalContext
 from judge.deploy.stack import CANARY_MINUTES, StackSettings, deploy
 from judge.metrics import metric
@@ -36,6 +37,7 @@ from tests.conftest import ServeFn, make_evaluator, sample
 from tests.test_deploy import local_aws  # noqa: F401 - the moto server fixture
 
 TRAINING = {"UnscoredRateAlarm", "FailedCallsAlarm", "ThrottleRateAlarm"}
+TRAINING |= {"RewardLengthCorrAlarm", "ZeroSpreadGroupsAlarm"}
 CANARY = {"CanaryDriftMeanAlarm", "CanaryDriftMaxAlarm", "CanaryUnscoredAlarm"}
 CANARY |= {"CanariesMissingAlarm"}
 
@@ -109,6 +111,46 @@ def test_each_training_alarm_fires_on_breaching_data_only(
     assert alarm_state(alarm, mixed, at) == "OK"
     # no invocation at all is not an alarm either
     assert alarm_state(alarm, [], at) in ("OK", "INSUFFICIENT_DATA")
+
+
+def _emitted(figures: dict[str, float], capfd: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """One EMF record of ``figures`` through ``judge.observe``'s metrics logger.
+
+    As ``judge.observe`` sends them: the table's unit, a Percent share as 0..100.
+    """
+    capfd.readouterr()
+    for name, share in figures.items():
+        unit = MetricUnit(metric(name).unit)
+        percent = unit == MetricUnit.Percent
+        observe.metrics.add_metric(name=name, unit=unit, value=share * 100 if percent else share)
+    observe.metrics.flush_metrics()
+    [record] = emf_records(capfd.readouterr().out.splitlines())
+    return record
+
+
+@pytest.mark.parametrize(
+    ("alarm_name", "figure", "bad", "good"),
+    [
+        ("RewardLengthCorrAlarm", "RewardLengthCorr", 0.6, 0.1),
+        ("ZeroSpreadGroupsAlarm", "ZeroSpreadGroupRate", 0.3, 0.2),  # a share; sent as percent
+    ],
+)
+def test_the_training_signal_alarms(
+    capfd: pytest.CaptureFixture[str], alarm_name: str, figure: str, bad: float, good: float
+) -> None:
+    alarm = template_alarms(function="local")[alarm_name]
+    n = alarm.evaluation_periods
+    high = _emitted({"BatchSize": 24, figure: bad}, capfd)
+    low = _emitted({"BatchSize": 24, figure: good}, capfd)
+    series, at = _series([high] * n, alarm)
+    assert alarm_state(alarm, series, at) == "ALARM"
+    series, at = _series([low] * n, alarm)
+    assert alarm_state(alarm, series, at) == "OK"
+    series, at = _series([*[high] * (n - 1), low], alarm)  # a hack that stopped: no alarm
+    assert alarm_state(alarm, series, at) == "OK"
+    # a batch without the figure (no group to measure) is missing data, not a breach
+    none, at = _series([_emitted({"BatchSize": 24}, capfd)] * n, alarm)
+    assert alarm_state(alarm, none, at) == "OK"
 
 
 def test_a_threshold_parameter_moves_the_alarm(records: dict[str, dict[str, Any]]) -> None:
