@@ -149,22 +149,37 @@ class CanaryRun:
         return figures
 
 
-def compare(canaries: list[Canary], batch: BatchResult, config: RewardConfig) -> CanaryRun:
+def compare(canaries: list[Canary], batch: BatchResult, evaluator: Evaluator) -> CanaryRun:
     """Each canary's drift: |score now - score at build|, on the 0..1 share of the range."""
     drift: dict[str, float | None] = {}
     for canary, result in zip(canaries, batch.results, strict=True):
-        now = share(result.reward, config) if comparable(result) else None
+        now = share(result.reward, evaluator.config) if comparable(result) else None
         drift[canary.id] = None if now is None else round(abs(now - canary.score), 6)
-    return CanaryRun(drift, stale_reasons(canaries))
+    return CanaryRun(drift, stale_reasons(canaries, evaluator))
 
 
-def stale_reasons(canaries: list[Canary]) -> list[str]:
-    """Whether the set was built for another evaluator (then drift includes that change)."""
-    versions = {str((c.built or {}).get("evaluator_version", "")) for c in canaries}
+def stale_reasons(canaries: list[Canary], evaluator: Evaluator) -> list[str]:
+    """How the set's judge differs from this one (then drift includes that difference).
+
+    Logged with the run: a set built against a local server, another model, or another
+    evaluator version measures that change too, and should be rebuilt.
+    """
+    built = [c.built or {} for c in canaries]
+    out = []
+    endpoints = {str(b.get("endpoint")) for b in built if b.get("endpoint")}
+    if endpoints - {evaluator.endpoint}:
+        out.append(
+            f"built against a {'/'.join(sorted(endpoints))} endpoint, this is {evaluator.endpoint}"
+        )
+    models = {tuple(b.get("model_ids") or ()) for b in built if b.get("model_ids")}
+    here_models = tuple(m.model_id for m in evaluator.members)
+    if models - {here_models}:
+        out.append(f"built with judge(s) {sorted(models)}, these are {list(here_models)}")
+    versions = {str(b.get("evaluator_version")) for b in built if b.get("evaluator_version")}
     here = evaluator_version()
-    if versions <= {here, ""} or here == "unpackaged":
-        return []
-    return [f"built for evaluator {', '.join(sorted(versions))}, this is {here}"]
+    if here != "unpackaged" and versions - {here}:
+        out.append(f"built for evaluator {', '.join(sorted(versions))}, this is {here}")
+    return out
 
 
 def run_canaries(evaluator: Evaluator, deadline: Deadline) -> dict[str, Any]:
@@ -177,7 +192,7 @@ def run_canaries(evaluator: Evaluator, deadline: Deadline) -> dict[str, Any]:
         emit({"Canaries": 0})
         return {"canaries": 0, "problem": str(exc)}
     batch = judge_canaries(evaluator, [c.sample for c in canaries], deadline)
-    run = compare(canaries, batch, evaluator.config)
+    run = compare(canaries, batch, evaluator)
     figures = run.figures()
     emit(figures)
     logger.info(

@@ -210,3 +210,20 @@ def test_a_broken_canary_file_is_one_line(tmp_path: Path) -> None:
     path.write_text(json.dumps({"id": "x"}) + "\n")
     with pytest.raises(SourceError, match=r"canaries\.jsonl:1: not a canary"):
         load_canaries(path)
+
+
+def test_a_set_built_for_another_judge_is_reported_stale(
+    serve: ServeFn, project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    serve(ScriptedJudge(score_fn=Switchable()))
+    _build(project)
+    answer, _ = _invoke({"judge_canary": True}, capfd)
+    assert answer["stale"] == []
+    path = project.parent / "calibration" / CANARY_FILE
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows:
+        row["built"] |= {"endpoint": "aws", "model_ids": ["another.model-v1:0"]}
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    answer, _ = _invoke({"judge_canary": True}, capfd)
+    [endpoint, model] = answer["stale"]
+    assert "aws endpoint, this is custom" in endpoint and "another.model-v1:0" in model
