@@ -17,6 +17,7 @@ from judge.checkrun import dimension as check_dimension
 from judge.config import SAMPLE_RUBRIC, RewardConfig
 from judge.contract import Sample, shown_id
 from judge.judges import Panel
+from judge.length import group_adjust
 from judge.panel import judged, settle
 from judge.plan import ChecklistResult, Judgement, Plan
 from judge.planner import BatchPlan
@@ -43,6 +44,10 @@ class SampleResult:
     checklist: ChecklistResult | None = None
     # A gated check fired before judging: the gate's reward, no judge call made.
     short_circuited: bool = False
+    # The batch's training signals (``judge.signals``): characters of the response (None:
+    # malformed) and the prompt it answers (None: malformed; samples sharing it: a group).
+    length: int | None = None
+    group: str | None = None
 
     def metrics(self) -> list[tuple[str, float, str]]:
         """``metrics_list`` entries: dimension scores (0..1) and flags (0/1)."""
@@ -130,6 +135,15 @@ class BatchResult:
         return sum(r.short_circuited for r in self.results)
 
 
+@dataclass
+class _Draft:
+    """A sample's result before its reward is final; ``pending``: judged, still to combine."""
+
+    result: SampleResult
+    reward: float | None
+    pending: bool = False
+
+
 @dataclass(frozen=True)
 class Assembler:
     """Turns a planned batch's outcomes into one result per sample, in input order."""
@@ -142,56 +156,101 @@ class Assembler:
     def results(
         self, batch: BatchPlan, outcomes: dict[str, Outcomes], hits: set[str]
     ) -> list[SampleResult]:
-        """Every sample's result; unscored ones filled in by ``[output] unscored``."""
-        results: list[SampleResult] = []
-        combined: list[float | None] = []
-        for s in batch.samples:
-            result, reward = self._sample(s, batch, outcomes, hits)
-            results.append(result)
-            combined.append(reward)
+        """Every sample's result; unscored ones filled in by ``[output] unscored``.
+
+        Judged dimensions are settled for the whole batch before any is combined, so group
+        length control (``[reward] length_control = "group"``) sees each prompt group.
+        """
+        drafts = [self._sample(s, batch, outcomes, hits) for s in batch.samples]
+        if self.config.reward.length_control == "group":
+            self._group_length(batch.samples, drafts)
+        combined = [self._combine(d) for d in drafts]
         groups = [s.group for s in batch.samples]
         filled = fill_unscored(combined, groups, self.config)
-        for result, reward in zip(results, filled, strict=True):
+        for s, draft, reward in zip(batch.samples, drafts, filled, strict=True):
+            result = draft.result
             result.reward = reward
             result.stale_calibration = len(self.panel.stale)
-        return results
+            if s.item is not None:
+                result.length, result.group = len(s.item.response), s.group
+        return [d.result for d in drafts]
+
+    def _combine(self, draft: _Draft) -> float | None:
+        """A judged sample's dimensions combined into its reward (gates first)."""
+        if not draft.pending:
+            return draft.reward
+        result = draft.result
+        c = combine(result.dimensions, self.config)
+        result.reward = c.reward if c.reward is not None else 0.0
+        result.unscored, result.gate = c.reward is None, c.gate
+        return c.reward
+
+    def _group_length(self, samples: list[Sample], drafts: list[_Draft]) -> None:
+        """Remove each prompt group's reward/length slope beyond the tolerance (``judge.length``).
+
+        Only on the config's rubrics whose maps measured no length preference (no anchors);
+        checks, whose rules are the author's intent, and sample rubrics are left alone.
+        """
+        settings = self.config.reward
+        by_group: dict[str, list[int]] = {}
+        chars: dict[int, int] = {}
+        for i, (s, draft) in enumerate(zip(samples, drafts, strict=True)):
+            if draft.pending and s.item is not None:
+                by_group.setdefault(s.group, []).append(i)
+                chars[i] = len(s.item.response)
+        names = [n for n in self.rubrics if not self.panel.length_measured(n)]
+        for members in by_group.values():
+            for name in names:
+                dims = [self._dim(drafts[i], name) for i in members]
+                adjusted = group_adjust(
+                    [d.normalized if d is not None else None for d in dims],
+                    [chars[i] for i in members],
+                    settings.length_tolerance,
+                    settings.length_max_correction,
+                )
+                for i, dim, unit in zip(members, dims, adjusted, strict=True):
+                    if dim is not None and unit is not None and unit != dim.normalized:
+                        dimensions = drafts[i].result.dimensions
+                        dimensions[dimensions.index(dim)] = replace(dim, normalized=unit)
+
+    @staticmethod
+    def _dim(draft: _Draft, name: str) -> Dimension | None:
+        """The draft's dimension ``name`` (None: the sample has none)."""
+        return next((d for d in draft.result.dimensions if d.rubric == name), None)
 
     def _sample(
         self, s: Sample, batch: BatchPlan, outcomes: dict[str, Outcomes], hits: set[str]
-    ) -> tuple[SampleResult, float | None]:
-        """One sample's result and its reward before unscored ones are filled in."""
-        if s.problem is not None:
+    ) -> _Draft:
+        """One sample's result and its reward before unscored ones are filled in.
+
+        A judged sample comes back ``pending``: its dimensions are combined later.
+        """
+        if s.problem is not None or s.item is None:
             log.warning("malformed sample %s (index %d): %s", shown_id(s.id), s.index, s.problem)
-            return SampleResult(s.id, 0.0, malformed=s.problem, unscored=True), None
+            return _Draft(SampleResult(s.id, 0.0, malformed=s.problem, unscored=True), None)
         if s.index in batch.guarded:
             floor = self.config.output.min
-            return SampleResult(s.id, floor, guarded=batch.guarded[s.index]), floor
+            return _Draft(SampleResult(s.id, floor, guarded=batch.guarded[s.index]), floor)
         checked = self.check_dimensions(batch, s.index)
         gated = batch.checks.short_circuited.get(s.index)
         if gated is not None:  # a gated check fired: its reward, no judge was asked
             gate = next(g for g in self.config.gates if g.rubric == gated)
             value = gate_reward(gate, self.config)
-            return SampleResult(s.id, value, checked, gate=gated, short_circuited=True), value
+            return _Draft(
+                SampleResult(s.id, value, checked, gate=gated, short_circuited=True), value
+            )
         plan = batch.plans[s.index]
         own = plan.outcomes(outcomes)
         judges = self.config.judge
         partial = self.config.sample_rubric.partial
         checklist = plan.checklist(own, partial, judges.min_members(), judges.aggregation)
-        dims = [self.dimension(plan, name, own, checklist, hits) for name in plan.dimensions]
+        chars = len(s.item.response)
+        dims = [self.dimension(plan, name, own, checklist, hits, chars) for name in plan.dimensions]
         dims += checked
         if any(d.unscored is not None and d.unscored.reason == "refused" for d in dims):
             refused = self.config.refused_reward()
-            return SampleResult(s.id, refused, dims, refused=True), refused
-        c = combine(dims, self.config)
-        result = SampleResult(
-            s.id,
-            c.reward if c.reward is not None else 0.0,
-            dims,
-            unscored=c.reward is None,
-            gate=c.gate,
-            checklist=checklist,
-        )
-        return result, c.reward
+            return _Draft(SampleResult(s.id, refused, dims, refused=True), refused)
+        return _Draft(SampleResult(s.id, 0.0, dims, checklist=checklist), None, pending=True)
 
     def check_dimensions(self, batch: BatchPlan, index: int) -> list[Dimension]:
         """The sample's check results as dimensions, in config order."""
@@ -208,15 +267,17 @@ class Assembler:
         own: dict[str, list[Judgement]],
         checklist: ChecklistResult | None,
         hits: set[str],
+        chars: int | None = None,
     ) -> Dimension:
         """One dimension's normalised score (an explicit checklist's comes from its criteria).
 
-        Each judge's answer (reasoning, raw and calibrated score, cache hit) stays on it.
+        Each judge's answer (reasoning, raw and calibrated score, cache hit) stays on it;
+        ``chars`` (the response's length) is for calibrated length control.
         """
         if name == SAMPLE_RUBRIC and checklist is not None:
             return Dimension(name, checklist.score.score, None, checklist.unscored)
         rubric = plan.own_rubric if name == SAMPLE_RUBRIC else self.rubrics[name]
         assert rubric is not None
 
-        dimension = settle(name, own[name], self.panel, rubric)
-        return replace(dimension, judgements=judged(own[name], self.panel, rubric, hits))
+        dimension = settle(name, own[name], self.panel, rubric, chars)
+        return replace(dimension, judgements=judged(own[name], self.panel, rubric, hits, chars))

@@ -453,6 +453,25 @@ class RuntimeSettings(_Strict):
     cache_size_limit_mb: int = Field(256, ge=1)  # Lambda's /tmp is 512 MB by default
 
 
+LengthControl = Literal["off", "calibrated", "group"]
+
+
+class RewardSettings(_Strict):
+    """How the reward treats response length (README: "Length control").
+
+    ``length_control``: ``off``; ``calibrated`` removes the judge's length preference beyond
+    the humans' that calibration measured (a map whose slope's interval excludes 0);
+    ``group`` does that too, and for rubrics whose maps measured none (no anchors) removes,
+    within each prompt group, the reward/length slope beyond ``length_tolerance``.
+    ``length_max_correction`` bounds either correction (0..1 of a dimension's score).
+    """
+
+    length_control: LengthControl = "off"
+    length_max_correction: float = Field(0.3, gt=0.0, le=1.0, allow_inf_nan=False)
+    # group: the within-group slope kept, 0..1 score per unit of log(characters)
+    length_tolerance: float = Field(0.05, ge=0.0, allow_inf_nan=False)
+
+
 class ModelPrice(_Strict):
     """One model's price in USD per 1,000 tokens (``[pricing."MODEL_ID"]``).
 
@@ -484,6 +503,7 @@ class RewardConfig(_Strict):
     checks: ChecksSettings = ChecksSettings()
     output: OutputRange = OutputRange()
     unscored: UnscoredPolicy = UnscoredPolicy()
+    reward: RewardSettings = RewardSettings()
     guard: GuardSettings = GuardSettings()
     sample_rubric: SampleRubricSettings = SampleRubricSettings()
     runtime: RuntimeSettings = RuntimeSettings()

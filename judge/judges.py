@@ -16,10 +16,10 @@ from judge.artefact import endpoint_kind, maps_in_force
 from judge.bedrock import make_client
 from judge.cache import VerdictCache
 from judge.caller import JudgeCaller
-from judge.config import JudgeSettings, RewardConfig
+from judge.config import JudgeSettings, RewardConfig, RewardSettings
 from judge.errors import JudgeError
 from judge.limiter import AdaptiveLimit
-from judge.maps import ScoreMap
+from judge.maps import LengthBias, ScoreMap
 from judge.prompt import PromptRenderer
 from judge.reward import normalize
 from judge.rubric import Rubric
@@ -43,6 +43,11 @@ class Judge:
             return score_map.to_unit(score)
         return normalize(score, rubric.scale_min, rubric.scale_max)
 
+    def length_bias(self, rubric: str) -> LengthBias | None:
+        """The length preference calibration measured for ``rubric`` (None: not measured)."""
+        score_map = self.maps.get(rubric)
+        return score_map.length if score_map is not None else None
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -55,6 +60,7 @@ class Panel:
     settings: JudgeSettings  # aggregation and quorum (``min_members``)
     endpoint_url: str
     stale: dict[str, str] = field(default_factory=dict)
+    reward: RewardSettings = field(default_factory=RewardSettings)  # length control
 
     @property
     def endpoint(self) -> str:
@@ -66,9 +72,27 @@ class Panel:
         """Each judge's model id, in panel order."""
         return [j.settings.model_id for j in self.judges]
 
-    def to_unit(self, rubric: Rubric, score: int, member: int = 0) -> float:
-        """Judge ``member``'s verdict on 0..1 (its own calibration map first)."""
-        return self.judges[member].to_unit(rubric, score)
+    def to_unit(
+        self, rubric: Rubric, score: int, member: int = 0, chars: int | None = None
+    ) -> float:
+        """Judge ``member``'s verdict on 0..1 (its own calibration map first).
+
+        With ``chars`` (the response's length) and length control on, the judge's length
+        preference beyond the humans' is removed where its map measured one whose interval
+        excludes 0 (``LengthBias.correction``), clamped to 0..1.
+        """
+        judge = self.judges[member]
+        unit = judge.to_unit(rubric, score)
+        if chars is None or self.reward.length_control == "off":
+            return unit
+        bias = judge.length_bias(rubric.name)
+        if bias is None or not bias.significant:
+            return unit
+        return min(1.0, max(0.0, unit - bias.correction(chars, self.reward.length_max_correction)))
+
+    def length_measured(self, rubric: str) -> bool:
+        """Whether calibration measured the length preference of every judge on ``rubric``."""
+        return all(j.length_bias(rubric) is not None for j in self.judges)
 
 
 def make_callers(
@@ -126,4 +150,4 @@ def make_panel(
         )
         judges.append(Judge(settings, caller, maps))
         stale.update(old)
-    return Panel(tuple(judges), config.judge, endpoint_url, stale)
+    return Panel(tuple(judges), config.judge, endpoint_url, stale, config.reward)

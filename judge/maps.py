@@ -1,4 +1,9 @@
-"""Monotone maps from a judge's score to the human scale (pure Python: runs in the Lambda)."""
+"""Monotone maps from a judge's score to the human scale (pure Python: runs in the Lambda).
+
+A map may carry the judge's length preference beyond the humans' (``LengthBias``), measured
+by ``judge calibrate`` on the same anchors; ``[reward] length_control = "calibrated"`` removes
+it. Maps written before it was measured load with none (no length control for them).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,47 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MapKind = Literal["identity", "linear", "isotonic", "sigmoid"]
+
+
+class LengthBias(BaseModel):
+    """How far the judge's mapped score departs from the human label as responses grow.
+
+    ``slope``: the least-squares slope of the residual (mapped judge score minus human label,
+    both on 0..1) on log(characters of the response), over the scored anchors; ``low`` and
+    ``high``: its 95% bootstrap interval. ``ref_chars`` (the anchors' geometric mean length)
+    is where the correction is 0; ``min_chars``/``max_chars`` the anchors' range.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slope: float = Field(allow_inf_nan=False)
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+    ref_chars: float = Field(gt=0, allow_inf_nan=False)
+    min_chars: float = Field(gt=0, allow_inf_nan=False)
+    max_chars: float = Field(gt=0, allow_inf_nan=False)
+    anchors: int = Field(0, ge=0)
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes 0 (only then is a correction applied)."""
+        return self.low > 0 or self.high < 0
+
+    def correction(self, chars: int, cap: float) -> float:
+        """What to subtract from the 0..1 score of a response ``chars`` characters long.
+
+        ``slope * (log(chars) - log(ref_chars))``, at most ``cap`` either way. A correction
+        that would lower a score follows the slope beyond the anchors' lengths (padding past
+        the longest anchor keeps paying for it); one that would raise a score uses the length
+        clamped to the anchors' range, so no answer gains from a length nobody measured.
+        """
+        ref = math.log(self.ref_chars)
+        x = math.log(max(chars, 1))
+        c = self.slope * (x - ref)
+        if c < 0:
+            x = min(max(x, math.log(self.min_chars)), math.log(self.max_chars))
+            c = self.slope * (x - ref)
+        return min(cap, max(-cap, c))
 
 
 class ScoreMap(BaseModel):
@@ -31,6 +77,7 @@ class ScoreMap(BaseModel):
     b: float = Field(0.0, ge=0.0)
     xs: list[float] = Field(default_factory=list)
     ys: list[float] = Field(default_factory=list)
+    length: LengthBias | None = None  # None: not measured (a map from before it was)
 
     @model_validator(mode="after")
     def _valid(self) -> ScoreMap:

@@ -26,6 +26,7 @@ from judge.config import ModelPrice
 from judge.contract import shown_id
 from judge.cost import price_table, total_cost
 from judge.metrics import metric
+from judge.signals import batch_signals
 
 SERVICE = "rlaif-judge"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "RLAIFJudge")
@@ -110,6 +111,7 @@ def batch_figures(batch: BatchResult, rubrics: list[str], cost: float | None) ->
         "UnscoredSamples": flags["unscored"],
         "GuardedSamples": flags["guarded"],
         "MalformedSamples": flags["malformed"],
+        "RefusedSamples": flags["refused"],
         "UnscoredJudgements": sum(
             d.normalized is None for r in results for d in r.dimensions if d.check is None
         ),  # a check's unscored results: CheckUnscoredRate
@@ -128,7 +130,8 @@ def batch_figures(batch: BatchResult, rubrics: list[str], cost: float | None) ->
     }
     if cost is not None:
         figures["JudgeCostUSD"] = cost
-    return figures | _optional_figures(batch, rubrics)
+    # Training signals: reward spread, length, reward/length correlation, zero-spread groups.
+    return figures | batch_signals(batch.results) | _optional_figures(batch, rubrics)
 
 
 def _optional_figures(batch: BatchResult, rubrics: list[str]) -> dict[str, float]:

@@ -43,11 +43,18 @@ class MemberScore:
     order_gap: float | None  # spread of the units across orders (None: one order)
 
 
-def settle(name: str, judgements: Sequence[Judgement], panel: Panel, rubric: Rubric) -> Dimension:
+def settle(
+    name: str,
+    judgements: Sequence[Judgement],
+    panel: Panel,
+    rubric: Rubric,
+    chars: int | None = None,
+) -> Dimension:
     """The dimension ``name`` from all its judgements, by the panel's aggregation and quorum.
 
-    Each judge's verdicts go through that judge's own map for ``rubric``; majority votes on
-    the rubric's levels (``judge.reduce``).
+    Each judge's verdicts go through that judge's own map for ``rubric`` (and its length
+    correction for a response ``chars`` long, ``Panel.to_unit``); majority votes on the
+    rubric's levels (``judge.reduce``).
     """
     settings, steps = panel.settings, rubric.scale_max - rubric.scale_min
     members = sorted({slot.member for slot, _ in judgements})
@@ -61,7 +68,7 @@ def settle(name: str, judgements: Sequence[Judgement], panel: Panel, rubric: Rub
             failures.append((member, failed))
             continue
         scores = [o.score for o in mine if isinstance(o, Verdict)]
-        units = [panel.to_unit(rubric, s, member) for s in scores]
+        units = [panel.to_unit(rubric, s, member, chars) for s in scores]
         gap = max(units) - min(units) if len(units) > 1 else None
         scored.append(MemberScore(member, mean(units), mean(scores), gap))
     need = settings.min_members()
@@ -100,7 +107,11 @@ def _why(
 
 
 def judged(
-    judgements: Sequence[Judgement], panel: Panel, rubric: Rubric, cached: Container[str]
+    judgements: Sequence[Judgement],
+    panel: Panel,
+    rubric: Rubric,
+    cached: Container[str],
+    chars: int | None = None,
 ) -> tuple[Judged, ...]:
     """Each judge's answer on one dimension: the data ``--details`` explains a score with.
 
@@ -113,7 +124,7 @@ def judged(
             continue
         judge, order, hit = panel.model_ids[slot.member], slot.order, slot.task.key in cached
         if isinstance(outcome, Verdict):
-            unit = panel.to_unit(rubric, outcome.score, slot.member)
+            unit = panel.to_unit(rubric, outcome.score, slot.member, chars)
             out.append(Judged(judge, outcome.score, unit, outcome.reasoning, hit, None, order))
         else:
             out.append(Judged(judge, None, None, "", hit, outcome, order))

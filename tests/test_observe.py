@@ -38,6 +38,14 @@ EXPECTED = {
     "JudgeCacheReadTokens",
     "JudgeCacheWriteTokens",
     "JudgeCostUSD",
+    # training signals (judge.signals): one prompt group of four well-formed samples
+    "RefusedSamples",
+    "RewardStd",
+    "ResponseLengthMean",
+    "ResponseLengthStd",
+    "RewardLengthCorr",
+    "RewardLengthGroups",
+    "ZeroSpreadGroupRate",
 }
 
 

@@ -17,6 +17,7 @@ from judge.config import ModelPrice
 from judge.contract import shown_id
 from judge.cost import per_thousand, price_for, price_table, total_cost
 from judge.pipeline import BatchResult, SampleResult
+from judge.signals import batch_signals
 
 # Rows ``judge score`` prints before it says how many it left out (``--details`` has all).
 MAX_ROWS = 50
@@ -141,6 +142,8 @@ def print_summary(
     table.add_row("samples", str(len(rewards)))
     counts = batch.counts()
     table.add_row(" / ".join(counts), " / ".join(str(n) for n in counts.values()))
+    for label, row in signal_rows(batch):
+        table.add_row(label, row)
     reasons = Counter(
         f"{d.unscored.reason}: {d.unscored.detail.split(':', 1)[0]}"  # not the detail's text
         for r in batch.results
@@ -171,6 +174,38 @@ def print_summary(
         table.add_row(label, escape(row))  # "[pricing]" is not rich markup
     table.add_row("wall time", f"{batch.wall_s:.2f} s")
     Console().print(table)
+
+
+def signal_rows(batch: BatchResult) -> list[tuple[str, str]]:
+    """The batch's training signals (``judge.signals``) and rates, as summary rows."""
+    sig, n = batch_signals(batch.results), len(batch.results)
+    rows = [("reward std (population)", f"{sig['RewardStd']:.3f}")]
+    if "ResponseLengthMean" in sig:
+        rows.append(
+            (
+                "response length mean / std (characters)",
+                f"{sig['ResponseLengthMean']:.0f} / {sig['ResponseLengthStd']:.0f}",
+            )
+        )
+    corr = sig.get("RewardLengthCorr")
+    rows.append(
+        (
+            "reward/length Spearman, mean within prompt groups (3+ scored, both varying)",
+            ("-" if corr is None else f"{corr:+.3f}")
+            + f"  ({sig['RewardLengthGroups']:.0f} groups)",
+        )
+    )
+    share = sig.get("ZeroSpreadGroupRate")
+    rows.append(
+        ("prompt groups (2+) with zero reward spread", "-" if share is None else f"{share:.0%}")
+    )
+    if n:
+        counts = batch.counts()
+        rates = (counts["unscored"], counts["guarded"], counts["refused"])
+        rows.append(
+            ("unscored / guarded / refused rate", " / ".join(f"{c / n:.1%}" for c in rates))
+        )
+    return rows
 
 
 def token_rows(batch: BatchResult, prices: Mapping[str, ModelPrice]) -> list[tuple[str, str]]:
