@@ -442,3 +442,26 @@ def test_windows_from_per_batch_signals() -> None:
         assert any("correlation" in f for f in w.flags) == hacked
     assert [w.zero_spread for w in ws] == pytest.approx([0.125, 0.625])
     assert [any("zero-spread" in f for f in w.flags) for w in ws] == [False, True]
+
+
+def test_report_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    """No source or two sources: a usage error; a details file that is not one, or an
+    event file of another batch: one line naming the file, exit 2, no page."""
+    out = tmp_path / "r.html"
+    runner = CliRunner()
+    assert runner.invoke(main, ["report", "--out", str(out)]).exit_code == 2
+    details = tmp_path / "d"
+    details.mkdir()
+    (details / "b1.jsonl").write_text(json.dumps({"id": "a", "reward": 0.5}) + "\n")
+    both = runner.invoke(main, ["report", str(details), "--log-group", "g", "--out", str(out)])
+    assert both.exit_code == 2 and "one of them" in both.output
+    events = tmp_path / "e"
+    events.mkdir()
+    (events / "b1.jsonl").write_text(json.dumps(sample("a", "x")) + "\n" + "[]\n")
+    other = runner.invoke(
+        main, ["report", str(details), "--batches", str(events), "--out", str(out)]
+    )
+    assert other.exit_code == 2 and "not the batch it was scored from" in other.output
+    (details / "b2.jsonl").write_text("not json\n")
+    bad = runner.invoke(main, ["report", str(details), "--out", str(out)])
+    assert bad.exit_code == 2 and "b2.jsonl:1" in bad.output and not out.exists()
