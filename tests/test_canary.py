@@ -227,3 +227,60 @@ def test_a_set_built_for_another_judge_is_reported_stale(
     answer, _ = _invoke({"judge_canary": True}, capfd)
     [endpoint, model] = answer["stale"]
     assert "aws endpoint, this is custom" in endpoint and "another.model-v1:0" in model
+
+
+RUNNER = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import judge.lambda_handler as h
+from judge.deadline import LocalContext
+print("RESULT " + json.dumps(h.handler({"judge_canary": True}, LocalContext(60))))
+"""
+
+
+def test_the_zip_runs_its_canaries_for_its_own_version(
+    serve: ServeFn, project: Path, tmp_path: Path
+) -> None:
+    """Built, packaged, unpacked and invoked as Lambda would: the set is the zip's own."""
+    import platform
+    import zipfile
+
+    from judge.deploy.package import build_package
+
+    serve(ScriptedJudge(score_fn=Switchable()))
+    _build(project)
+    arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    info = build_package(tmp_path / "judge.zip", project, python_version=py, arch=arch)
+    task = tmp_path / "task"
+    with zipfile.ZipFile(info.path) as zf:
+        assert f"calibration/{CANARY_FILE}" in zf.namelist()
+        assert f"calibration/{CANARY_FILE}" not in info.manifest["files"]  # type: ignore[operator]
+        zf.extractall(task)
+    (tmp_path / "run.py").write_text(RUNNER)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "JUDGE_CACHE"))}
+    env.update(
+        LAMBDA_TASK_ROOT=str(task),
+        AWS_LAMBDA_FUNCTION_NAME="judge-test",
+        JUDGE_CONFIG=str(task / "reward.toml"),
+        PATH="/usr/bin:/bin",
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(tmp_path / "run.py"), str(task)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    answer = json.loads(line.removeprefix("RESULT "))
+    canaries = load_canaries(project.parent / "calibration" / CANARY_FILE)
+    assert answer["canaries"] == len(canaries) and answer["CanaryDriftMax"] == 0.0
+    # the set was built for exactly the version the zip runs (its own file not hashed in)
+    assert answer["stale"] == []
+    assert {c.built["evaluator_version"] for c in canaries if c.built} == {info.evaluator_version}
+    [record] = emf_records(done.stdout.splitlines())
+    assert record["function"] == "judge-test" and value(record, "CanaryUnscored") == 0
