@@ -133,7 +133,9 @@ def fill_unscored(
         if reward is not None:
             out.append(reward)
         elif peers[group]:
-            out.append(sum(peers[group]) / len(peers[group]))
+            # Clamped: a mean of in-range floats can round a hair outside the range.
+            mean = math.fsum(peers[group]) / len(peers[group])
+            out.append(min(config.output.max, max(config.output.min, mean)))
         else:
             out.append(fixed)
     return out

@@ -114,3 +114,20 @@ def test_a_gated_dimension_the_answer_made_unreadable_fires_the_gate(
     result = combine(dims, config)
     assert (result.gate == "brand_voice") is gated
     assert result.reward == (-1.0 if gated else 1.0)
+
+
+def test_group_mean_fill_stays_in_range_when_the_mean_rounds_outside() -> None:
+    """Found by the property above: the mean of equal rewards at the range's edge can round a
+    hair past it (sum of three -349526.1386833956, divided by 3); the filled reward is clamped
+    into the range."""
+    low = -349526.1386833956
+    config = RewardConfig.model_validate(
+        {
+            "rubrics": {"a": {}},
+            "output": {"min": low, "max": low + 1.0},
+            "unscored": {"value": low + 0.5},
+        }
+    )
+    assert sum([low] * 3) / 3 < low  # the rounding the clamp is for
+    rewards = fill_unscored([low] * 3 + [None], ["g"] * 4, config)
+    assert all(config.output.min <= r <= config.output.max for r in rewards)
