@@ -91,15 +91,21 @@ def write_report(
     levels: list[int],
     metrics: dict[str, Any],
     misses: Sequence[Miss] = (),
+    length_points: tuple[Array, Array] | None = None,
 ) -> Path:
     """Write plots, ``report.md`` and ``worst.jsonl``; returns the markdown path.
 
     ``judge`` and ``human`` are the held-out items'; ``misses`` are the worst anchors, worst
-    first (``worst``).
+    first (``worst``); ``length_points``: every scored anchor's (characters, residual), for
+    the length plot (drawn when the map carries a ``LengthBias``).
     """
     directory.mkdir(parents=True, exist_ok=True)
     human_scale = (score_map.y_min, score_map.y_max)
     _scatter(directory / "judge_vs_human.png", judge, human, score_map, rubric)
+    plot = directory / "length_excess.png"
+    plot.unlink(missing_ok=True)
+    if length_points is not None and score_map.length is not None:
+        _length_plot(plot, *length_points, score_map, rubric)
     _confusion(directory / "confusion.png", judge, human, human_scale, levels)
     _histograms(directory / "histograms.png", judge, human, levels)
     write_worst(directory / "worst.jsonl", misses)
@@ -151,6 +157,34 @@ def _scatter(path: Path, judge: Array, human: Array, score_map: ScoreMap, rubric
     ax.set_xlabel("judge score")
     ax.set_ylabel("human label")
     ax.set_title(f"{rubric}: judge vs human")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _length_plot(
+    path: Path, chars: Array, residual: Array, score_map: ScoreMap, rubric: str
+) -> None:
+    """Residual (mapped judge - human, 0..1) against length, with the fitted slope."""
+    bias = score_map.length
+    assert bias is not None
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.scatter(chars, residual, s=12, alpha=0.5, label="anchors (both splits)")
+    grid = np.geomspace(max(float(chars.min()), 1.0), max(float(chars.max()), 2.0), 100)
+    centre = float(np.mean(residual))
+    for value, style in ((bias.slope, "-"), (bias.low, ":"), (bias.high, ":")):
+        ax.plot(
+            grid,
+            centre + value * (np.log(grid) - np.log(bias.ref_chars)),
+            "C3" + style,
+            lw=2 if style == "-" else 1,
+        )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("response length (characters, log scale)")
+    ax.set_ylabel("judge (mapped) - human, 0..1")
+    ax.set_title(f"{rubric}: slope {bias.slope:+.3f} [{bias.low:+.3f}, {bias.high:+.3f}]")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -257,6 +291,25 @@ def _worst_section(misses: Sequence[Miss]) -> str:
     return "\n".join(parts)
 
 
+def _excess_section(excess: dict[str, Any] | None) -> str:
+    """The judge's length preference beyond the humans' (the map's ``LengthBias``)."""
+    if not excess:
+        return "Preference beyond the humans': not measured (the anchors' lengths do not vary)."
+    applies = excess["low"] > 0 or excess["high"] < 0
+    verdict = (
+        'the interval excludes 0: `[reward] length_control = "calibrated"` removes it'
+        if applies
+        else "the interval includes 0: length control leaves this rubric alone"
+    )
+    return (
+        "Preference beyond the humans' (residual, mapped judge score minus human label on "
+        f"0..1, regressed on log characters over {excess['anchors']} anchors): slope "
+        f"{excess['slope']:+.3f} [{excess['low']:+.3f}, {excess['high']:+.3f}] per unit of log "
+        f"length, around {excess['ref_chars']:.0f} characters; {verdict}.\n\n"
+        "![length excess](length_excess.png)\n"
+    )
+
+
 def _markdown(rubric: str, m: dict[str, Any], misses: Sequence[Miss] = ()) -> str:
     raw, cal = m["holdout"]["raw"], m["holdout"]["calibrated"]
     rows = "\n".join(
@@ -314,6 +367,7 @@ and log for the errors, so they stay in range and always contain the point estim
 
 ## Length bias
 Spearman of score with response length: judge {_fmt(lb["judge"])}, humans {_fmt(lb["human"])}.
+{_excess_section(m.get("length_excess"))}
 
 ## Bias probes
 Held-out responses rewritten in ways that should not change the score; shift in judge points.

@@ -22,6 +22,7 @@ from judge.artefact import (
 )
 from judge.calibration.anchors import Anchor, load_anchors
 from judge.calibration.fit import fit_map, fold_count, select_map
+from judge.calibration.length import length_bias, residuals
 from judge.calibration.options import CalibrationOptions
 from judge.calibration.probes import run_probes
 from judge.calibration.report import Miss, report_warnings, worst, write_report
@@ -215,6 +216,7 @@ def calibrate(
     rubric, anchors = select_anchors(evaluator, rubric_name, anchors_path, opts)
     judged = _judge_anchors(evaluator, rubric, anchors, opts, progress, member)
     fit = _fit(judged, rubric, opts)
+    fit.score_map = _with_length(fit.score_map, judged, rubric, opts)
     metrics = _metrics(evaluator, rubric, anchors_path, judged, fit, opts, member)
     spearman_held = metrics["holdout"]["calibrated"]["spearman"]
     rejected = ""
@@ -275,6 +277,21 @@ def _fit(judged: _Judged, rubric: Rubric, options: CalibrationOptions) -> _Fit:
     return _Fit(cal, held, score_map, cv, raw_pred, cal_pred)
 
 
+def _chars(judged: _Judged) -> Array:
+    """Each scored anchor's response length, in characters."""
+    return np.array([len(a.item.response) for a, _ in judged.scored], dtype=float)
+
+
+def _with_length(
+    score_map: ScoreMap, judged: _Judged, rubric: Rubric, options: CalibrationOptions
+) -> ScoreMap:
+    """The map with the judge's length preference beyond the humans' (``calibration.length``)."""
+    scale = anchor_scale(rubric, options.human_scale)
+    residual = residuals(score_map, judged.judge, judged.human, scale)
+    bias = length_bias(residual, _chars(judged), rounds=options.bootstrap_rounds, seed=options.seed)
+    return score_map.model_copy(update={"length": bias})
+
+
 def _metrics(
     evaluator: Evaluator,
     rubric: Rubric,
@@ -317,6 +334,8 @@ def _metrics(
         "human_agreement": human_agreement([a.ratings for a in judged.anchors]),
         "self_consistency": _consistency([v for _, v in scored]) if options.draws > 1 else {},
         "length_bias": {"judge": spearman(judge, lengths), "human": spearman(human, lengths)},
+        # the judge's preference beyond the humans' (the map's LengthBias): None, not measured
+        "length_excess": None if (b := fit.score_map.length) is None else b.model_dump(),
         "distribution": _distribution([v for _, vs in scored for v in vs], levels),
         "probes": run_probes(
             evaluator,
@@ -382,6 +401,8 @@ def _write(
         )
     ]
     held_human = judged.human[fit.held]
+    scale = anchor_scale(rubric, options.human_scale)
+    residual = residuals(fit.score_map, judged.judge, judged.human, scale)
     report = write_report(
         reports,
         rubric.name,
@@ -391,6 +412,7 @@ def _write(
         rubric.scores,
         artefact.metrics,
         worst(misses, options.worst_items),
+        length_points=(_chars(judged), residual),
     )
     warned = report_warnings(artefact.metrics)
     held_ids = {

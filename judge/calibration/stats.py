@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -120,6 +120,7 @@ SCALES: dict[str, tuple[Callable[[float], tuple[float, float]], Callable[[float]
     "krippendorff_alpha": (_disagreement, lambda t: 1 - math.exp(min(t, 700.0))),
     "mae": (_log, lambda t: math.exp(min(t, 700.0))),
     "rmse": (_log, lambda t: math.exp(min(t, 700.0))),
+    "slope": (lambda v: (v, 1.0), lambda t: t),  # a regression slope: unbounded as it is
 }
 
 
@@ -159,11 +160,8 @@ def bootstrap(
     estimate. Their spread is a far steadier guide than their tails.
     """
     point = agreement(pred, human, scale, levels)
-    rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {m: [] for m in METRICS}
-    n = len(pred)
-    for _ in range(rounds):
-        idx = rng.integers(0, n, n)
+    for idx in resamples(len(pred), rounds, seed):
         for name, value in agreement(pred[idx], human[idx], scale, levels).items():
             if not math.isnan(value):
                 draws[name].append(value)
@@ -174,6 +172,33 @@ def bootstrap(
         low, high = normal_interval(name, point[name], se)
         out[name] = {"value": point[name], "low": low, "high": high, "se": se}
     return out
+
+
+def resamples(n: int, rounds: int, seed: int) -> Iterator[NDArray[np.int64]]:
+    """``rounds`` bootstrap resamples of ``n`` items (indexes drawn with replacement)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        yield rng.integers(0, n, n)
+
+
+def bootstrap_one(
+    name: str,
+    statistic: Callable[[NDArray[np.int64]], float],
+    n: int,
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """One statistic of ``n`` items with its 95% interval, as ``bootstrap`` draws them.
+
+    ``statistic`` takes the items' indexes (all of them, then each resample); a NaN from a
+    resample (undefined on it) is dropped. ``name`` picks the scale in ``SCALES``.
+    """
+    point = statistic(np.arange(n))
+    values = [v for idx in resamples(n, rounds, seed) if not math.isnan(v := statistic(idx))]
+    se = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+    low, high = normal_interval(name, point, se)
+    return {"value": point, "low": low, "high": high, "se": se}
 
 
 def human_agreement(ratings: Sequence[Sequence[float]]) -> dict[str, float | int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import random
 import re
 import threading
@@ -252,6 +253,10 @@ class ScriptedJudge:
     # (rounded, clamped to the scale).
     prefer_fn: PreferFn | None = None
     position_bias: float = 0.0
+    # A judge that prefers length: score_fn's score plus length_bias * log(characters /
+    # length_ref), rounded and clamped to the scale (every request kind).
+    length_bias: float = 0.0
+    length_ref: float = 100.0
     # A panel behind one server: requests for these model ids are answered by their own
     # judge (its score_fn, bias and faults); other model ids by this one.
     models: dict[str, ScriptedJudge] = field(default_factory=dict)
@@ -325,7 +330,7 @@ class ScriptedJudge:
             verdicts = self._group(judged, group, rubrics[0][1] if rubrics else judged.scores)
         else:
             verdicts = {
-                name: self.score_fn(replace(judged, rubric=name, scores=scores))
+                name: self.scored(replace(judged, rubric=name, scores=scores))
                 for name, scores in rubrics
                 if name != self.omit
             }
@@ -350,6 +355,14 @@ class ScriptedJudge:
             text += "\nThe response said:\n" + judged.response + "\n> " + judged.response
         return text_response(text, usage_for(request, text))
 
+    def scored(self, judged: Judged) -> int:
+        """``score_fn``'s verdict, with the length bias added (rounded, on the scale)."""
+        score = self.score_fn(judged)
+        if not self.length_bias:
+            return score
+        shift = self.length_bias * math.log(max(len(judged.response), 1) / self.length_ref)
+        return max(judged.scores[0], min(judged.scores[-1], round(score + shift)))
+
     def _group(
         self, judged: Judged, group: list[tuple[str, Judged]], scores: list[int]
     ) -> dict[str, int]:
@@ -360,7 +373,7 @@ class ScriptedJudge:
         for position, (name, one) in enumerate(group):
             if name == self.omit:
                 continue
-            score = self.score_fn(replace(one, rubric=rubric, scores=scores))
+            score = self.scored(replace(one, rubric=rubric, scores=scores))
             score += round(self.position_bias * (last - position) / last)
             out[name] = max(scores[0], min(scores[-1], score))
         return out
@@ -372,7 +385,7 @@ class ScriptedJudge:
         if self.prefer_fn is not None:
             preferred = self.prefer_fn(a, second)
         else:
-            gap = self.score_fn(a) + self.position_bias - self.score_fn(second)
+            gap = self.scored(a) + self.position_bias - self.scored(second)
             preferred = "A" if gap > 0 else "B" if gap < 0 else "tie"
         reason = f"Comparing the two responses, the verdict is {preferred}."
         forced = ((request.get("toolConfig") or {}).get("toolChoice") or {}).get("tool", {})
