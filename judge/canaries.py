@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ from judge.pipeline import Evaluator
 CANARY_FILE = "canaries.jsonl"  # in the config's calibration folder; ships in the zip
 EVENT_KEY = "judge_canary"
 FORMAT = 1
+CANARY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # it is part of a metric name (CanaryDrift_<id>)
 
 
 def canary_path(config: RewardConfig) -> Path:
@@ -70,7 +72,11 @@ def load_canaries(path: Path) -> list[Canary]:
             row = json.loads(text)
             row.pop("format", None)
             canary = Canary(**row)
-            ok = isinstance(canary.sample, dict) and math.isfinite(float(canary.score))
+            ok = (
+                isinstance(canary.sample, dict)
+                and math.isfinite(float(canary.score))
+                and bool(CANARY_ID.fullmatch(str(canary.id)))
+            )
         except (ValueError, TypeError, AttributeError, RecursionError):
             ok = False
         if not ok:

@@ -205,11 +205,22 @@ def test_a_training_invocation_never_imports_the_canary_code() -> None:
     assert "from judge.canaries import" in source.split("def handler", 1)[1]
 
 
-def test_a_broken_canary_file_is_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"id": "x"},
+        {"id": "x", "kind": "anchor", "expect": "top", "sample": {}, "score": float("nan")},
+        {"id": 'x" ]}\n{', "kind": "anchor", "expect": "top", "sample": {}, "score": 0.5},
+    ],
+)
+def test_a_broken_canary_file_is_one_line(tmp_path: Path, row: dict[str, Any]) -> None:
     path = tmp_path / CANARY_FILE
-    path.write_text(json.dumps({"id": "x"}) + "\n")
-    with pytest.raises(SourceError, match=r"canaries\.jsonl:1: not a canary"):
+    good = {"id": "ok", "kind": "anchor", "expect": "top", "sample": {}, "score": 0.5}
+    path.write_text(json.dumps(good) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(SourceError, match=r"canaries\.jsonl:2: not a canary"):
         load_canaries(path)
+    path.write_text(json.dumps(good) + "\n")
+    assert [c.id for c in load_canaries(path)] == ["ok"]
 
 
 def test_a_set_built_for_another_judge_is_reported_stale(
