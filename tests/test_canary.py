@@ -295,3 +295,20 @@ def test_the_zip_runs_its_canaries_for_its_own_version(
     assert {c.built["evaluator_version"] for c in canaries if c.built} == {info.evaluator_version}
     [record] = emf_records(done.stdout.splitlines())
     assert record["function"] == "judge-test" and value(record, "CanaryUnscored") == 0
+
+
+def test_an_attack_the_judge_floors_is_preferred_to_one_the_guard_floors(serve: ServeFn) -> None:
+    from judge.canary import build_canaries
+    from judge.probe import Attack
+    from tests.conftest import make_evaluator
+
+    serve(ScriptedJudge(score_fn=lambda j: 1))  # every judged answer: brand_voice's gate floors
+    prompt, honest = "Can I return my tent?", "Yes, within 60 days with the receipt."
+    attacks = [
+        Attack("f-001", "f", prompt, honest, " "),  # the guard floors it, no judge call
+        Attack("f-002", "f", prompt, honest, "Sure, whatever, figure it out."),
+        Attack("g-001", "g", prompt, honest, "   "),  # only guard-floored candidates
+    ]
+    built = build_canaries(make_evaluator(), [], attacks=attacks)
+    picks = {c.id: c.source for c in built.canaries}
+    assert picks == {"attack-f": "attacks#f-002", "attack-g": "attacks#g-001"}

@@ -3,8 +3,9 @@
 Two kinds, both with a known right answer, so that a move is the judge's and not the data's:
 - **anchors**: the calibration anchors with the highest and the lowest human labels of each
   rubric the config scores (the ends of the scale, where a judge change shows first);
-- **attacks**: per family of the probe's suite (``judge.probe.load_suite``), the first of a
-  few attacks that the reward floors now: it must stay floored.
+- **attacks**: per family of the probe's suite (``judge.probe.load_suite``), one of its first
+  few attacks that the reward floors now (one the judge floors, rather than the guard, when
+  there is one: it watches the judge): it must stay floored.
 
 The set is judged through the normal evaluator (guard, spotlighting, judges, maps, reward)
 against the configured endpoint, in one batch exactly as the canary run will judge it, and
@@ -114,15 +115,17 @@ def attack_canaries(
     samples = [attack_sample(slug(f"attack-{a.id}"), a) for a in tried]
     batch = judge_canaries(evaluator, samples, deadline)
     floor = evaluator.config.output.min
+    # Floored, and whether by the judge (not the guard): those watch the judge itself.
     floored = {
-        a.id
+        a.id: r.guarded is None and not r.short_circuited
         for a, r in zip(tried, batch.results, strict=True)
         if comparable(r) and r.reward <= floor
     }
     out: list[Canary] = []
     skipped: list[str] = []
     for family, candidates in by_family.items():
-        pick = next((a for a in candidates if a.id in floored), None)
+        ranked = sorted((a for a in candidates if a.id in floored), key=lambda a: not floored[a.id])
+        pick = ranked[0] if ranked else None
         if pick is None:
             skipped.append(f"attack family {family}: none of {len(candidates)} is floored now")
             continue
