@@ -312,3 +312,16 @@ def test_an_attack_the_judge_floors_is_preferred_to_one_the_guard_floors(serve: 
     built = build_canaries(make_evaluator(), [], attacks=attacks)
     picks = {c.id: c.source for c in built.canaries}
     assert picks == {"attack-f": "attacks#f-002", "attack-g": "attacks#g-001"}
+
+
+def test_judge_invoke_runs_the_canaries_locally(
+    serve: ServeFn, project: Path, tmp_path: Path
+) -> None:
+    serve(ScriptedJudge(score_fn=Switchable()))
+    _build(project)
+    event = tmp_path / "canary.json"
+    event.write_text('{"judge_canary": true}')
+    result = CliRunner().invoke(main, ["invoke", str(event), "--config", str(project)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["CanaryDriftMax"] == 0.0 and answer["canaries"] > 0
