@@ -1,0 +1,270 @@
+"""Length control: calibration measures a known length bias, the reward removes it where it must.
+
+Every figure is recomputed here from the raw data: the judge's scores (the scripted judge's
+own rule), the anchors' labels and lengths, the map in the artefact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from judge.artefact import load_artefact
+from judge.calibration.anchors import Anchor, load_anchors
+from judge.calibration.options import CalibrationOptions
+from judge.calibration.runner import calibrate
+from judge.config import parse_config
+from judge.deadline import Deadline
+from judge.length import group_adjust
+from judge.maps import LengthBias
+from judge.pipeline import BatchResult, Evaluator
+from judge.server.scripted import Judged, ScriptedJudge
+from tests.conftest import ServeFn, base_config, merge, project_copy, sample
+
+BIAS = 1.5  # judge points per unit of log(characters / 100)
+FILLER = " To be clear, this is what I am asking for here."
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A private project copy with the bundled anchors; returns its folder."""
+    return project_copy(tmp_path / "project", "calibration/anchors").parent
+
+
+@pytest.fixture
+def evaluators(project: Path) -> Iterator[Callable[..., Evaluator]]:
+    """Evaluators judging ``tone`` alone on the copy, with ``[reward]`` settings given."""
+    made: list[Evaluator] = []
+
+    def make(control: str = "off", **reward: Any) -> Evaluator:
+        raw = merge(
+            base_config(),
+            {"retry": {"initial_backoff_s": 0.01, "max_backoff_s": 0.05}},
+        )
+        raw["rubrics"] = {"tone": {"weight": 1.0}}
+        raw["gates"] = []
+        raw["reward"] = {"length_control": control, **reward}
+        made.append(Evaluator.from_settings(parse_config(raw, project / "reward.toml")))
+        return made[-1]
+
+    yield make
+    for evaluator in made:
+        evaluator.close()
+
+
+def _anchors(project: Path) -> list[Anchor]:
+    return load_anchors(project / "calibration" / "anchors" / "politeness.jsonl", "tone")
+
+
+def _oracle(anchors: list[Anchor]) -> Callable[[Judged], int]:
+    """The anchor's mean human label (the one a response starts with) plus seeded noise."""
+    labels = {a.item.response: a.label for a in anchors}
+
+    def score(j: Judged) -> int:
+        base = labels[max((r for r in labels if j.response.startswith(r)), key=len)]
+        seed = int(hashlib.sha256(j.response.encode()).hexdigest()[:8], 16)
+        return int(min(5, max(1, round(base + random.Random(seed).gauss(0, 0.3)))))
+
+    return score
+
+
+def _calibrate(project: Path, evaluator: Evaluator) -> Path:
+    calibrate(
+        evaluator,
+        "tone",
+        project / "calibration" / "anchors" / "politeness.jsonl",
+        out=project / "calibration",
+        options=CalibrationOptions(seed=0, bootstrap_rounds=200, probe_items=0),
+    )
+    return project / "calibration" / "tone.json"
+
+
+def _judge_score(judge: ScriptedJudge, response: str) -> int:
+    """What the scripted judge answers for ``response`` (its own rule, not the server's log)."""
+    return judge.scored(Judged(response, "", "", [1, 2, 3, 4, 5], "tone"))
+
+
+def test_calibration_records_a_known_length_bias(
+    serve: ServeFn, project: Path, evaluators: Callable[..., Evaluator]
+) -> None:
+    anchors = _anchors(project)
+    judge = serve(ScriptedJudge(score_fn=_oracle(anchors), length_bias=BIAS))
+    artefact = load_artefact(_calibrate(project, evaluators()))
+    assert artefact is not None and artefact.map.length is not None
+    bias = artefact.map.length
+    # the slope again, from the raw data: residual of the map on 0..1 against log length
+    judge_scores = np.array([float(_judge_score(judge, a.item.response)) for a in anchors])
+    human = (np.array([a.label for a in anchors]) - 1) / 4
+    mapped = np.array([artefact.map.to_unit(x) for x in judge_scores])
+    x = np.log([len(a.item.response) for a in anchors])
+    slope = np.polyfit(x, mapped - human, 1)[0]
+    assert bias.slope == pytest.approx(slope, rel=1e-6)
+    assert bias.ref_chars == pytest.approx(math.exp(x.mean()))
+    assert bias.anchors == len(anchors) and bias.low > 0 and bias.significant
+    assert bias.low < bias.slope < bias.high
+    assert artefact.metrics["length_excess"]["slope"] == bias.slope
+    report = project / "calibration" / "reports" / "tone"
+    assert (report / "length_excess.png").stat().st_size > 1000
+    assert f"{bias.slope:+.3f}" in (report / "report.md").read_text()
+
+
+def test_an_unbiased_judge_gets_an_interval_around_0(
+    serve: ServeFn, project: Path, evaluators: Callable[..., Evaluator]
+) -> None:
+    serve(ScriptedJudge(score_fn=_oracle(_anchors(project))))
+    artefact = load_artefact(_calibrate(project, evaluators()))
+    assert artefact is not None and artefact.map.length is not None
+    assert artefact.map.length.low < 0 < artefact.map.length.high
+    assert not artefact.map.length.significant
+
+
+def _padded(n_groups: int = 6, size: int = 5) -> list[dict[str, Any]]:
+    """Groups of one content (a politeness anchor's words) padded with 0..size-1 fillers."""
+    rows = [json.loads(line) for line in _ANCHOR_FILE.read_text().splitlines()]
+    out = []
+    for g, row in enumerate(rows[:: len(rows) // n_groups][:n_groups]):
+        for k in range(size):
+            out.append(sample(f"g{g}-{k}", row["response"] + FILLER * k, prompt=f"Request {g}?"))
+    return out
+
+
+_ANCHOR_FILE = Path(__file__).resolve().parent.parent / "calibration/anchors/politeness.jsonl"
+
+
+def _tone(batch: BatchResult) -> list[float | None]:
+    return [next(d.normalized for d in r.dimensions if d.rubric == "tone") for r in batch.results]
+
+
+def _rewrite_bias(path: Path, **changes: float) -> None:
+    data = json.loads(path.read_text())
+    if changes:
+        data["map"]["length"].update(changes)
+    else:
+        del data["map"]["length"]  # a map written before length was measured
+    path.write_text(json.dumps(data))
+
+
+def test_the_correction_applies_only_where_the_interval_excludes_0(
+    serve: ServeFn, project: Path, evaluators: Callable[..., Evaluator]
+) -> None:
+    judge = serve(ScriptedJudge(score_fn=_oracle(_anchors(project)), length_bias=BIAS))
+    path = _calibrate(project, evaluators())
+    artefact = load_artefact(path)
+    assert artefact is not None and artefact.map.length is not None
+    bias, batch = artefact.map.length, _padded()
+    off = _tone(evaluators("off").evaluate(batch, Deadline.never()))
+    on = _tone(evaluators("calibrated").evaluate(batch, Deadline.never()))
+    cap = 0.3  # the default length_max_correction
+    for s, before, after in zip(batch, off, on, strict=True):
+        response = s["messages"][1]["content"]
+        mapped = artefact.map.to_unit(_judge_score(judge, response))
+        assert before == pytest.approx(mapped)  # off: the map alone, as before
+        x, ref = math.log(len(response)), math.log(bias.ref_chars)
+        change = bias.slope * (x - ref)
+        if change < 0:  # raising a score: the length held inside the anchors' range
+            change = bias.slope * (
+                min(max(x, math.log(bias.min_chars)), math.log(bias.max_chars)) - ref
+            )
+        want = min(1.0, max(0.0, mapped - max(-cap, min(cap, change))))
+        assert after == pytest.approx(want)
+    assert on != off
+    # an interval that includes 0: no correction at all
+    _rewrite_bias(path, low=-0.01)
+    assert _tone(evaluators("calibrated").evaluate(batch, Deadline.never())) == off
+
+
+def test_old_maps_load_and_get_no_length_control(
+    serve: ServeFn, project: Path, evaluators: Callable[..., Evaluator]
+) -> None:
+    serve(ScriptedJudge(score_fn=_oracle(_anchors(project)), length_bias=BIAS))
+    path = _calibrate(project, evaluators())
+    batch = _padded()
+    off = _tone(evaluators("off").evaluate(batch, Deadline.never()))
+    _rewrite_bias(path)
+    old = load_artefact(path)
+    assert old is not None and old.map.length is None
+    evaluator = evaluators("calibrated")
+    assert "tone" in evaluator.maps and not evaluator.stale_calibration  # applied, not stale
+    assert _tone(evaluator.evaluate(batch, Deadline.never())) == off
+    # the staleness rules still hold for it
+    data = json.loads(path.read_text())
+    data["rubric_hash"] = "0" * 64
+    path.write_text(json.dumps(data))
+    assert "rubric file changed" in evaluators("calibrated").stale_calibration["tone"]
+
+
+def _slope(units: list[float], chars: list[int]) -> float:
+    return float(np.polyfit(np.log(chars), units, 1)[0])
+
+
+def test_group_adjust_leaves_the_tolerance_and_the_mean() -> None:
+    chars = [50, 100, 200, 400, 800]
+    units = [0.2, 0.35, 0.5, 0.7, 0.8]
+    got = group_adjust(units, chars, tolerance=0.05, cap=1.0)
+    assert all(v is not None for v in got)
+    done = [float(v or 0.0) for v in got]
+    assert _slope(done, chars) == pytest.approx(0.05)
+    assert np.mean(done) == pytest.approx(np.mean(units))
+    # below the tolerance, negative, too few scored, or one length: unchanged
+    flat = [0.5, 0.52, 0.5, 0.53, 0.52]
+    assert group_adjust(flat, chars, 0.05, 1.0) == flat
+    assert group_adjust(units[::-1], chars, 0.05, 1.0) == units[::-1]
+    assert group_adjust([0.1, None, None, 0.9, None], chars, 0.05, 1.0) == [
+        0.1,
+        None,
+        None,
+        0.9,
+        None,
+    ]
+    assert group_adjust(units, [100] * 5, 0.05, 1.0) == units
+    # the cap bounds each change
+    capped = group_adjust(units, chars, 0.0, 0.01)
+    assert max(abs(float(a or 0) - b) for a, b in zip(capped, units, strict=True)) == pytest.approx(
+        0.01
+    )
+
+
+def test_group_control_flattens_a_padding_group_without_a_map(
+    serve: ServeFn, evaluators: Callable[..., Evaluator]
+) -> None:
+    serve(ScriptedJudge(score_fn=lambda j: 3, length_bias=BIAS))  # length is all it sees
+    batch = _padded()
+    off = evaluators("off").evaluate(batch, Deadline.never())
+    group = evaluators("group", length_tolerance=0.02).evaluate(batch, Deadline.never())
+    checked = 0
+    for g in range(6):
+        idx = [i for i, s in enumerate(batch) if s["id"].startswith(f"g{g}-")]
+        chars = [len(batch[i]["messages"][1]["content"]) for i in idx]
+        before = [float(_tone(off)[i] or 0) for i in idx]
+        after = [float(_tone(group)[i] or 0) for i in idx]
+        slope = _slope(before, chars)
+        if slope > 0.02:  # the excess removed around the group's mean log length, capped
+            x = np.log(chars)
+            change = np.clip((slope - 0.02) * (x - x.mean()), -0.3, 0.3)
+            assert after == pytest.approx(list(np.clip(np.array(before) - change, 0, 1)))
+        else:
+            assert after == before
+        moved = max(abs(a - b) for a, b in zip(after, before, strict=True))
+        if slope > 0.02 and moved < 0.3 and 0 < min(after) <= max(after) < 1:  # no bound hit
+            assert _slope(after, chars) == pytest.approx(0.02, abs=1e-6)
+            checked += 1
+    assert _tone(group) != _tone(off)
+    assert checked, "no group was left at the tolerance exactly"
+
+
+def test_bias_correction_bounds() -> None:
+    bias = LengthBias(
+        slope=0.1, low=0.05, high=0.15, ref_chars=100, min_chars=20, max_chars=300, anchors=50
+    )
+    assert bias.correction(100, 0.3) == 0
+    assert bias.correction(400, 0.3) == pytest.approx(0.1 * math.log(4))  # beyond the anchors
+    assert bias.correction(10**9, 0.3) == 0.3  # capped
+    assert bias.correction(2, 0.3) == pytest.approx(0.1 * math.log(20 / 100))  # held at 20
