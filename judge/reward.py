@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from judge.config import Gate, RewardConfig
+from judge.shrink import Shrink
 from judge.verdict import Unscored
 
 
@@ -59,6 +60,7 @@ class Dimension:
     judgements: tuple[Judged, ...] = ()  # each judge's answer, reasoning included
     check: str | None = None  # a verifiable check's kind (None: a judged dimension)
     details: Mapping[str, Any] = field(default_factory=dict)  # a check's, JSON-ready
+    shrink: Shrink | None = None  # [reward] shrink: how far it moved toward its group's mean
 
 
 @dataclass(frozen=True)
