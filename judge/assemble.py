@@ -23,6 +23,7 @@ from judge.plan import ChecklistResult, Judgement, Plan
 from judge.planner import BatchPlan
 from judge.reward import Dimension, combine, fill_unscored, gate_reward
 from judge.rubric import Rubric
+from judge.shrink import disagreement, shrink_group
 from judge.substance import SubstanceCounts
 
 log = logging.getLogger("judge")
@@ -159,11 +160,14 @@ class Assembler:
         """Every sample's result; unscored ones filled in by ``[output] unscored``.
 
         Judged dimensions are settled for the whole batch before any is combined, so group
-        length control (``[reward] length_control = "group"``) sees each prompt group.
+        length control (``[reward] length_control = "group"``) and shrinkage (``shrink``)
+        see each prompt group.
         """
         drafts = [self._sample(s, batch, outcomes, hits) for s in batch.samples]
         if self.config.reward.length_control == "group":
             self._group_length(batch.samples, drafts)
+        if self.config.reward.shrink > 0:
+            self._shrink(batch.samples, drafts)
         combined = [self._combine(d) for d in drafts]
         groups = [s.group for s in batch.samples]
         filled = fill_unscored(combined, groups, self.config)
@@ -212,6 +216,32 @@ class Assembler:
                     if dim is not None and unit is not None and unit != dim.normalized:
                         dimensions = drafts[i].result.dimensions
                         dimensions[dimensions.index(dim)] = replace(dim, normalized=unit)
+
+    def _shrink(self, samples: list[Sample], drafts: list[_Draft]) -> None:
+        """Pull each dimension its judges or orders disagree on toward its group's mean.
+
+        ``judge.shrink`` defines it. Only the config's rubrics no gate reads: a gate is a line
+        the author drew, and an uncertain score pulled toward the mean must not slip past it.
+        Checks and sample rubrics (which may differ within a group) are left alone.
+        """
+        gated = {g.rubric for g in self.config.gates}
+        names = [n for n in self.rubrics if n not in gated]
+        by_group: dict[str, list[int]] = {}
+        for i, (s, draft) in enumerate(zip(samples, drafts, strict=True)):
+            if draft.pending:
+                by_group.setdefault(s.group, []).append(i)
+        for members in by_group.values():
+            for name in names:
+                dims = [self._dim(drafts[i], name) for i in members]
+                shrunk = shrink_group(
+                    [d.normalized if d is not None else None for d in dims],
+                    [disagreement(d.spread, d.order_gap) if d is not None else None for d in dims],
+                    self.config.reward.shrink,
+                )
+                for i, dim, (unit, how) in zip(members, dims, shrunk, strict=True):
+                    if dim is not None and how is not None:
+                        found = drafts[i].result.dimensions
+                        found[found.index(dim)] = replace(dim, normalized=unit, shrink=how)
 
     @staticmethod
     def _dim(draft: _Draft, name: str) -> Dimension | None:
