@@ -40,6 +40,7 @@ def explain(result: SampleResult) -> dict[str, Any]:
                 "unscored": str(d.unscored) if d.unscored is not None else None,
                 **({"panel_spread": d.spread} if d.spread is not None else {}),
                 **({"order_gap": d.order_gap} if d.order_gap is not None else {}),
+                **({"shrink": d.shrink.details()} if d.shrink is not None else {}),
                 **({"judgements": [j.details() for j in d.judgements]} if d.judgements else {}),
                 **({"check": d.check, "details": dict(d.details)} if d.check else {}),
             }
