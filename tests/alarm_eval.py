@@ -189,7 +189,7 @@ def value(record: dict[str, Any], name: str) -> float:
 
 def shifted(record: dict[str, Any], seconds: float) -> dict[str, Any]:
     """The same record, emitted ``seconds`` later (a later invocation's)."""
-    copy = json.loads(json.dumps(record))
+    copy: dict[str, Any] = json.loads(json.dumps(record))
     copy["_aws"]["Timestamp"] += int(seconds * 1000)
     return copy
 
