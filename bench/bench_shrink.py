@@ -15,7 +15,9 @@ and clamped to 1..5. Two noise models:
 - ``uniform``: sd ``--noise`` for every item;
 - ``item``: sd ``--noise`` times the item's rater disagreement (sd of its five human ratings)
   over the set's mean rater sd: the items people find ambiguous confuse the judges too, so
-  the panel's spread says something about how far its mean may be off.
+  the panel's spread says something about how far its mean may be off;
+- ``split``: a stress case, half the items (fixed by id) 0.25 x ``--noise``, half 1.75 x:
+  spread is then a strong signal of which verdicts are unreliable.
 
 Each seed scores the same batch with ``shrink`` k in {0, 0.5, 1} (the same verdicts: the noise
 does not depend on k). Figures, against the human labels: Spearman and Kendall tau-b over all
@@ -80,12 +82,21 @@ def truths(anchors: Sequence[Anchor], noise: float, model: str) -> dict[str, tup
     rater_sd = [statistics.pstdev(a.ratings) for a in anchors]
     scale = statistics.fmean(rater_sd)
     out = {
-        fence(a.item.response): (a.label, noise * (sd / scale if model == "item" else 1.0))
+        fence(a.item.response): (a.label, noise * factor(model, a, sd / scale))
         for a, sd in zip(anchors, rater_sd, strict=True)
     }
     if len(out) != len(anchors):
         raise SystemExit("two anchors read the same to the judge: the lookup is ambiguous")
     return out
+
+
+def factor(model: str, anchor: Anchor, rater_ratio: float) -> float:
+    """The item's noise sd as a multiple of ``--noise`` under ``model``."""
+    if model == "item":
+        return rater_ratio
+    if model == "split":  # a fixed half of the items (by id) 0.25x, the other 1.75x
+        return 0.25 if hashlib.sha256(anchor.id.encode()).digest()[0] % 2 else 1.75
+    return 1.0
 
 
 def batch(anchors: Sequence[Anchor], size: int, seed: int) -> list[dict[str, Any]]:
@@ -227,7 +238,7 @@ def main() -> None:
     print(f"anchors: {len(anchors)} ({ANCHORS.name}), pseudo-groups of {args.group}")
     print(f"panel: {len(JUDGES)} scripted judges, mean; human label + noise sd {args.noise}")
     print("cells: mean+-sd over seeds, xratio of the mean to k = 0's, (seeds better than k = 0)")
-    for model in ("uniform", "item"):
+    for model in ("uniform", "item", "split"):
         runs = [run_seed(anchors, args, model, seed, root) for seed in range(args.seeds)]
         report(model, runs)
     print("\ncheck: k = 1 recomputed offline from the k = 0 scores and spreads: equal (1e-9)")
