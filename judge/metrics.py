@@ -81,6 +81,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("ScoreMean_", "None", "a rubric's mean score (0..1)", per_rubric=True, optional=True),
     Metric("PanelSpreadMean", "None", "mean spread between a panel's judges", optional=True),
     Metric("OrderGapMean", "None", "mean gap between a group's two orders", optional=True),
+    Metric(
+        "ShrinkWeightMean",
+        "None",
+        "mean [reward] shrink weight over the dimensions it weighed (0: kept, 1: group mean)",
+        optional=True,
+    ),
     # Verifiable checks ([checks]): sent only when the config has checks.
     Metric(
         "ChecksShortCircuited",

@@ -153,6 +153,8 @@ def _optional_figures(batch: BatchResult, rubrics: list[str]) -> dict[str, float
         figures["PanelSpreadMean"] = statistics.fmean(spreads)
     if gaps := [d.order_gap for d in dims if d.order_gap is not None]:
         figures["OrderGapMean"] = statistics.fmean(gaps)
+    if weights := [d.shrink.weight for d in dims if d.shrink is not None]:  # [reward] shrink
+        figures["ShrinkWeightMean"] = statistics.fmean(weights)
     return figures | check_figures(batch)
 
 

@@ -47,6 +47,8 @@ def test_the_dashboard_plots_only_metrics_of_the_table() -> None:
         "RewardLengthCorr",
         "RewardLengthGroups",
         "ZeroSpreadGroupRate",
+        # opt-in [reward] shrink: in the logs and EMF, not plotted
+        "ShrinkWeightMean",
     }
 
 

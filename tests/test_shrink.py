@@ -163,3 +163,13 @@ def test_shrunk_scores_lie_between_the_score_and_the_group_mean(
         lo, hi = sorted((before, how.group_mean))
         assert lo - 1e-12 <= after <= hi + 1e-12
         assert abs(after - how.group_mean) <= abs(before - how.group_mean) + 1e-12
+
+
+def test_the_batch_reports_its_mean_shrink_weight_only_when_shrink_is_on(serve: ServeFn) -> None:
+    from judge.observe import batch_figures
+
+    _, on = run(serve, shrink=0.8)
+    _, off = run(serve)
+    # s1, s2 weighed 0; s3 0.6; the lone sample is not weighed (a group of one)
+    assert batch_figures(on, ["tone"], None)["ShrinkWeightMean"] == pytest.approx(0.6 / 3)
+    assert "ShrinkWeightMean" not in batch_figures(off, ["tone"], None)
