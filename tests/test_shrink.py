@@ -173,3 +173,31 @@ def test_the_batch_reports_its_mean_shrink_weight_only_when_shrink_is_on(serve: 
     # s1, s2 weighed 0; s3 0.6; the lone sample is not weighed (a group of one)
     assert batch_figures(on, ["tone"], None)["ShrinkWeightMean"] == pytest.approx(0.6 / 3)
     assert "ShrinkWeightMean" not in batch_figures(off, ["tone"], None)
+
+
+def test_two_orders_that_disagree_shrink_by_their_gap(serve: ServeFn) -> None:
+    """Group mode, two orders: a judge with a position bias disagrees with itself."""
+
+    def score_fn(j: Judged) -> int:
+        return {RESPONSES["s1"]: 4, RESPONSES["s2"]: 3, RESPONSES["s3"]: 2}[j.response]
+
+    serve(ScriptedJudge(score_fn=score_fn, position_bias=2.0))
+    results = {}
+    for k in (0.0, 1.0):
+        evaluator = make_evaluator(
+            judge={"mode": "group", "group_orders": 2},
+            rubrics={"tone": {"weight": 1.0}},
+            gates=[],
+            reward={"shrink": k},
+        )
+        _, result = run_event(evaluator, batch()[:3], Deadline.never())
+        results[k] = [r.dimensions[0] for r in result.results]
+    before = [d.normalized for d in results[0.0]]
+    gaps = [d.order_gap for d in results[0.0]]
+    assert all(g is not None for g in gaps) and max(g or 0.0 for g in gaps) > 0
+    assert all(d.spread is None for d in results[0.0])  # one judge: no panel spread
+    group_mean = sum(b or 0.0 for b in before) / 3
+    for b, gap, after in zip(before, gaps, results[1.0], strict=True):
+        assert b is not None and gap is not None and after.shrink is not None
+        assert after.shrink.disagreement == pytest.approx(gap)
+        assert after.normalized == pytest.approx(b - min(1.0, gap) * (b - group_mean))
