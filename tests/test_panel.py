@@ -378,3 +378,23 @@ def test_a_judge_whose_answers_break_the_schema_is_named(
     assert result.failed_calls == {"judge-c": 4}
     assert any("judge judge-c: 4 of 4 calls failed" in r.getMessage() for r in caplog.records)
     assert result.counts()["unscored"] == 0  # a and b are a quorum of three
+
+
+@pytest.mark.parametrize(
+    ("judge_lines", "warned"),
+    [
+        ("", True),  # one judge, pointwise: nothing to disagree
+        ('panel = [{model_id = "a"}, {model_id = "b"}]\n', False),
+        ('mode = "group"\ngroup_orders = 2\n', False),
+    ],
+)
+def test_lint_warns_when_shrink_has_no_disagreement_to_measure(
+    tmp_path: Path, judge_lines: str, warned: bool
+) -> None:
+    config = project_copy(tmp_path)
+    text = config.read_text().replace("[judge]\n", "[judge]\n" + judge_lines, 1)
+    config.write_text(text + "\n[reward]\nshrink = 0.5\n")
+    result = CliRunner().invoke(main, ["lint", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warn")]
+    assert any("shrink has no effect" in w for w in warnings) is warned

@@ -135,6 +135,12 @@ def config_notes(config_path: str | Path | None = None) -> list[str]:
             notes.append(f"[judge] {key} has no effect without a panel of two or more judges")
     if len(judge.panel) == 1:
         notes.append("[judge] panel has one judge: it is judge.model_id's replacement, not a panel")
+    two_orders = bool(grouped) and judge.group_orders == 2
+    if config.reward.shrink > 0 and len(judge.panel) < 2 and not two_orders:
+        notes.append(
+            "[reward] shrink has no effect: it needs a disagreement to measure (a panel of "
+            "two or more judges, or group_orders = 2 in group mode)"
+        )
     if judge.combine_rubrics and grouped:
         names = ", ".join(grouped)
         notes.append(f"[judge] combine_rubrics does not apply to rubrics in group mode ({names})")
