@@ -283,7 +283,11 @@ def check_sources(config: RewardConfig) -> dict[str, Path]:
     out: dict[str, Path] = {}
     for name, spec in config.checks.specs.items():
         sources = getattr(spec, "sources", None)
-        for n, path in enumerate(sources(base) if callable(sources) else ()):
+        try:
+            paths = sources(base) if callable(sources) else ()
+        except ValueError:
+            continue  # a missing module: lint and the build report the check, with its line
+        for n, path in enumerate(paths):
             out[f"{name}#{n}"] = Path(path).resolve()
     return out
 
