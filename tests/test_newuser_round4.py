@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
+from judge.annotate.items import Item
+from judge.annotate.select import Candidate, Chosen, Signals
+from judge.annotate.studio import task
 from judge.cli import main
+from judge.prompt import JudgeInput, Turn
+from judge.rubric import load_rubrics
 from tests.conftest import REPO
 
 
@@ -33,3 +41,35 @@ def test_lint_and_package_name_a_missing_python_check_module_without_a_traceback
     package = CliRunner().invoke(main, ["package", "--config", str(config), "--out", str(out)])
     assert isinstance(package.exception, SystemExit) and package.exit_code != 0
     assert "checks/nosuch.py" in package.output and not out.exists()
+
+
+def _labelled_task(n: int, score: str) -> dict[str, Any]:
+    """A task as `judge label export` writes it for tone, with one annotation of ``score``."""
+    rubric = load_rubrics(REPO / "rubrics", ["tone"])["tone"]
+    item = Item(f"i{n}", JudgeInput((Turn("user", "q"),), f"reply {n}"))
+    chosen = Chosen(Candidate(item, Signals(raw=3.0, normalized=0.5, reasoning="ok")), "random")
+    out = task(chosen, rubric, "v1")
+    result = [{"from_name": "score", "value": {"choices": [score]}}]
+    out["annotations"] = [{"completed_by": 1, "result": result}]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "labels"),
+    [("annotations", 5, 1), ("predictions", 3, 2), ("result", 7, 1)],
+)
+def test_label_import_of_an_export_with_a_non_list_field_is_no_traceback(
+    tmp_path: Path, where: str, value: object, labels: int
+) -> None:
+    """A field that should be a list and is not holds nothing, as a missing one does."""
+    good, broken = _labelled_task(1, "4"), _labelled_task(2, "2")
+    target = broken["annotations"][0] if where == "result" else broken
+    target[where] = value
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([good, broken]))
+    anchors = tmp_path / "anchors.jsonl"
+    args = ["import", str(export), "--rubric", "tone", "--anchors", str(anchors)]
+    result = CliRunner().invoke(main, ["label", *args, "--config", str(REPO / "reward.toml")])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 0 and f"imported {labels} label(s) for tone" in result.output
+    assert anchors.read_text().count("\n") == labels

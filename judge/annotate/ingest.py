@@ -69,7 +69,7 @@ def read_export(path: Path, rubric: Rubric) -> Read:
         if base is None:
             out.skipped_tasks += 1
             continue
-        annotations = [a for a in task.get("annotations") or [] if isinstance(a, Mapping)]
+        annotations = _mappings(task.get("annotations"))
         predicted = _predicted(task, annotations)
         if predicted is not None:
             out.predicted[base.key] = predicted
@@ -104,7 +104,7 @@ def _predicted(task: Mapping[str, Any], annotations: list[Mapping[str, Any]]) ->
     A snapshot export carries whole predictions; the quick export lists only their ids, but
     each annotation still names the prediction it was made beside.
     """
-    found = [p for p in task.get("predictions") or [] if isinstance(p, Mapping)]
+    found = _mappings(task.get("predictions"))
     found += [a["prediction"] for a in annotations if isinstance(a.get("prediction"), Mapping)]
     return next((v for v in (_score(p) for p in found) if v is not None), None)
 
@@ -141,8 +141,8 @@ def _task(data: Mapping[str, Any]) -> Label | None:
 
 def _score(annotation: Mapping[str, Any]) -> float | None:
     """The chosen level of the ``score`` control, or None when there is none."""
-    for result in annotation.get("result") or []:
-        if not isinstance(result, Mapping) or result.get("from_name") != SCORE:
+    for result in _mappings(annotation.get("result")):
+        if result.get("from_name") != SCORE:
             continue
         value = result.get("value")
         choices = value.get("choices") if isinstance(value, Mapping) else None
@@ -153,6 +153,11 @@ def _score(annotation: Mapping[str, Any]) -> float | None:
                 return None
             return number if math.isfinite(number) else None
     return None
+
+
+def _mappings(value: object) -> list[Mapping[str, Any]]:
+    """The objects of a list field; anything else holds none (the export is hostile input)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def _label(base: Label, annotation: Mapping[str, Any], value: float) -> Label:
