@@ -73,3 +73,16 @@ def test_label_import_of_an_export_with_a_non_list_field_is_no_traceback(
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert result.exit_code == 0 and f"imported {labels} label(s) for tone" in result.output
     assert anchors.read_text().count("\n") == labels
+
+
+def test_report_refuses_an_out_that_is_one_of_its_details_files(tmp_path: Path) -> None:
+    """`--out details/batch_1.jsonl` would replace a batch's details with HTML."""
+    folder = tmp_path / "details"
+    folder.mkdir()
+    record = {"id": "a", "reward": 0.5, "dimensions": {}, "unscored": False}
+    kept = json.dumps(record) + "\n"
+    (folder / "batch_1.jsonl").write_text(kept)
+    out = folder / "batch_1.jsonl"
+    result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out)])
+    assert result.exit_code == 2 and "would overwrite it" in result.output
+    assert out.read_text() == kept

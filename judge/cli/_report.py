@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from judge.cli._app import main, reported_errors, say
+from judge.cli._app import check_outputs, main, reported_errors, say
 from judge.runreport.compute import MAX_LENGTH_CORR, MAX_ZERO_SPREAD
 
 if TYPE_CHECKING:
@@ -69,6 +69,12 @@ def report(
 
     if bool(details) == bool(log_group):
         raise click.UsageError("give DETAILS files (or folders) or --log-group, one of them")
+    read = [
+        p for d in (*details, batches) if d for p in (sorted(d.iterdir()) if d.is_dir() else [d])
+    ]
+    check_outputs(
+        {"--out": str(out)}, {f"the report's input #{n}": p for n, p in enumerate(read, 1)}
+    )
     with reported_errors():
         run: RunLog
         if log_group:
