@@ -16,7 +16,8 @@ from judge.annotate.studio import task
 from judge.cli import main
 from judge.prompt import JudgeInput, Turn
 from judge.rubric import load_rubrics
-from tests.conftest import REPO
+from judge.server.scripted import ScriptedJudge
+from tests.conftest import REPO, ServeFn, project_copy
 
 
 def _support_copy(tmp_path: Path, old: str, new: str) -> Path:
@@ -86,3 +87,24 @@ def test_report_refuses_an_out_that_is_one_of_its_details_files(tmp_path: Path) 
     result = CliRunner().invoke(main, ["report", str(folder), "--out", str(out)])
     assert result.exit_code == 2 and "would overwrite it" in result.output
     assert out.read_text() == kept
+
+
+def test_invoke_of_the_canary_event_says_what_the_run_found_not_a_bad_answer(
+    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `judge invoke` on {"judge_canary": true}; its answer is no reward list."""
+    serve(ScriptedJudge())
+    config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
+    monkeypatch.setenv("JUDGE_CONFIG", str(config))
+    event = tmp_path / "canary.json"
+    event.write_text('{"judge_canary": true}')
+    missing = CliRunner().invoke(main, ["invoke", str(event)])
+    assert missing.exit_code == 0 and "canary run:" in missing.output
+    assert "cannot read the canary set" in missing.output
+    anchors = str(tmp_path / "calibration" / "anchors" / "politeness.jsonl")
+    build = ["canary", "build", "--anchors", anchors, "--per-end", "1", "--tries", "1"]
+    assert CliRunner().invoke(main, build).exit_code == 0
+    ran = CliRunner().invoke(main, ["invoke", str(event)])
+    assert ran.exit_code == 0 and "not a list of RFT reward items" not in ran.output
+    answer = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert f"canaries {answer['canaries']} judged: CanaryDriftMax 0.0" in ran.output

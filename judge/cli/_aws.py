@@ -218,6 +218,7 @@ def invoke(
     EMF metrics and the table go to stderr, so ``judge invoke ... > answer.json`` works.
     """
     from judge.contract import read_event_file
+    from judge.lambda_handler import is_canary_event
 
     with reported_errors():
         samples: Any = read_event_file(Path(event_file))
@@ -234,9 +235,27 @@ def invoke(
     if _is_reward_list(answer):
         if not quiet:
             print_results(answer, stderr=True, every="stdout carries every one")
+    elif is_canary_event(samples) and isinstance(answer, dict):
+        _say_canaries(answer)
     else:
         say("warning", "yellow", "the answer is not a list of RFT reward items")
     click.echo(text)
+
+
+def _say_canaries(answer: dict[str, Any]) -> None:
+    """One line for a canary run's answer (drift per canary, no reward items)."""
+    if answer.get("problem"):
+        say("warning", "yellow", f"canary run: {answer['problem']}")
+        return
+    figures = ", ".join(
+        f"{key} {answer.get(key)}"
+        for key in ("CanaryDriftMax", "CanaryDriftMean", "CanaryUnscored")
+    )
+    say(
+        "canaries",
+        "cyan",
+        f"{answer.get('canaries')} judged: {figures}; stale: {answer.get('stale')}",
+    )
 
 
 def _invoke_locally(samples: Any, time_budget: float, config_path: str | None) -> Any:
