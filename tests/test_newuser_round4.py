@@ -108,3 +108,21 @@ def test_invoke_of_the_canary_event_says_what_the_run_found_not_a_bad_answer(
     assert ran.exit_code == 0 and "not a list of RFT reward items" not in ran.output
     answer = json.loads(ran.stdout.strip().splitlines()[-1])
     assert f"canaries {answer['canaries']} judged: CanaryDriftMax 0.0" in ran.output
+
+
+@pytest.mark.parametrize("option", ["--anchors", "--attacks"])
+def test_canary_build_refuses_an_out_that_is_one_of_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """`--out` on the anchor file it reads would replace the human labels with canaries."""
+    config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
+    monkeypatch.setenv("JUDGE_CONFIG", str(config))
+    source = tmp_path / "calibration" / "anchors" / "politeness.jsonl"
+    if option == "--attacks":
+        source = tmp_path / "attacks.jsonl"
+        shutil.copy(REPO / "judge" / "probe" / "data" / "attacks.jsonl", source)
+    kept = source.read_bytes()
+    args = ["canary", "build", option, str(source), "--out", str(source)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "would overwrite it" in result.output
+    assert source.read_bytes() == kept

@@ -72,10 +72,12 @@ def build(
         config_file = resolve_config_path(config_path)
         config = load_config(config_file)
         target = Path(out) if out else canary_path(config)
-        check_outputs({"--out": str(target)}, {"the config": config_file})
         files = [Path(a) for a in anchors] or sorted(
             (config.path("calibration") / "anchors").glob("*.jsonl")
         )
+        read: dict[str, str | Path | None] = {"--attacks": attacks}
+        read |= {f"anchor file {n} of {len(files)}": f for n, f in enumerate(files, 1)}
+        check_outputs({"--out": str(target)}, {"the config": config_file, **read})
         version = evaluator_version(content_hashes(config_file, config))
         suite = load_suite(Path(attacks)) if attacks else None
         evaluator = cli_evaluator(config_path, None)
