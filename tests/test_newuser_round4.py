@@ -126,3 +126,16 @@ def test_canary_build_refuses_an_out_that_is_one_of_its_inputs(
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "would overwrite it" in result.output
     assert source.read_bytes() == kept
+
+
+def test_label_export_refuses_to_write_over_its_own_dataset(tmp_path: Path) -> None:
+    """Re-running export on the last round's items.jsonl must not replace it mid-read."""
+    out = tmp_path / "labelling"
+    out.mkdir()
+    data = out / "items.jsonl"
+    shutil.copy(REPO / "examples" / "batch.jsonl", data)
+    kept = data.read_bytes()
+    args = ["label", "export", "--rubric", "tone", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 2 and "would overwrite it" in result.output
+    assert data.read_bytes() == kept and not (out / "tasks.json").exists()

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from judge.cli._app import (
     check_output_dir,
+    check_outputs,
     cli_evaluator,
     concurrency_option,
     config_option,
@@ -111,6 +112,9 @@ def export_cmd(
     from judge.annotate.select import select
 
     check_output_dir("--out", Path(out))
+    read = {"--data": data_file, "--details": details_file, "--anchors": anchors_file}
+    for name in ("tasks.json", "config.xml", "instructions.html", "items.jsonl"):
+        check_outputs({"--out": str(Path(out) / name)}, read)
     with reported_errors():
         config, parsed = _rubric(config_path, rubric)
         items, skipped = items_of(read_batch(Path(data_file)))
