@@ -14,6 +14,7 @@ from judge.annotate.items import Item
 from judge.annotate.select import Candidate, Chosen, Signals
 from judge.annotate.studio import task
 from judge.cli import main
+from judge.deploy.lint import config_notes
 from judge.prompt import JudgeInput, Turn
 from judge.rubric import load_rubrics
 from judge.server.scripted import ScriptedJudge
@@ -139,3 +140,22 @@ def test_label_export_refuses_to_write_over_its_own_dataset(tmp_path: Path) -> N
     result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
     assert result.exit_code == 2 and "would overwrite it" in result.output
     assert data.read_bytes() == kept and not (out / "tasks.json").exists()
+
+
+def test_lint_warns_that_calibrated_length_control_without_a_measured_slope_does_nothing(
+    serve: ServeFn, tmp_path: Path
+) -> None:
+    config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
+    config.write_text(config.read_text() + '\n[reward]\nlength_control = "calibrated"\n')
+    assert any("length_control" in note for note in config_notes(config))
+    serve(ScriptedJudge())
+    anchors = tmp_path / "calibration" / "anchors" / "politeness.jsonl"
+    args = ["calibrate", "--rubric", "tone", "--anchors", str(anchors), "--config", str(config)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    artefact = tmp_path / "calibration" / "tone.json"
+    fitted = json.loads(artefact.read_text())
+    assert fitted["map"]["length"] is not None  # measured, but the scripted judge has no slope
+    assert any("length_control" in note for note in config_notes(config))
+    fitted["map"]["length"].update(slope=0.08, low=0.05, high=0.11)  # as bench_length measures
+    artefact.write_text(json.dumps(fitted))
+    assert not any("length_control" in note for note in config_notes(config))

@@ -141,6 +141,12 @@ def config_notes(config_path: str | Path | None = None) -> list[str]:
             "[reward] shrink has no effect: it needs a disagreement to measure (a panel of "
             "two or more judges, or group_orders = 2 in group mode)"
         )
+    if config.reward.length_control == "calibrated" and not _length_measured(config):
+        notes.append(
+            '[reward] length_control = "calibrated" has no effect: no calibration map in '
+            f"{config.path('calibration')} measured a length preference whose interval excludes "
+            '0 (run `judge calibrate`; "group" also corrects rubrics without one)'
+        )
     if judge.combine_rubrics and grouped:
         names = ", ".join(grouped)
         notes.append(f"[judge] combine_rubrics does not apply to rubrics in group mode ({names})")
@@ -150,6 +156,19 @@ def config_notes(config_path: str | Path | None = None) -> list[str]:
         for model in same_family(judge)
     ]
     return notes
+
+
+def _length_measured(config: RewardConfig) -> bool:
+    """Whether a calibration map carries a length slope that ``calibrated`` would apply."""
+    for path in sorted(config.path("calibration").glob("*.json")):
+        try:
+            artefact = load_artefact(path)
+        except SourceError:
+            continue  # the artefact check reports it
+        length = artefact.map.length if artefact is not None else None
+        if length is not None and length.significant:
+            return True
+    return False
 
 
 def _render_every_template(
