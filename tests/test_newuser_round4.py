@@ -159,3 +159,17 @@ def test_lint_warns_that_calibrated_length_control_without_a_measured_slope_does
     fitted["map"]["length"].update(slope=0.08, low=0.05, high=0.11)  # as bench_length measures
     artefact.write_text(json.dumps(fitted))
     assert not any("length_control" in note for note in config_notes(config))
+
+
+def test_report_from_logs_that_cannot_be_reached_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's --log-group command, with the logs endpoint down: the fix, not botocore's trace."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    args = ["report", "--log-group", "/aws/lambda/rlaif-judge-reward", "--region", "us-east-1"]
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "run.html")])
+    assert isinstance(result.exception, SystemExit) and result.exit_code != 0
+    assert "127.0.0.1:9" in result.output and "Fix: check the network" in result.output

@@ -96,8 +96,10 @@ def _from_logs(
     """The run from the log group, through boto3's ``logs`` client."""
     import boto3
 
+    from judge.deploy.aws_errors import aws_errors
     from judge.region import resolve_region
     from judge.runreport.logs import read_logs
 
-    client = boto3.session.Session(region_name=resolve_region(region)).client("logs")
-    return read_logs(client, log_group, start_ms, end_ms)
+    with aws_errors():  # no credentials, no such group, no network: one line, not a traceback
+        client = boto3.session.Session(region_name=resolve_region(region)).client("logs")
+        return read_logs(client, log_group, start_ms, end_ms)
