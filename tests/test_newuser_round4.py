@@ -173,3 +173,15 @@ def test_report_from_logs_that_cannot_be_reached_is_one_line(
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "run.html")])
     assert isinstance(result.exception, SystemExit) and result.exit_code != 0
     assert "127.0.0.1:9" in result.output and "Fix: check the network" in result.output
+
+
+def test_label_import_again_does_not_call_the_export_items_new(tmp_path: Path) -> None:
+    """Re-importing adds nothing; the agreement line must not speak of new items then."""
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([_labelled_task(1, "4"), _labelled_task(2, "2")]))
+    anchors = tmp_path / "anchors.jsonl"
+    args = ["label", "import", str(export), "--rubric", "tone", "--anchors", str(anchors)]
+    CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    again = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert again.exit_code == 0 and "0 new item(s)" in again.output
+    assert "vs people on the 2 item(s) of this export" in again.output

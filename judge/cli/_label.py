@@ -242,7 +242,7 @@ def import_cmd(
         say(
             "agreement",
             "cyan",
-            f"judge (its predicted level) vs people on {jh['items']} new item(s): "
+            f"judge (its predicted level) vs people on the {jh['items']} item(s) of this export: "
             f"MAE {jh['mae']:.3f}, exact {jh['exact']:.0%}; run `judge calibrate` for the "
             "calibrated figures",
         )
