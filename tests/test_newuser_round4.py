@@ -185,3 +185,16 @@ def test_label_import_again_does_not_call_the_export_items_new(tmp_path: Path) -
     again = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
     assert again.exit_code == 0 and "0 new item(s)" in again.output
     assert "vs people on the 2 item(s) of this export" in again.output
+
+
+def test_label_export_names_its_files_without_a_double_slash(
+    serve: ServeFn, tmp_path: Path
+) -> None:
+    """README writes `--out labelling/`; the summary said `labelling//tasks.json`."""
+    serve(ScriptedJudge())
+    out = f"{tmp_path / 'labelling'}/"
+    data = str(REPO / "examples" / "batch.jsonl")
+    args = ["label", "export", "--rubric", "tone", "--data", data, "-n", "3", "--out", out]
+    result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0 and f"{tmp_path / 'labelling' / 'tasks.json'}" in result.output
+    assert "//" not in result.output

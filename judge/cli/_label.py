@@ -144,7 +144,7 @@ def export_cmd(
         f"{len(chosen)} item(s) for {rubric} ({by['random']} random, {by['targeted']} "
         f"targeted{also}; {len(exclude)} already labelled, {skipped} unreadable sample(s) left "
         "out) "
-        f"to {out}/tasks.json, config.xml, instructions.html and items.jsonl",
+        f"to {Path(out) / 'tasks.json'}, config.xml, instructions.html and items.jsonl",
     )
 
 
