@@ -198,3 +198,17 @@ def test_label_export_names_its_files_without_a_double_slash(
     result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
     assert result.exit_code == 0 and f"{tmp_path / 'labelling' / 'tasks.json'}" in result.output
     assert "//" not in result.output
+
+
+def test_label_status_on_80_columns_cuts_no_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calibration column (why it is due) was cut to `not yet: 8 more label…` at 80 columns."""
+    monkeypatch.setenv("COLUMNS", "80")
+    anchors = tmp_path / "anchors.jsonl"
+    anchors.write_text("")
+    args = ["label", "status", "--anchors", str(anchors), "--rubric", "tone"]
+    result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0 and "…" not in result.output
+    cells = [line.split("│")[-2].strip() for line in result.output.splitlines() if "│" in line]
+    assert "".join(cells).replace(" ", "") == "notyet:8morelabelleditem(s)needed"

@@ -309,7 +309,7 @@ def status_cmd(
         "map (spearman, mae)",
         "calibration",
     ):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # never cut: the last says why calibration is due
     for r in rows:
         metrics = ", ".join(f"{v:.3f}" for v in r.map_metrics.values() if v is not None)
         table.add_row(
