@@ -212,3 +212,17 @@ def test_label_status_on_80_columns_cuts_no_reason(
     assert result.exit_code == 0 and "…" not in result.output
     cells = [line.split("│")[-2].strip() for line in result.output.splitlines() if "│" in line]
     assert "".join(cells).replace(" ", "") == "notyet:8morelabelleditem(s)needed"
+
+
+def test_report_names_the_event_file_that_is_not_a_batch(tmp_path: Path) -> None:
+    """With many batches, `the event is an object, not a batch` must say which file."""
+    details, events = tmp_path / "details", tmp_path / "events"
+    details.mkdir()
+    events.mkdir()
+    record = {"id": "a", "reward": 0.5, "dimensions": {}, "unscored": False}
+    (details / "batch_7.jsonl").write_text(json.dumps(record) + "\n")
+    (events / "batch_7.json").write_text('{"judge_canary": true}')
+    args = ["report", str(details), "--batches", str(events), "--out", str(tmp_path / "r.html")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"{events / 'batch_7.json'}: the event is an object, not a batch" in result.output

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from judge.contract import parse_sample, read_event_file, samples_of, shown_id
-from judge.errors import JudgeError
+from judge.errors import EventError, JudgeError
 
 EVENT_SUFFIXES = (".jsonl", ".json")
 
@@ -125,7 +125,10 @@ def _event_file(folder: Path, details: Path) -> Path | None:
 
 def _pair(path: Path, records: list[dict[str, Any]], event: Path | None) -> list[SampleLog]:
     """Each details record as a sample, with its response's length and group when known."""
-    raws: list[Any] = samples_of(read_event_file(event)) if event is not None else []
+    try:
+        raws: list[Any] = samples_of(read_event_file(event)) if event is not None else []
+    except EventError as exc:  # which of the --batches files it is
+        raise JudgeError(f"{event}: {exc}") from None
     if event is not None and len(raws) != len(records):
         raise JudgeError(
             f"{path.name} has {len(records)} samples but {event.name} has {len(raws)}: "
