@@ -226,3 +226,14 @@ def test_report_names_the_event_file_that_is_not_a_batch(tmp_path: Path) -> None
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert f"{events / 'batch_7.json'}: the event is an object, not a batch" in result.output
+
+
+def test_label_import_with_the_wrong_rubric_says_the_tasks_were_skipped(tmp_path: Path) -> None:
+    """An export for tone imported as helpfulness: 0 labels, and the user must learn why."""
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([_labelled_task(1, "4"), _labelled_task(2, "2")]))
+    anchors = tmp_path / "anchors.jsonl"
+    args = ["label", "import", str(export), "--rubric", "helpfulness", "--anchors", str(anchors)]
+    result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0 and "imported 0 label(s)" in result.output
+    assert "2 task(s) not exported for helpfulness" in result.output

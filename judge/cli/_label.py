@@ -221,6 +221,13 @@ def import_cmd(
         f"{done.labels} label(s) for {rubric}: {m.added} added, {m.updated} updated, "
         f"{m.unchanged} already there, {m.new_items} new item(s) in {anchors_file}",
     )
+    if done.skipped_tasks:
+        say(
+            "skipped",
+            "yellow",
+            f"{done.skipped_tasks} task(s) not exported for {rubric} by `judge label export` "
+            "(another rubric's, or not made by it): check --rubric",
+        )
     if done.refused:
         say(
             "refused",
