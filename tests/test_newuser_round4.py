@@ -237,3 +237,11 @@ def test_label_import_with_the_wrong_rubric_says_the_tasks_were_skipped(tmp_path
     result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
     assert result.exit_code == 0 and "imported 0 label(s)" in result.output
     assert "2 task(s) not exported for helpfulness" in result.output
+
+
+def test_the_readme_cli_block_shows_every_command() -> None:
+    """`judge --help` lists prefer, report and label; README's CLI summary left them out."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("## CLI\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    missing = [name for name in main.commands if f"judge {name} " not in block]
+    assert not missing
