@@ -62,9 +62,11 @@ def samples_of(event: object) -> list[Any]:
         return [event]
     if isinstance(event, dict):
         keys = ", ".join(sorted(map(str, event))[:8]) or "none"
+        canary = "judge_canary" in event  # a near miss of the schedule's event
         raise EventError(
             "the event is an object, not a batch: expected a JSON list of samples, "
             f"{{'trajectories': [...]}} or one sample with 'messages'; its keys are: {keys}"
+            + ('. A canary run is exactly {"judge_canary": true}' if canary else "")
         )
     raise EventError(
         f"the event is a {type(event).__name__}, not a batch: expected a JSON list of samples"

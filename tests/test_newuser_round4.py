@@ -245,3 +245,15 @@ def test_the_readme_cli_block_shows_every_command() -> None:
     block = text.split("## CLI\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     missing = [name for name in main.commands if f"judge {name} " not in block]
     assert not missing
+
+
+@pytest.mark.parametrize("event", ['{"judge_canary": 1}', '{"judge_canary": true, "x": 1}'])
+def test_a_near_miss_of_the_canary_event_says_what_the_canary_event_is(
+    tmp_path: Path, event: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUDGE_CONFIG", str(REPO / "reward.toml"))  # invoke sets it in os.environ
+    path = tmp_path / "canary.json"
+    path.write_text(event)
+    result = CliRunner().invoke(main, ["invoke", str(path)])
+    assert result.exit_code != 0 and "not a batch" in result.output
+    assert 'A canary run is exactly {"judge_canary": true}' in result.output
