@@ -257,3 +257,19 @@ def test_a_near_miss_of_the_canary_event_says_what_the_canary_event_is(
     result = CliRunner().invoke(main, ["invoke", str(path)])
     assert result.exit_code != 0 and "not a batch" in result.output
     assert 'A canary run is exactly {"judge_canary": true}' in result.output
+
+
+def test_lint_warns_about_a_canary_set_built_on_a_local_server(
+    serve: ServeFn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: build canaries against the judge you deploy; a local set would drift at once."""
+    serve(ScriptedJudge())
+    config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
+    monkeypatch.setenv("JUDGE_CONFIG", str(config))
+    anchors = str(tmp_path / "calibration" / "anchors" / "politeness.jsonl")
+    build = ["canary", "build", "--anchors", anchors, "--per-end", "1", "--tries", "1"]
+    assert CliRunner().invoke(main, build).exit_code == 0
+    assert any("built against a local judge server" in n for n in config_notes(config))
+    path = tmp_path / "calibration" / "canaries.jsonl"
+    path.write_text(path.read_text().replace('"endpoint": "custom"', '"endpoint": "aws"'))
+    assert not any("local judge server" in n for n in config_notes(config))

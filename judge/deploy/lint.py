@@ -147,6 +147,7 @@ def config_notes(config_path: str | Path | None = None) -> list[str]:
             f"{config.path('calibration')} measured a length preference whose interval excludes "
             '0 (run `judge calibrate`; "group" also corrects rubrics without one)'
         )
+    notes += _local_canaries(config)
     if judge.combine_rubrics and grouped:
         names = ", ".join(grouped)
         notes.append(f"[judge] combine_rubrics does not apply to rubrics in group mode ({names})")
@@ -156,6 +157,25 @@ def config_notes(config_path: str | Path | None = None) -> list[str]:
         for model in same_family(judge)
     ]
     return notes
+
+
+def _local_canaries(config: RewardConfig) -> list[str]:
+    """A canary set built on a local server: deployed, it would report that gap as drift."""
+    from judge.canaries import canary_path, load_canaries
+
+    path = canary_path(config)
+    try:
+        canaries = load_canaries(path) if path.is_file() else []
+    except SourceError:
+        return []  # the deployed run logs it; nothing to compare here
+    local = sorted({str((c.built or {}).get("endpoint", "aws")) for c in canaries} - {"aws"})
+    if not local:
+        return []
+    return [
+        f"{path} was built against a local judge server ({', '.join(local)}): deployed, the "
+        "canary run would report the local/Bedrock difference as drift (and alarm). Fix: "
+        "rebuild it with `judge canary build` against Bedrock before `judge package`"
+    ]
 
 
 def _length_measured(config: RewardConfig) -> bool:
