@@ -273,3 +273,11 @@ def test_lint_warns_about_a_canary_set_built_on_a_local_server(
     path = tmp_path / "calibration" / "canaries.jsonl"
     path.write_text(path.read_text().replace('"endpoint": "custom"', '"endpoint": "aws"'))
     assert not any("local judge server" in n for n in config_notes(config))
+
+
+def test_render_with_a_misspelt_check_suggests_it() -> None:
+    """`--rubric no_pi` said `rubrics/no_pi.md: rubric file not found`: no_pii is a check."""
+    support = REPO / "examples" / "support"
+    args = ["render", "--config", str(support / "reward.toml"), "--rubric", "no_pi"]
+    result = CliRunner().invoke(main, [*args, "--sample", str(support / "dataset.jsonl")])
+    assert result.exit_code == 2 and "did you mean 'no_pii'?" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections import Counter
 from pathlib import Path
@@ -109,6 +110,18 @@ def render(rubric: str | None, sample_file: str, index: int, config_path: str | 
             raise click.UsageError(
                 "name a rubric or a check with --rubric (or set [judge] combine_rubrics = "
                 "true): " + ", ".join([*config.rubrics, *config.checks.specs])
+            )
+        known = [*config.rubrics, *config.checks.specs]
+        if (
+            rubric not in (None, SAMPLE_RUBRIC, *known)
+            and not (config.path("rubrics") / f"{rubric}.md").is_file()
+        ):
+            close = difflib.get_close_matches(str(rubric), known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise click.BadParameter(
+                f"{rubric!r} is no rubric file and no check of the config. Fix: {hint}"
+                f"the config's: {', '.join(known)}",
+                param_hint="--rubric",
             )
         samples = read_batch(Path(sample_file))
         if not 0 <= index < len(samples):
