@@ -69,8 +69,21 @@ def samples_of(event: object) -> list[Any]:
             + ('. A canary run is exactly {"judge_canary": true}' if canary else "")
         )
     raise EventError(
-        f"the event is a {type(event).__name__}, not a batch: expected a JSON list of samples"
+        f"the event is {_json_kind(event)}, not a batch: expected a JSON list of samples"
     )
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in words ("a number", "a string"), for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
 
 
 def read_event_file(path: Path) -> object:
@@ -159,7 +172,7 @@ def shown_id(sample_id: Any, limit: int = 200) -> str:
 
 def _parse(index: int, raw: object, sample_id: Any) -> Sample:
     if not isinstance(raw, dict):
-        return Sample(index, None, None, f"sample is a {type(raw).__name__}, not an object")
+        return Sample(index, None, None, f"sample is {_json_kind(raw)}, not an object")
     if sample_id is None:
         return Sample(index, None, None, "sample has no 'id'")
     messages = raw.get("messages")

@@ -281,3 +281,23 @@ def test_render_with_a_misspelt_check_suggests_it() -> None:
     args = ["render", "--config", str(support / "reward.toml"), "--rubric", "no_pi"]
     result = CliRunner().invoke(main, [*args, "--sample", str(support / "dataset.jsonl")])
     assert result.exit_code == 2 and "did you mean 'no_pii'?" in result.output
+
+
+@pytest.mark.parametrize(
+    ("event", "words"),
+    [(7, "a number"), (2.5, "a number"), ("x", "a string"), (None, "null"), (True, "a boolean")],
+)
+def test_an_event_that_is_not_a_batch_is_named_in_json_words(event: object, words: str) -> None:
+    """The reader said "the event is a int" / "a NoneType": JSON words, not Python types."""
+    from judge.contract import samples_of
+    from judge.errors import EventError
+
+    with pytest.raises(EventError, match=f"^the event is {words}, not a batch"):
+        samples_of(event)
+
+
+def test_a_sample_that_is_not_an_object_is_named_in_json_words() -> None:
+    from judge.contract import parse_sample
+
+    assert parse_sample(0, 42).problem == "sample is a number, not an object"
+    assert parse_sample(1, None).problem == "sample is null, not an object"

@@ -85,7 +85,9 @@ def report(
         ws = windows(run, window, thresholds)
         out.write_text(page(run, ws, window, thresholds), encoding="utf-8")
     flagged = [w for w in ws if w.flags]
-    say("report", "cyan", f"{out}: {len(run.batches)} batches, {len(ws)} windows")
+    n_batches = f"{len(run.batches)} batch{'es' if len(run.batches) != 1 else ''}"
+    n_windows = f"{len(ws)} window{'s' if len(ws) != 1 else ''}"
+    say("report", "cyan", f"{out}: {n_batches}, {n_windows}")
     if flagged:
         say("flagged", "red", f"{len(flagged)} windows, from batch {flagged[0].first}")
 
