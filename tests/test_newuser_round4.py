@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -301,3 +302,22 @@ def test_a_sample_that_is_not_an_object_is_named_in_json_words() -> None:
 
     assert parse_sample(0, 42).problem == "sample is a number, not an object"
     assert parse_sample(1, None).problem == "sample is null, not an object"
+
+
+def test_judge_help_gives_every_command_its_whole_summary() -> None:
+    """At 80 columns click cut every command's summary ("...through Bedrock..."); the list
+    now wraps each command's whole first sentence."""
+    from click.testing import CliRunner
+
+    from judge.cli import main
+
+    result = CliRunner().invoke(main, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    listing = " ".join(result.output.split("Commands:")[1].split())
+    assert "..." not in listing
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        assert command is not None
+        summary = " ".join(command.get_short_help_str(limit=200).split())
+        assert f"{name} {summary}" in listing

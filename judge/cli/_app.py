@@ -56,7 +56,26 @@ class _SayHandler(logging.Handler):
         say(record.levelname.lower(), style, record.getMessage())
 
 
-@click.group()
+class _Commands(click.Group):
+    """A group whose command list wraps each command's first sentence instead of cutting it.
+
+    click cuts a command's summary to fit one line ("...through Bedrock..."), so at 80
+    columns half of every description was lost; the list wraps it instead.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands, each with its whole first sentence (wrapped)."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=200)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="rlaif-judge")
 def main() -> None:
     """LLM-as-judge rewards for Amazon Nova RFT."""
