@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from judge.runreport import figures
 from judge.runreport.read import BatchLog, RunLog, SampleLog
+from judge.signals import spearman
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 MIN_GROUP = 3  # with two samples Spearman is always +-1: noise, not a trend
@@ -61,33 +62,6 @@ class Window:
     cost_usd: float | None
     canary: dict[str, float] = field(default_factory=dict)
     flags: tuple[str, ...] = ()
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rho (Pearson on average ranks); None when either side is constant."""
-    if len(x) < 2 or len(x) != len(y):
-        return None
-    rx, ry = _ranks(x), _ranks(y)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else None
-
-
-def _ranks(values: Sequence[float]) -> list[float]:
-    """1-based ranks, ties sharing their average rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
 
 
 def quantile(values: Sequence[float], q: float) -> float:
