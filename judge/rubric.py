@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from judge.errors import SourceError, read_text
+from judge.frontmatter import FrontMatterError, safe_load
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -327,14 +326,12 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, Any], int]:
             fix="add a line '---' after the front matter",
         ) from None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
+        meta = safe_load("\n".join(lines[1:end])) or {}
+    except FrontMatterError as exc:
         raise SourceError(
             path,
-            f"front matter is not valid YAML ({getattr(exc, 'problem', exc)})",
-            line=line,
+            f"front matter is not valid YAML ({exc.problem})",
+            line=exc.line + 2 if exc.line is not None else 1,
             place="front matter",
             fix="correct the YAML syntax",
         ) from None
