@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ KNOWN_ROLES = ("system", "user", "assistant", "tool")
 # What a judge model may read as structure, matched on the normalised view (lower case,
 # entities decoded, brackets and letters folded). Each alternative starts with a literal and
 # has one bounded run, so the scan is linear. Tag names include any suffix (a guessed key).
-# _LEGACY is the whole list of earlier versions, in force with spotlighting off; _TOKENS is
+# _legacy() is the whole list of earlier versions, in force with spotlighting off; _TOKENS is
 # the part spotlighting does not make unnecessary (see ``fence``).
 _NAMES = (
     r"(?:conversation|resp|re?s?pon|reference|example|verdict|system|user|assistant|human"
@@ -60,32 +60,43 @@ _ROLES = (
     r"(?:human|assistant|system(?: message| prompt| note)?|user|developer|judge|grader|evaluator"
     r"|admin|model|ai|bot|instructions?|(?:note from the )?(?:evaluation )?operator)(?![a-z0-9])"
 )
-_LEGACY = re.compile(
-    # <tag ...>, </tag>, < / tag >, </ai_response>, </reponse>, in any spelling the view folds.
-    # Each alternative starts with a literal, and each unbounded run stops at the next "<".
-    r"<[\s/\\]*[\w.:-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
-    # chat-template tokens, closed or not: <|im_end|>, <|eot_id>, <|endoftext
-    r"|<\|[^<>\n]{0,40}"
-    r"|<[ \t]{0,4}/[ \t]{0,4}(?:-[\w-]{0,40})?[ \t]{0,4}>"  # </>, </-KEY>: a closing tag
-    # other models' special tokens
-    r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
-    r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
-    r"|<(?:extra_id_|unused)\d{1,4}>"  # T5 sentinels, Gemma's unused tokens
-    # a closing tag opened by any other bracket or symbol: [/response], {/response}, ]/response>
-    r"|[^\w\s/<][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _NAMES + r"[^<>\n]{0,40}"
-    r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
-    r"|end\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:response|conversation|turn)(?![a-z])"
-    r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
-    r"|</?s>"  # sentence-piece BOS/EOS
-    r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
-    # a turn label or prompt-format heading at the start of a line: "Human:", "> **User**:",
-    # "[Judge]", "=== System ===", "### Response", after any line break a model honours
-    r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[>*_\-\d.@\"'`(\[|= \t]{0,10}"
-    + _ROLES
-    + r"(?:[*_\"'`)\]|= \t]|\[tag removed\]){0,6}(?::|>|-|—|\]|=|\||says\b|\n[ \t]{0,4}:)"
-    r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]{0,8}#{1,6}[ \t]{0,3}(?:response|instruction"
-    r"|input|" + _ROLES[3:]
-)
+
+
+@cache
+def _legacy() -> re.Pattern[str]:
+    """The whole removal list of earlier versions, compiled on first use.
+
+    Only spotlight "off" and templates written before spotlighting need it, and compiling it
+    is a measurable part of a cold start.
+    """
+    return re.compile(
+        # <tag ...>, </tag>, < / tag >, </ai_response>, </reponse>, in any spelling the view folds.
+        # Each alternative starts with a literal, and each unbounded run stops at the next "<".
+        r"<[\s/\\]*[\w.:-]{0,20}?" + _NAMES + r"(?:[^<>]{0,80}>)?"
+        # chat-template tokens, closed or not: <|im_end|>, <|eot_id>, <|endoftext
+        r"|<\|[^<>\n]{0,40}"
+        r"|<[ \t]{0,4}/[ \t]{0,4}(?:-[\w-]{0,40})?[ \t]{0,4}>"  # </>, </-KEY>: a closing tag
+        # other models' special tokens
+        r"|\[(?:system_prompt|available_tools|tool_calls|tool_results|eos|bos|sep|cls|eot)\]"
+        r"|<(?:eot|eos|bos|sep|cls|pad|unk)>"
+        r"|<(?:extra_id_|unused)\d{1,4}>"  # T5 sentinels, Gemma's unused tokens
+        # a closing tag opened by any other bracket or symbol: [/response], {/response}, ]/response>
+        r"|[^\w\s/<][ \t]{0,8}/[\s/]{0,8}[\w-]{0,20}?" + _NAMES + r"[^<>\n]{0,40}"
+        r"|\[\s{0,3}/?\s{0,3}inst\s{0,3}\]"  # [INST] [/INST]
+        r"|end\s{1,3}of\s{1,3}(?:the\s{1,3})?(?:response|conversation|turn)(?![a-z])"
+        r"|<<\s{0,3}/?\s{0,3}sys\s{0,3}>>"  # <<SYS>>
+        r"|</?s>"  # sentence-piece BOS/EOS
+        r"|(?:start|end)_of_turn"  # Gemma's turn tokens, even without brackets
+        # a turn label or prompt-format heading at the start of a line: "Human:", "> **User**:",
+        # "[Judge]", "=== System ===", "### Response", after any line break a model honours
+        r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[>*_\-\d.@\"'`(\[|= \t]{0,10}"
+        + _ROLES
+        + r"(?:[*_\"'`)\]|= \t]|\[tag removed\]){0,6}(?::|>|-|—|\]|=|\||says\b|\n[ \t]{0,4}:)"
+        r"|(?:^|[\n\r\x0b\x0c\x85\u2028\u2029])[ \t]{0,8}#{1,6}[ \t]{0,3}(?:response|instruction"
+        r"|input|" + _ROLES[3:]
+    )
+
+
 # The template's own block names (misspelt, namespaced or prefixed: </ai_response>, </reponse>)
 # and the names a judge prompt commonly gives its parts (</example>, </verdict>).
 _BLOCKS = r"(?:conversation|resp|re?s?pon|reference|example|verdict)"
@@ -120,7 +131,7 @@ def structure_spans(text: str, labels: bool = False) -> list[tuple[int, int]]:
     whole list of earlier versions, for text shown without spotlighting).
     """
     v = view(text)
-    pattern = _LEGACY if labels else _TOKENS
+    pattern = _legacy() if labels else _TOKENS
     return [v.span(m.start(), m.end()) for m in pattern.finditer(v.text)]
 
 
