@@ -23,7 +23,6 @@ from judge.plan import ChecklistResult, Judgement, Plan
 from judge.planner import BatchPlan
 from judge.reward import Dimension, combine, fill_unscored, gate_reward
 from judge.rubric import Rubric
-from judge.shrink import disagreement, shrink_group
 from judge.substance import SubstanceCounts
 
 log = logging.getLogger("judge")
@@ -224,6 +223,8 @@ class Assembler:
         the author drew, and an uncertain score pulled toward the mean must not slip past it.
         Checks and sample rubrics (which may differ within a group) are left alone.
         """
+        from judge.shrink import disagreement, shrink_group  # only with [reward] shrink > 0
+
         gated = {g.rubric for g in self.config.gates}
         names = [n for n in self.rubrics if n not in gated]
         by_group: dict[str, list[int]] = {}

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from judge.config import JudgeSettings
 from judge.errors import SourceError
 from judge.label import Answer
-from judge.prompt_cache import add_cache_point
 from judge.rubric import Rubric
 from judge.spotlight import mark_of, present
 from judge.text import view
@@ -547,6 +546,8 @@ class PromptRenderer:
                 "toolChoice": {"tool": {"name": TOOL_NAME}},
             }
         if settings.prompt_cache:  # only where the prefix reaches the model's minimum
+            from judge.prompt_cache import add_cache_point  # its table: only when configured
+
             add_cache_point(request, settings.model_id)
         return request
 

@@ -11,11 +11,13 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judge.config import Gate, RewardConfig
-from judge.shrink import Shrink
 from judge.verdict import Unscored
+
+if TYPE_CHECKING:
+    from judge.shrink import Shrink
 
 
 @dataclass(frozen=True)

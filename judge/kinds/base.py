@@ -11,6 +11,7 @@ calls ``register``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from judge.config import JudgeSettings
@@ -74,6 +75,15 @@ class Kind(Protocol):
 
 
 _KINDS: dict[str, Kind] = {}
+# The built-in kinds by name, each registered by importing its module. A kind is loaded on
+# first use (``kind``), so a reward imports only the kinds its config asks for.
+BUILT_IN = {
+    "checklist": "judge.kinds.checklist",
+    "combined": "judge.kinds.combined",
+    "group": "judge.kinds.group",
+    "pairwise": "judge.kinds.pairwise",
+    "pointwise": "judge.kinds.pointwise",
+}
 
 
 def register(kind: Kind) -> Kind:
@@ -88,15 +98,20 @@ def unregister(name: str) -> None:
 
 
 def kind(name: str) -> Kind:
-    """The registered kind called ``name``."""
+    """The registered kind called ``name`` (a built-in one is loaded on first use)."""
+    if name not in _KINDS and name in BUILT_IN:
+        import_module(BUILT_IN[name])  # registers it (once: an unregistered one stays out)
     try:
         return _KINDS[name]
     except KeyError:
-        raise KeyError(f"no request kind {name!r} (known: {', '.join(sorted(_KINDS))})") from None
+        known = ", ".join(sorted({*_KINDS, *BUILT_IN}))
+        raise KeyError(f"no request kind {name!r} (known: {known})") from None
 
 
 def kinds() -> tuple[Kind, ...]:
-    """Every registered kind, in registration order."""
+    """Every registered kind, the built-in ones loaded, in registration order."""
+    for module in BUILT_IN.values():
+        import_module(module)
     return tuple(_KINDS.values())
 
 
