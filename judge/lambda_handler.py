@@ -6,16 +6,29 @@ init phase when running on Lambda) and reused by every invocation.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 from typing import Any
 
-from judge.api import Reward
-from judge.cost import price_table
-from judge.deadline import Deadline, LambdaContext
-from judge.observe import record
-from judge.pipeline import BatchResult, Evaluator
+# Importing the runtime builds several hundred classes, functions, regexes and models that live
+# as long as the container. The collector's passes over them while they are built free nothing
+# and were a measurable part of the cold start, so collection is off while this module imports
+# the runtime (and, on Lambda, builds the evaluator); what was built is then frozen
+# (``gc.freeze``) so that later collections, during invocations, skip it as well.
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from judge.api import Reward
+    from judge.cost import price_table
+    from judge.deadline import Deadline, LambdaContext
+    from judge.observe import record
+    from judge.pipeline import BatchResult, Evaluator
+except BaseException:
+    if _collecting:
+        gc.enable()
+    raise
 
 log = logging.getLogger("judge")
 
@@ -95,6 +108,11 @@ def wire(answer: list[dict[str, Any]]) -> list[dict[str, Any]] | bytes:
     return answer
 
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    # Build during Lambda's init phase (full CPU, not billed to the first invocation).
-    get_evaluator()
+try:
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # Build during Lambda's init phase (full CPU, not billed to the first invocation).
+        get_evaluator()
+finally:
+    gc.freeze()
+    if _collecting:
+        gc.enable()

@@ -96,3 +96,32 @@ def test_built_in_kinds_load_by_name() -> None:
         assert module in sys.modules
     with pytest.raises(KeyError, match="known: checklist, combined, group, pairwise, pointwise"):
         kind("pairwize")
+
+
+def fresh(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_package_imports_its_public_names_on_first_use() -> None:
+    """``import judge`` alone loads nothing else, so the handler module's own code runs first."""
+    out = fresh(
+        "import sys, judge; before = sorted(m for m in sys.modules if m.startswith('judge')); "
+        "from judge import Evaluator, load_config; "
+        "print(before, Evaluator.__module__, load_config.__module__, judge.__version__)"
+    )
+    assert out == "['judge'] judge.pipeline judge.config 0.1.0"
+    with pytest.raises(subprocess.CalledProcessError):
+        fresh("import judge; judge.no_such_name")
+
+
+def test_the_handler_restores_collection_and_freezes_what_it_built() -> None:
+    """Collection is off only while the runtime is imported; what it built is frozen."""
+    out = fresh(
+        "import gc; import judge.lambda_handler; print(gc.isenabled(), gc.get_freeze_count() > 0)"
+    )
+    assert out == "True True"
+    out = fresh("import gc; gc.disable(); import judge.lambda_handler; print(gc.isenabled())")
+    assert out == "False"  # a caller's choice to run without collection is kept
