@@ -463,13 +463,14 @@ class RewardSettings(_Strict):
     the humans' that calibration measured (a map whose slope's interval excludes 0);
     ``group`` does that too, and for rubrics whose maps measured none (no anchors) removes,
     within each prompt group, the reward/length slope beyond ``length_tolerance``.
-    ``length_max_correction`` bounds either correction (0..1 of a dimension's score).
+    ``length_max_correction`` bounds either correction, as a share of the scale it works on
+    (calibrated: the judge's scale, before the map; group: a dimension's 0..1 score).
     ``shrink`` (k, 0..1; 0: off): a dimension its judges or orders disagree on is pulled
     toward its prompt group's mean by ``min(1, k * disagreement)`` (``judge.shrink``).
     """
 
     length_control: LengthControl = "off"
-    length_max_correction: float = Field(0.3, gt=0.0, le=1.0, allow_inf_nan=False)
+    length_max_correction: float = Field(0.5, gt=0.0, le=1.0, allow_inf_nan=False)
     # group: the within-group slope kept, 0..1 score per unit of log(characters)
     length_tolerance: float = Field(0.05, ge=0.0, allow_inf_nan=False)
     shrink: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)

@@ -36,8 +36,11 @@ class Judge:
     caller: JudgeCaller
     maps: dict[str, ScoreMap] = field(default_factory=dict)
 
-    def to_unit(self, rubric: Rubric, score: int) -> float:
-        """A verdict on 0..1: through this judge's map for ``rubric`` when one is in force."""
+    def to_unit(self, rubric: Rubric, score: float) -> float:
+        """A verdict on 0..1: through this judge's map for ``rubric`` when one is in force.
+
+        ``score`` is the judge's (a length-corrected one may fall between its levels).
+        """
         score_map = self.maps.get(rubric.name)
         if score_map is not None:
             return score_map.to_unit(score)
@@ -78,17 +81,19 @@ class Panel:
         """Judge ``member``'s verdict on 0..1 (its own calibration map first).
 
         With ``chars`` (the response's length) and length control on, the judge's length
-        preference beyond the humans' is removed where its map measured one whose interval
-        excludes 0 (``LengthBias.correction``), clamped to 0..1.
+        preference beyond the humans' is taken off the raw score before the map, where its map
+        measured one whose interval excludes 0 (``LengthBias.correction``; the cap,
+        ``length_max_correction``, is a share of the judge's scale).
         """
         judge = self.judges[member]
-        unit = judge.to_unit(rubric, score)
         if chars is None or self.reward.length_control == "off":
-            return unit
+            return judge.to_unit(rubric, score)
         bias = judge.length_bias(rubric.name)
         if bias is None or not bias.significant:
-            return unit
-        return min(1.0, max(0.0, unit - bias.correction(chars, self.reward.length_max_correction)))
+            return judge.to_unit(rubric, score)
+        scale = (rubric.scale_min, rubric.scale_max)
+        cap = self.reward.length_max_correction * (scale[1] - scale[0])
+        return judge.to_unit(rubric, score - bias.correction(score, chars, scale, cap))
 
     def length_measured(self, rubric: str) -> bool:
         """Whether calibration measured the length preference of every judge on ``rubric``."""

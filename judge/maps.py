@@ -2,7 +2,8 @@
 
 A map may carry the judge's length preference beyond the humans' (``LengthBias``), measured
 by ``judge calibrate`` on the same anchors; ``[reward] length_control = "calibrated"`` removes
-it. Maps written before it was measured load with none (no length control for them).
+it from the raw score before the map. Maps written before it was measured, or measured on the
+mapped score (the first release of length control, no ``units``), load with none: recalibrate.
 """
 
 from __future__ import annotations
@@ -13,23 +14,31 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judge.length import censored_correction
+
 MapKind = Literal["identity", "linear", "isotonic", "sigmoid"]
 
 
 class LengthBias(BaseModel):
-    """How far the judge's mapped score departs from the human label as responses grow.
+    """How many more points the judge gives as responses grow, beyond the human label.
 
-    ``slope``: the least-squares slope of the residual (mapped judge score minus human label,
-    both on 0..1) on log(characters of the response), over the scored anchors; ``low`` and
-    ``high``: its 95% bootstrap interval. ``ref_chars`` (the anchors' geometric mean length)
-    is where the correction is 0; ``min_chars``/``max_chars`` the anchors' range.
+    Measured by ``judge.calibration.length``: a censored regression of the judge's latent
+    score on the human label and log(characters of the response). ``slope``: latent points
+    of the judge's own scale per unit of log length, the label held fixed; ``low`` and
+    ``high``: its 95% bootstrap interval; ``sigma``: the latent's noise; ``prior``: quantiles
+    of the anchors' latent scores at the reference length ``ref_chars`` (their geometric
+    mean length), which tell a top score earned by content from one earned by padding.
+    ``min_chars``/``max_chars``: the anchors' range.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    units: Literal["judge"]  # judge-scale points, removed before the map
     slope: float = Field(allow_inf_nan=False)
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
+    sigma: float = Field(gt=0, allow_inf_nan=False)
+    prior: list[float] = Field(min_length=1)
     ref_chars: float = Field(gt=0, allow_inf_nan=False)
     min_chars: float = Field(gt=0, allow_inf_nan=False)
     max_chars: float = Field(gt=0, allow_inf_nan=False)
@@ -40,20 +49,25 @@ class LengthBias(BaseModel):
         """Whether the interval excludes 0 (only then is a correction applied)."""
         return self.low > 0 or self.high < 0
 
-    def correction(self, chars: int, cap: float) -> float:
-        """What to subtract from the 0..1 score of a response ``chars`` characters long.
+    def shift(self, chars: int) -> float:
+        """Latent points a response ``chars`` long gains over one at the reference length.
 
-        ``slope * (log(chars) - log(ref_chars))``, at most ``cap`` either way. A correction
-        that would lower a score follows the slope beyond the anchors' lengths (padding past
-        the longest anchor keeps paying for it); one that would raise a score uses the length
-        clamped to the anchors' range, so no answer gains from a length nobody measured.
+        Beyond the anchors' lengths a gain follows the slope (padding past the longest anchor
+        keeps paying for it); a loss uses the length clamped to the anchors' range, so no
+        answer is raised for a length nobody measured.
         """
         ref = math.log(self.ref_chars)
         x = math.log(max(chars, 1))
-        c = self.slope * (x - ref)
-        if c < 0:
+        if self.slope * (x - ref) < 0:
             x = min(max(x, math.log(self.min_chars)), math.log(self.max_chars))
-            c = self.slope * (x - ref)
+        return self.slope * (x - ref)
+
+    def correction(self, score: float, chars: int, scale: tuple[float, float], cap: float) -> float:
+        """Judge points to subtract from ``score`` (on ``scale``), at most ``cap`` either way.
+
+        See ``judge.length.censored_correction``.
+        """
+        c = censored_correction(score, self.shift(chars), scale, self.sigma, self.prior)
         return min(cap, max(-cap, c))
 
 
@@ -78,6 +92,18 @@ class ScoreMap(BaseModel):
     xs: list[float] = Field(default_factory=list)
     ys: list[float] = Field(default_factory=list)
     length: LengthBias | None = None  # None: not measured (a map from before it was)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_length(cls, data: object) -> object:
+        """A length bias without ``units`` is from the first release (mapped score).
+
+        Its slope means something else, so the map loads without one.
+        """
+        old = isinstance(data, dict) and isinstance(data.get("length"), dict)
+        if old and "units" not in data["length"]:  # type: ignore[index]
+            return {**data, "length": None}  # type: ignore[dict-item]
+        return data
 
     @model_validator(mode="after")
     def _valid(self) -> ScoreMap:

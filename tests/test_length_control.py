@@ -7,6 +7,7 @@ own rule), the anchors' labels and lengths, the map in the artefact.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -16,9 +17,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import optimize, stats
 
 from judge.artefact import load_artefact
 from judge.calibration.anchors import Anchor, load_anchors
+from judge.calibration.length import length_bias
 from judge.calibration.options import CalibrationOptions
 from judge.calibration.runner import calibrate
 from judge.config import parse_config
@@ -100,13 +105,18 @@ def test_calibration_records_a_known_length_bias(
     artefact = load_artefact(_calibrate(project, evaluators()))
     assert artefact is not None and artefact.map.length is not None
     bias = artefact.map.length
-    # the slope again, from the raw data: residual of the map on 0..1 against log length
+    # the slope again, from the raw data, by a fit written apart from the module's: the
+    # judge's score as an interval of a normal latent (k +- 0.5, open at 1 and 5), maximum
+    # likelihood by Nelder-Mead on scipy.stats.norm
     judge_scores = np.array([float(_judge_score(judge, a.item.response)) for a in anchors])
-    human = (np.array([a.label for a in anchors]) - 1) / 4
-    mapped = np.array([artefact.map.to_unit(x) for x in judge_scores])
+    human = np.array([a.label for a in anchors])
     x = np.log([len(a.item.response) for a in anchors])
-    slope = np.polyfit(x, mapped - human, 1)[0]
-    assert bias.slope == pytest.approx(slope, rel=1e-6)
+    theta = _censored_mle(judge_scores, human, x)
+    assert bias.slope == pytest.approx(theta[2], abs=2e-3)
+    assert bias.sigma == pytest.approx(math.exp(theta[3]), abs=2e-3)
+    # least squares reads the clamped 5s at face value and finds less of the judge's bias
+    ols = np.linalg.lstsq(np.column_stack([np.ones_like(x), human, x]), judge_scores)[0][2]
+    assert ols < bias.slope - 0.05
     assert bias.ref_chars == pytest.approx(math.exp(x.mean()))
     assert bias.anchors == len(anchors) and bias.low > 0 and bias.significant
     assert bias.low < bias.slope < bias.high
@@ -114,6 +124,59 @@ def test_calibration_records_a_known_length_bias(
     report = project / "calibration" / "reports" / "tone"
     assert (report / "length_excess.png").stat().st_size > 1000
     assert f"{bias.slope:+.3f}" in (report / "report.md").read_text()
+
+
+def _censored_mle(judge: np.ndarray, human: np.ndarray, x: np.ndarray) -> np.ndarray:
+    lower = np.where(judge <= 1, -np.inf, judge - 0.5)
+    upper = np.where(judge >= 5, np.inf, judge + 0.5)
+
+    def nll(t: np.ndarray) -> float:
+        mu, sd = t[0] + t[1] * human + t[2] * x, math.exp(t[3])
+        p = stats.norm.cdf(upper, mu, sd) - stats.norm.cdf(lower, mu, sd)
+        return float(-np.log(np.maximum(p, 1e-300)).sum())
+
+    start = np.array([0.0, 1.0, 0.0, 0.0])
+    done = optimize.minimize(
+        nll,
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 20000, "maxfev": 20000},
+    )
+    return np.asarray(done.x)
+
+
+@pytest.mark.parametrize("true_slope", [0.0, 0.6, 1.5])
+def test_the_censored_fit_recovers_a_known_slope_where_least_squares_does_not(
+    true_slope: float,
+) -> None:
+    """Judges that score the human label plus ``true_slope`` per log length, rounded and
+    clamped to 1..5: the censored fit finds the slope within its interval, and at strong
+    bias least squares falls short of it (the clamp flattens the long answers' 5s)."""
+    rng = np.random.default_rng(7)
+    n = 300
+    human = rng.uniform(1, 5, n)
+    chars = np.exp(rng.uniform(math.log(20), math.log(400), n))
+    latent = human + rng.normal(0, 0.4, n) + true_slope * np.log(chars / 100)
+    judge = np.clip(np.round(latent), 1, 5)
+    bias = length_bias(judge, human, chars, (1, 5), rounds=200, seed=1)
+    assert bias is not None
+    assert bias.low <= true_slope <= bias.high
+    assert bias.slope == pytest.approx(true_slope, abs=0.1)
+    assert bias.sigma == pytest.approx(0.4, abs=0.1)
+    assert bias.significant == (true_slope != 0)
+    x = np.log(chars)
+    ols = np.linalg.lstsq(np.column_stack([np.ones(n), human, x]), judge)[0][2]
+    if true_slope >= 1:
+        assert ols < bias.low  # least squares' estimate lies outside the censored interval
+
+
+def test_length_bias_needs_lengths_that_vary() -> None:
+    judge, human = np.array([1.0, 2, 3, 4, 5]), np.array([1.0, 2, 3, 4, 5])
+    assert length_bias(judge, human, np.full(5, 80.0), (1, 5), rounds=50) is None
+    assert length_bias(judge[:3], human[:3], np.array([10.0, 20, 40]), (1, 5)) is None
+    # a judge that says 5 to everything: any slope fits, so none is claimed
+    chars = np.array([10.0, 20, 40, 80, 160])
+    assert length_bias(np.full(5, 5.0), human, chars, (1, 5), rounds=50) is None
 
 
 def test_an_unbiased_judge_gets_an_interval_around_0(
@@ -162,23 +225,33 @@ def test_the_correction_applies_only_where_the_interval_excludes_0(
     bias, batch = artefact.map.length, _padded()
     off = _tone(evaluators("off").evaluate(batch, Deadline.never()))
     on = _tone(evaluators("calibrated").evaluate(batch, Deadline.never()))
-    cap = 0.3  # the default length_max_correction
+    cap = 0.5 * 4  # the default length_max_correction, a share of the judge's 1..5 scale
     for s, before, after in zip(batch, off, on, strict=True):
         response = s["messages"][1]["content"]
-        mapped = artefact.map.to_unit(_judge_score(judge, response))
-        assert before == pytest.approx(mapped)  # off: the map alone, as before
+        score = _judge_score(judge, response)
+        assert before == pytest.approx(artefact.map.to_unit(score))  # off: the map alone
         x, ref = math.log(len(response)), math.log(bias.ref_chars)
-        change = bias.slope * (x - ref)
-        if change < 0:  # raising a score: the length held inside the anchors' range
-            change = bias.slope * (
-                min(max(x, math.log(bias.min_chars)), math.log(bias.max_chars)) - ref
-            )
-        want = min(1.0, max(0.0, mapped - max(-cap, min(cap, change))))
-        assert after == pytest.approx(want)
+        if bias.slope * (x - ref) < 0:  # raising a score: the length held inside the anchors'
+            x = min(max(x, math.log(bias.min_chars)), math.log(bias.max_chars))
+        expected = _expected_at_ref(score, bias.slope * (x - ref), bias.sigma, bias.prior)
+        change = max(-cap, min(cap, score - expected))
+        assert after == pytest.approx(artefact.map.to_unit(score - change), abs=1e-4)
     assert on != off
     # an interval that includes 0: no correction at all
     _rewrite_bias(path, low=-0.01)
     assert _tone(evaluators("calibrated").evaluate(batch, Deadline.never())) == off
+
+
+def _expected_at_ref(score: int, shift: float, sigma: float, prior: list[float]) -> float:
+    """By numeric integration, apart from judge.length: the judge's latent at this length
+    lies in ``score``'s band, drawn from the prior points moved by ``shift``; read it back
+    on the 1..5 scale at the reference length (``shift`` taken off) and average."""
+    lo = -12.0 if score <= 1 else score - 0.5
+    hi = 18.0 if score >= 5 else score + 0.5
+    t = np.linspace(lo, hi, 200001)
+    density = np.sum([stats.norm.pdf(t, m + shift, sigma) for m in prior], axis=0)
+    level = np.clip(np.floor(t - shift + 0.5), 1, 5)
+    return float((level * density).sum() / density.sum())
 
 
 def test_old_maps_load_and_get_no_length_control(
@@ -188,6 +261,11 @@ def test_old_maps_load_and_get_no_length_control(
     path = _calibrate(project, evaluators())
     batch = _padded()
     off = _tone(evaluators("off").evaluate(batch, Deadline.never()))
+    first = json.loads(path.read_text())
+    del first["map"]["length"]["units"]  # as the first release wrote it: a mapped-score slope
+    path.write_text(json.dumps(first))
+    old = load_artefact(path)
+    assert old is not None and old.map.length is None  # its slope meant something else
     _rewrite_bias(path)
     old = load_artefact(path)
     assert old is not None and old.map.length is None
@@ -248,23 +326,71 @@ def test_group_control_flattens_a_padding_group_without_a_map(
         slope = _slope(before, chars)
         if slope > 0.02:  # the excess removed around the group's mean log length, capped
             x = np.log(chars)
-            change = np.clip((slope - 0.02) * (x - x.mean()), -0.3, 0.3)
+            change = np.clip((slope - 0.02) * (x - x.mean()), -0.5, 0.5)  # the default cap
             assert after == pytest.approx(list(np.clip(np.array(before) - change, 0, 1)))
         else:
             assert after == before
         moved = max(abs(a - b) for a, b in zip(after, before, strict=True))
-        if slope > 0.02 and moved < 0.3 and 0 < min(after) <= max(after) < 1:  # no bound hit
+        if slope > 0.02 and moved < 0.5 and 0 < min(after) <= max(after) < 1:  # no bound hit
             assert _slope(after, chars) == pytest.approx(0.02, abs=1e-6)
             checked += 1
     assert _tone(group) != _tone(off)
     assert checked, "no group was left at the tolerance exactly"
 
 
-def test_bias_correction_bounds() -> None:
-    bias = LengthBias(
-        slope=0.1, low=0.05, high=0.15, ref_chars=100, min_chars=20, max_chars=300, anchors=50
-    )
-    assert bias.correction(100, 0.3) == 0
-    assert bias.correction(400, 0.3) == pytest.approx(0.1 * math.log(4))  # beyond the anchors
-    assert bias.correction(10**9, 0.3) == 0.3  # capped
-    assert bias.correction(2, 0.3) == pytest.approx(0.1 * math.log(20 / 100))  # held at 20
+def _bias(**changes: Any) -> LengthBias:
+    fields: dict[str, Any] = {
+        "units": "judge",
+        "slope": 1.0,
+        "low": 0.5,
+        "high": 1.5,
+        "sigma": 0.4,
+        "prior": [1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5],
+        "ref_chars": 100,
+        "min_chars": 20,
+        "max_chars": 300,
+        "anchors": 50,
+    }
+    return LengthBias(**(fields | changes))
+
+
+def test_bias_shift_and_correction_bounds() -> None:
+    bias = _bias()
+    assert bias.shift(100) == 0
+    assert bias.shift(400) == pytest.approx(math.log(4))  # beyond the anchors: followed
+    assert bias.shift(2) == pytest.approx(math.log(20 / 100))  # raising: held at 20
+    for score in range(1, 6):
+        assert bias.correction(score, 100, (1, 5), 2.0) == 0  # the reference length: kept
+    assert bias.correction(3, 10**9, (1, 5), 0.25) == 0.25  # capped
+    # inside the scale a score loses about the shift; at the top, less: part of a padded
+    # answer's 5 is its content's, as the prior says
+    inside = bias.correction(3, 270, (1, 5), 9.0)
+    assert inside == pytest.approx(math.log(2.7), abs=0.15)
+    assert 0 < bias.correction(5, 270, (1, 5), 9.0) < inside
+    # scores off the judge's levels, or a scale not of whole points: the plain shift
+    assert bias.correction(3.5, 270, (1, 5), 9.0) == pytest.approx(math.log(2.7))
+    assert bias.correction(3, 270, (1, 5.5), 9.0) == pytest.approx(math.log(2.7))
+
+
+@given(
+    slope=st.floats(-2, 2),
+    sigma=st.floats(0.1, 2),
+    prior=st.lists(st.floats(0, 6), min_size=1, max_size=21),
+    chars=st.integers(1, 5000),
+    more=st.integers(1, 5000),
+)
+def test_corrected_scores_keep_the_judges_order(
+    slope: float, sigma: float, prior: list[float], chars: int, more: int
+) -> None:
+    """At one length, a higher score stays at least as high after the correction; at one
+    score, a longer answer never gains on a shorter one when the judge prefers length."""
+    bias = _bias(slope=slope, sigma=sigma, prior=prior)
+    corrected = [s - bias.correction(s, chars, (1, 5), 9.0) for s in range(1, 6)]
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(corrected))
+    if slope > 0:
+        for score in range(1, 6):
+            short, long = sorted((chars, chars + more))
+            assert (
+                bias.correction(score, long, (1, 5), 9.0)
+                >= bias.correction(score, short, (1, 5), 9.0) - 1e-9
+            )

@@ -96,8 +96,8 @@ def write_report(
     """Write plots, ``report.md`` and ``worst.jsonl``; returns the markdown path.
 
     ``judge`` and ``human`` are the held-out items'; ``misses`` are the worst anchors, worst
-    first (``worst``); ``length_points``: every scored anchor's (characters, residual), for
-    the length plot (drawn when the map carries a ``LengthBias``).
+    first (``worst``); ``length_points``: every scored anchor's (characters, judge score less
+    its human-label part), for the length plot (drawn when the map carries a ``LengthBias``).
     """
     directory.mkdir(parents=True, exist_ok=True)
     human_scale = (score_map.y_min, score_map.y_max)
@@ -166,7 +166,7 @@ def _scatter(path: Path, judge: Array, human: Array, score_map: ScoreMap, rubric
 def _length_plot(
     path: Path, chars: Array, residual: Array, score_map: ScoreMap, rubric: str
 ) -> None:
-    """Residual (mapped judge - human, 0..1) against length, with the fitted slope."""
+    """The judge score less its human-label part against length, with the fitted slope."""
     bias = score_map.length
     assert bias is not None
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
@@ -180,10 +180,10 @@ def _length_plot(
             "C3" + style,
             lw=2 if style == "-" else 1,
         )
-    ax.axhline(0, color="grey", lw=0.8)
+    ax.axhline(centre, color="grey", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("response length (characters, log scale)")
-    ax.set_ylabel("judge (mapped) - human, 0..1")
+    ax.set_ylabel("judge score - a - c * human (judge points)")
     ax.set_title(f"{rubric}: slope {bias.slope:+.3f} [{bias.low:+.3f}, {bias.high:+.3f}]")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
@@ -302,10 +302,11 @@ def _excess_section(excess: dict[str, Any] | None) -> str:
         else "the interval includes 0: length control leaves this rubric alone"
     )
     return (
-        "Preference beyond the humans' (residual, mapped judge score minus human label on "
-        f"0..1, regressed on log characters over {excess['anchors']} anchors): slope "
-        f"{excess['slope']:+.3f} [{excess['low']:+.3f}, {excess['high']:+.3f}] per unit of log "
-        f"length, around {excess['ref_chars']:.0f} characters; {verdict}.\n\n"
+        "Preference beyond the humans' (the judge's raw score regressed on the human label "
+        f"and log characters together, over {excess['anchors']} anchors): slope "
+        f"{excess['slope']:+.3f} [{excess['low']:+.3f}, {excess['high']:+.3f}] judge points per "
+        f"unit of log length, the label held fixed, around {excess['ref_chars']:.0f} "
+        f"characters; {verdict}.\n\n"
         "![length excess](length_excess.png)\n"
     )
 

@@ -22,7 +22,7 @@ from judge.artefact import (
 )
 from judge.calibration.anchors import Anchor, load_anchors
 from judge.calibration.fit import fit_map, fold_count, select_map
-from judge.calibration.length import length_bias, residuals
+from judge.calibration.length import length_bias, partial_residuals
 from judge.calibration.options import CalibrationOptions
 from judge.calibration.probes import run_probes
 from judge.calibration.report import Miss, report_warnings, worst, write_report
@@ -216,7 +216,7 @@ def calibrate(
     rubric, anchors = select_anchors(evaluator, rubric_name, anchors_path, opts)
     judged = _judge_anchors(evaluator, rubric, anchors, opts, progress, member)
     fit = _fit(judged, rubric, opts)
-    fit.score_map = _with_length(fit.score_map, judged, rubric, opts)
+    fit.score_map = _with_length(fit.score_map, judged, opts)
     metrics = _metrics(evaluator, rubric, anchors_path, judged, fit, opts, member)
     spearman_held = metrics["holdout"]["calibrated"]["spearman"]
     rejected = ""
@@ -282,13 +282,16 @@ def _chars(judged: _Judged) -> Array:
     return np.array([len(a.item.response) for a, _ in judged.scored], dtype=float)
 
 
-def _with_length(
-    score_map: ScoreMap, judged: _Judged, rubric: Rubric, options: CalibrationOptions
-) -> ScoreMap:
+def _with_length(score_map: ScoreMap, judged: _Judged, options: CalibrationOptions) -> ScoreMap:
     """The map with the judge's length preference beyond the humans' (``calibration.length``)."""
-    scale = anchor_scale(rubric, options.human_scale)
-    residual = residuals(score_map, judged.judge, judged.human, scale)
-    bias = length_bias(residual, _chars(judged), rounds=options.bootstrap_rounds, seed=options.seed)
+    bias = length_bias(
+        judged.judge,
+        judged.human,
+        _chars(judged),
+        (score_map.x_min, score_map.x_max),
+        rounds=options.bootstrap_rounds,
+        seed=options.seed,
+    )
     return score_map.model_copy(update={"length": bias})
 
 
@@ -401,8 +404,8 @@ def _write(
         )
     ]
     held_human = judged.human[fit.held]
-    scale = anchor_scale(rubric, options.human_scale)
-    residual = residuals(fit.score_map, judged.judge, judged.human, scale)
+    judge_scale = (fit.score_map.x_min, fit.score_map.x_max)
+    residual = partial_residuals(judged.judge, judged.human, _chars(judged), judge_scale)
     report = write_report(
         reports,
         rubric.name,
@@ -412,7 +415,7 @@ def _write(
         rubric.scores,
         artefact.metrics,
         worst(misses, options.worst_items),
-        length_points=(_chars(judged), residual),
+        length_points=None if residual is None else (_chars(judged), residual),
     )
     warned = report_warnings(artefact.metrics)
     held_ids = {
