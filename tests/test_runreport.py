@@ -455,6 +455,17 @@ def test_report_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     (details / "b1.jsonl").write_text(json.dumps({"id": "a", "reward": 0.5}) + "\n")
     both = runner.invoke(main, ["report", str(details), "--log-group", "g", "--out", str(out)])
     assert both.exit_code == 2 and "one of them" in both.output
+    # an option of the other source is refused, not ignored; thresholds are in range
+    for extra, said in (
+        (["--log-group", "g", "--batches", str(details)], "--batches goes with DETAILS"),
+        ([str(details), "--start", "2026-01-01T00:00:00"], "--start only go"),
+        ([str(details), "--region", "us-east-1", "--end", "2026-01-02"], "--end, --region only"),
+        ([str(details), "--max-length-corr", "1.5"], "--max-length-corr"),
+        ([str(details), "--max-zero-spread", "-0.1"], "--max-zero-spread"),
+    ):
+        refused = runner.invoke(main, ["report", *extra, "--out", str(out)])
+        assert refused.exit_code == 2 and said in refused.output, (extra, refused.output)
+        assert not out.exists()
     events = tmp_path / "e"
     events.mkdir()
     (events / "b1.jsonl").write_text(json.dumps(sample("a", "x")) + "\n" + "[]\n")

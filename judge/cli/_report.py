@@ -42,8 +42,20 @@ def _epoch_ms(value: str | None) -> int | None:
     "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML page."
 )
 @click.option("--window", default=5, show_default=True, type=click.IntRange(1), help="Batches.")
-@click.option("--max-length-corr", default=MAX_LENGTH_CORR, show_default=True, type=float)
-@click.option("--max-zero-spread", default=MAX_ZERO_SPREAD, show_default=True, type=float)
+@click.option(
+    "--max-length-corr",
+    default=MAX_LENGTH_CORR,
+    show_default=True,
+    type=click.FloatRange(-1.0, 1.0),
+    help="Flag a window whose mean within-group reward/length Spearman exceeds this.",
+)
+@click.option(
+    "--max-zero-spread",
+    default=MAX_ZERO_SPREAD,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Flag a window whose share of prompt groups with all rewards equal exceeds this.",
+)
 def report(
     details: tuple[Path, ...],
     batches: Path | None,
@@ -69,6 +81,7 @@ def report(
 
     if bool(details) == bool(log_group):
         raise click.UsageError("give DETAILS files (or folders) or --log-group, one of them")
+    _check_pairing(batches, log_group, start, end, region)
     read = [
         p for d in (*details, batches) if d for p in (sorted(d.iterdir()) if d.is_dir() else [d])
     ]
@@ -90,6 +103,24 @@ def report(
     say("report", "cyan", f"{out}: {n_batches}, {n_windows}")
     if flagged:
         say("flagged", "red", f"{len(flagged)} windows, from batch {flagged[0].first}")
+
+
+def _check_pairing(
+    batches: Path | None,
+    log_group: str | None,
+    start: str | None,
+    end: str | None,
+    region: str | None,
+) -> None:
+    """Options that belong to the other source are refused, not silently ignored."""
+    if log_group and batches:
+        raise click.UsageError(
+            "--batches goes with DETAILS files; with --log-group the lengths and groups "
+            "come from the function's own log lines"
+        )
+    stray = [n for n, v in (("--start", start), ("--end", end), ("--region", region)) if v]
+    if not log_group and stray:
+        raise click.UsageError(f"{', '.join(stray)} only go with --log-group")
 
 
 def _from_logs(
