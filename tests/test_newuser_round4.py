@@ -201,6 +201,19 @@ def test_label_export_names_its_files_without_a_double_slash(
     assert "//" not in result.output
 
 
+def test_label_export_with_nothing_to_label_writes_nothing(serve: ServeFn, tmp_path: Path) -> None:
+    """Every sample unreadable: it said "wrote 0 item(s)" and left an empty tasks.json."""
+    serve(ScriptedJudge())
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"id": "a"}\n{"id": "b", "messages": "not a list"}\n')
+    out = tmp_path / "labelling"
+    args = ["label", "export", "--rubric", "tone", "--data", str(data), "--out", str(out)]
+    result = CliRunner().invoke(main, [*args, "--config", str(REPO / "reward.toml")])
+    assert result.exit_code == 0, result.output
+    assert "left to label for tone: 0 already labelled, 2 unreadable" in result.output
+    assert not (out / "tasks.json").exists() and "wrote" not in result.output
+
+
 def test_label_status_on_80_columns_cuts_no_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

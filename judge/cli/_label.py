@@ -134,6 +134,14 @@ def export_cmd(
             random_share=random_share,
             seed=seed,
         )
+        if not chosen:  # an empty tasks.json would import as a finished labelling round
+            say(
+                "nothing",
+                "yellow",
+                f"left to label for {rubric}: {len(exclude)} already labelled, {skipped} "
+                "unreadable sample(s); no files written",
+            )
+            return
         export_files(Path(out), chosen, parsed, _model_version(config_path))
     by = {how: sum(c.selected_by == how for c in chosen) for how in ("random", "targeted")}
     unscored = len(chosen) - by["random"] - by["targeted"]
