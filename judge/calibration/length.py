@@ -74,15 +74,14 @@ def _bounds(judge: Array, scale: tuple[float, float]) -> tuple[Array, Array]:
 
 
 def _censored_fit(
-    design: Array, judge: Array, scale: tuple[float, float]
+    design: Array, judge: Array, scale: tuple[float, float], start: Array | None = None
 ) -> tuple[Array, float] | None:
     """Maximum-likelihood ``(beta, sigma)`` of ``latent = design @ beta + N(0, sigma)``.
 
-    Each score is an interval of the latent (``_bounds``); the search starts from least
-    squares.
+    Each score is an interval of the latent (``_bounds``); the search starts from ``start``
+    (``beta`` then log sigma: a bootstrap resample starts from the full sample's answer),
+    else from least squares.
     """
-    ols, *_ = np.linalg.lstsq(design, judge, rcond=None)
-    resid = float(np.std(judge - design @ ols)) or 1.0
     lower, upper = _bounds(judge, scale)
 
     def nll(theta: Array) -> tuple[float, Array]:
@@ -96,7 +95,10 @@ def _censored_fit(
         grad = np.append(-(design.T @ d_mu), -d_log_sigma.sum())
         return float(-np.log(mass).sum()), grad
 
-    start = np.append(ols, math.log(min(max(resid, 0.1), 10.0)))
+    if start is None or len(start) != design.shape[1] + 1:
+        ols, *_ = np.linalg.lstsq(design, judge, rcond=None)
+        resid = float(np.std(judge - design @ ols)) or 1.0
+        start = np.append(ols, math.log(min(max(resid, 0.1), 10.0)))
     limits = [(None, None)] * design.shape[1] + [LOG_SIGMA]  # all scores at one end: no MLE
     done = optimize.minimize(nll, start, jac=True, method="L-BFGS-B", bounds=limits)
     if not np.all(np.isfinite(done.x)):
@@ -116,12 +118,18 @@ def _times(z: Array, density: Array) -> Array:
     return out
 
 
-def partial_slope(judge: Array, human: Array, chars: Array, scale: tuple[float, float]) -> float:
+def partial_slope(
+    judge: Array,
+    human: Array,
+    chars: Array,
+    scale: tuple[float, float],
+    start: Array | None = None,
+) -> float:
     """The judge score's slope on log length with the human label held fixed (NaN: none)."""
     design = _design(human, np.log(np.maximum(chars, 1.0)))
     if design is None or np.ptp(judge) == 0:  # one score throughout: any slope fits it
         return math.nan
-    fit = _censored_fit(design, judge, scale)
+    fit = _censored_fit(design, judge, scale, start)
     return math.nan if fit is None else float(fit[0][-1])
 
 
@@ -152,19 +160,20 @@ def length_bias(
     seed: int = 0,
 ) -> LengthBias | None:
     """The slope with its interval; None when lengths do not vary (nothing to measure)."""
-    if len(chars) < MIN_ITEMS or np.ptp(chars) == 0:
-        return None
-
-    def statistic(idx: NDArray[np.int64]) -> float:
-        return partial_slope(judge[idx], human[idx], chars[idx], scale)
-
-    boot = bootstrap_one("slope", statistic, len(chars), rounds=rounds, seed=seed)
     x = np.log(np.maximum(chars, 1.0))
     design = _design(human, x)
     fit = None if design is None or np.ptp(judge) == 0 else _censored_fit(design, judge, scale)
-    if design is None or fit is None or math.isnan(boot["low"]):
+    if design is None or fit is None:
         return None
     beta, sigma = fit
+    start = np.append(beta, math.log(sigma))
+
+    def statistic(idx: NDArray[np.int64]) -> float:
+        return partial_slope(judge[idx], human[idx], chars[idx], scale, start)
+
+    boot = bootstrap_one("slope", statistic, len(chars), rounds=rounds, seed=seed)
+    if math.isnan(boot["low"]):
+        return None
     at_ref = design[:, :-1] @ beta[:-1] + beta[-1] * x.mean()
     return LengthBias(
         units="judge",
