@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from judge.batch.iam import permissions_policy, trust_policy
-from judge.batch.records import QuotaError, Quotas, make_records, shard
+from judge.batch.records import QuotaError, Quotas, batch_config, make_records, shard
 from judge.calibration.runner import calibrate
 from judge.cli import main
 from judge.config import load_config
@@ -531,3 +531,14 @@ def test_submit_runs_in_aws_region_and_reports_no_dry_run_failures(
     collected = _cli("batch", "collect", job)
     assert collected.exit_code == 0, collected.output
     assert "calls failed (judge_error: batch record error" in collected.output
+
+
+def test_batch_rubrics_keep_the_gates_on_checks() -> None:
+    """``--rubric`` drops the other rubrics and their gates, not the checks' gates (a check
+    costs no call and its gate floors a PII leak whatever the rubrics)."""
+    config = load_config(REPO / "examples" / "support" / "reward.toml")
+    assert {g.rubric for g in config.gates} == {"no_pii", "same_language"}
+    only = batch_config(config, ["helpfulness"])
+    assert list(only.rubrics) == ["helpfulness"]
+    assert [g.rubric for g in only.gates] == [g.rubric for g in config.gates]
+    assert only.checks.specs == config.checks.specs

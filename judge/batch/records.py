@@ -60,7 +60,8 @@ def batch_config(
 
     Batch inference does not support tool use, so the keyed text verdict replaces the forced
     tool; prompt caching is not documented for batch jobs. ``rubrics`` restricts the reward
-    to those rubrics (gates on the others go), as ``--rubric`` does. ``region`` (the job's)
+    to those rubrics (gates on the others go; checks and their gates stay: they cost no
+    call), as ``--rubric`` does. ``region`` (the job's)
     is the judge's, so that the verdicts are keyed to the endpoint the job runs in.
     """
     settings: dict[str, Any] = {"verdict_mode": "text", "prompt_cache": False}
@@ -76,7 +77,8 @@ def batch_config(
                 f"({', '.join(config.rubrics)})"
             )
         update["rubrics"] = {name: config.rubrics[name] for name in rubrics}
-        update["gates"] = [g for g in config.gates if g.rubric in rubrics]
+        kept = {*rubrics, *config.checks.specs}
+        update["gates"] = [g for g in config.gates if g.rubric in kept]
     return config.model_copy(update=update)
 
 
