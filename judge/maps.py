@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from judge.length import censored_correction
 
 MapKind = Literal["identity", "linear", "isotonic", "sigmoid"]
+PRIOR_POINTS = 101  # calibration writes 21; a map file is not trusted with more
 
 
 class LengthBias(BaseModel):
@@ -38,7 +39,9 @@ class LengthBias(BaseModel):
     low: float = Field(allow_inf_nan=False)
     high: float = Field(allow_inf_nan=False)
     sigma: float = Field(gt=0, allow_inf_nan=False)
-    prior: list[float] = Field(min_length=1)
+    prior: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=PRIOR_POINTS
+    )
     ref_chars: float = Field(gt=0, allow_inf_nan=False)
     min_chars: float = Field(gt=0, allow_inf_nan=False)
     max_chars: float = Field(gt=0, allow_inf_nan=False)
@@ -65,10 +68,13 @@ class LengthBias(BaseModel):
     def correction(self, score: float, chars: int, scale: tuple[float, float], cap: float) -> float:
         """Judge points to subtract from ``score`` (on ``scale``), at most ``cap`` either way.
 
-        See ``judge.length.censored_correction``.
+        See ``judge.length.censored_correction``. The corrected score stays on the scale: a
+        bottom score is the bottom score at any length, so nothing takes it lower (a linear
+        or sigmoid map would otherwise rank it below a plain bottom score).
         """
         c = censored_correction(score, self.shift(chars), scale, self.sigma, self.prior)
-        return min(cap, max(-cap, c))
+        c = min(cap, max(-cap, c))
+        return min(score - scale[0], max(score - scale[1], c))
 
 
 class ScoreMap(BaseModel):

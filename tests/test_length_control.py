@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 from scipy import optimize, stats
 
 from judge.artefact import load_artefact
@@ -31,6 +32,7 @@ from judge.deadline import Deadline
 from judge.length import group_adjust
 from judge.maps import LengthBias
 from judge.pipeline import BatchResult, Evaluator
+from judge.server.process import start_server
 from judge.server.scripted import Judged, ScriptedJudge
 from tests.conftest import ServeFn, base_config, merge, project_copy, sample
 
@@ -370,6 +372,13 @@ def test_bias_shift_and_correction_bounds() -> None:
     # scores off the judge's levels, or a scale not of whole points: the plain shift
     assert bias.correction(3.5, 270, (1, 5), 9.0) == pytest.approx(math.log(2.7))
     assert bias.correction(3, 270, (1, 5.5), 9.0) == pytest.approx(math.log(2.7))
+    # never off the scale: a bottom score stays the bottom however long (a prior no score
+    # of 1 fits, so the plain shift would have taken it below 1), a top one however short
+    far = _bias(prior=[3.1, 3.2, 3.3], sigma=0.4)
+    for chars in (300, 400, 800, 10**5):
+        assert far.correction(1, chars, (1, 5), 9.0) == 0
+        assert 2 - far.correction(2, chars, (1, 5), 9.0) >= 1  # a 2 never goes below 1
+    assert _bias(slope=-1.0, low=-1.5, high=-0.5).correction(5, 10**5, (1, 5), 9.0) == 0
 
 
 @given(
@@ -387,6 +396,7 @@ def test_corrected_scores_keep_the_judges_order(
     bias = _bias(slope=slope, sigma=sigma, prior=prior)
     corrected = [s - bias.correction(s, chars, (1, 5), 9.0) for s in range(1, 6)]
     assert all(b >= a - 1e-9 for a, b in itertools.pairwise(corrected))
+    assert all(1 - 1e-9 <= c <= 5 + 1e-9 for c in corrected)
     if slope > 0:
         for score in range(1, 6):
             short, long = sorted((chars, chars + more))
@@ -394,3 +404,35 @@ def test_corrected_scores_keep_the_judges_order(
                 bias.correction(score, long, (1, 5), 9.0)
                 >= bias.correction(score, short, (1, 5), 9.0) - 1e-9
             )
+
+
+def test_a_map_file_cannot_feed_the_correction_junk() -> None:
+    """The prior comes from a file: non-finite points or an outsized list are refused."""
+    for prior in ([1.0, math.nan], [math.inf], [], [3.0] * 102):
+        with pytest.raises(ValidationError):
+            _bias(prior=prior)
+    for sigma in (0.0, -1.0, math.inf):
+        with pytest.raises(ValidationError):
+            _bias(sigma=sigma)
+
+
+def test_judge_serve_length_bias_gives_a_length_hungry_judge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evaluators: Callable[..., Evaluator]
+) -> None:
+    """``judge serve --length-bias`` (README: Length control) is the scripted judge with a
+    length preference: the same answer padded scores higher with it than without."""
+    answer = "Thanks for asking, I am happy to help with your order."
+    batch = [sample("short", answer), sample("long", answer + FILLER * 12)]
+    scores: dict[str, list[float | None]] = {}
+    for bias in ("0", "2.5"):
+        proc, url = start_server(["--length-bias", bias], quiet=True)
+        try:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url)
+            monkeypatch.setenv("JUDGE_CACHE_DIR", str(tmp_path / f"cache-{bias}"))
+            scores[bias] = _tone(evaluators("off").evaluate(batch, Deadline.never()))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    plain, hungry = scores["0"], scores["2.5"]
+    assert None not in plain and None not in hungry
+    assert (hungry[1] or 0) - (hungry[0] or 0) > (plain[1] or 0) - (plain[0] or 0)

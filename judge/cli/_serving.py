@@ -51,6 +51,14 @@ if TYPE_CHECKING:
     show_default=True,
     help="scripted: probability of a throttle/5xx/408/424/malformed fault per call.",
 )
+@click.option(
+    "--length-bias",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(-10.0, 10.0),
+    help="scripted: points added per unit of log(characters / 100), rounded onto the scale: "
+    "a judge that prefers long answers, to try length control on (README: Length control).",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option(
     "--batch",
@@ -74,6 +82,7 @@ def serve(
     threads: int | None,
     latency_ms: int,
     fault_rate: float,
+    length_bias: float,
     seed: int,
     batch: bool,
     guardrails_file: Path | None,
@@ -96,6 +105,7 @@ def serve(
         model = ScriptedJudge(
             latency_s=latency_ms / 1000,
             seed=seed,
+            length_bias=length_bias,
             faults=Faults(
                 throttle=share,
                 server_error=share,
