@@ -23,9 +23,11 @@ reward away from padded answers whose padding earned nothing, and over-corrects;
 removed before the map, the correction passes through the same map as the preference did.
 
 All scored anchors are used, both splits: the map is a function of the judge's score alone, so
-fitting it on the calibration split gives it no hold on length. The limit: the human label
-enters linearly; a judge whose scale bends against the humans' where length also varies
-leaves some of that bend in the slope.
+fitting it on the calibration split gives it no hold on length. The limits: the human label
+enters linearly, so a judge whose scale bends against the humans' where length also varies
+leaves some of that bend in the slope; a mean of several draws (``--samples``) is read as a
+whole score +- 0.5, an approximation; on a two-level scale (one cut point) only the slope's
+ratio to the noise is identified, so its size in judge points means little there.
 """
 
 from __future__ import annotations
