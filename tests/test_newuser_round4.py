@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from judge.annotate.items import Item
 from judge.annotate.select import Candidate, Chosen, Signals
 from judge.annotate.studio import task
+from judge.calibration.anchors import load_anchors
 from judge.cli import main
 from judge.deploy.lint import config_notes
 from judge.prompt import JudgeInput, Turn
@@ -149,15 +150,19 @@ def test_lint_warns_that_calibrated_length_control_without_a_measured_slope_does
     config = project_copy(tmp_path, "calibration/anchors/politeness.jsonl")
     config.write_text(config.read_text() + '\n[reward]\nlength_control = "calibrated"\n')
     assert any("length_control" in note for note in config_notes(config))
-    serve(ScriptedJudge())
     anchors = tmp_path / "calibration" / "anchors" / "politeness.jsonl"
+    # a judge that gives the rounded human label: no length preference beyond the humans'
+    # (the keyword judge has one: longer texts hit more of its words, slope +0.17 [+0.01, +0.32])
+    labels = {a.item.response: a.label for a in load_anchors(anchors, "tone")}
+    serve(ScriptedJudge(score_fn=lambda j: min(5, max(1, round(labels.get(j.response, 3))))))
     args = ["calibrate", "--rubric", "tone", "--anchors", str(anchors), "--config", str(config)]
     assert CliRunner().invoke(main, args).exit_code == 0
     artefact = tmp_path / "calibration" / "tone.json"
     fitted = json.loads(artefact.read_text())
-    assert fitted["map"]["length"] is not None  # measured, but the scripted judge has no slope
+    length = fitted["map"]["length"]
+    assert length is not None and length["low"] < 0 < length["high"]  # measured: none there
     assert any("length_control" in note for note in config_notes(config))
-    fitted["map"]["length"].update(slope=0.08, low=0.05, high=0.11)  # as bench_length measures
+    length.update(slope=1.33, low=1.15, high=1.51)  # as bench_length measures
     artefact.write_text(json.dumps(fitted))
     assert not any("length_control" in note for note in config_notes(config))
 
