@@ -578,13 +578,16 @@ class Guard:
 
         The unit is the text's smallest period (spacing collapsed), found in linear time; a
         unit repeated twice or more is decided alone. "Answer: " any number of times, ending
-        in "Ans", is floored like "Answer:"; "Paris Paris" goes on to the other rules.
+        in "Ans", is floored like "Answer:"; "Paris Paris" goes on to the other rules. Two
+        copies count when the last lacks only the spacing that ends the unit (the text was
+        stripped): "A: [...] A: [...]" is two of "A: [...] ".
         """
         tried = ""
         for text in (response, seen):
             flat = _SPACES.sub(_one_space, text.strip())
             period = smallest_period(flat)
-            if 2 * period <= len(flat) and flat[:period] != tried:
+            spaced = period < len(flat) and flat[period - 1].isspace()
+            if 2 * period <= len(flat) + spaced and flat[:period] != tried:
                 tried = flat[:period]
                 hit = self.check(tried, prompt, context)
                 if hit is not None:

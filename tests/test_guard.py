@@ -711,3 +711,17 @@ def test_known_limits_of_issue_18(response: str, prompt: str, floored: bool) -> 
     """The limits the README states for the issue 18 rules: these are the substance
     check's to decide, or a label the rules cannot tell from a short answer."""
     assert (GUARD.check(response, prompt) is not None) is floored
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "**Answer:** [...] **Answer:** [...] ",  # found by the property test above (seed 481480)
+        "**ХщЯыМ →** [...] **ХщЯыМ →** [...] ",
+        "Answer: Answer: ",
+    ],
+)
+def test_two_copies_of_a_content_free_unit_on_one_line_are_floored(text: str) -> None:
+    """Stripped, the second copy lacks the unit's closing space: still two copies."""
+    assert BIG.check(text, PROMPTS[0], (SYSTEM,)) is not None
+    assert BIG.check("Paris Paris", "Capital of France, twice?", (SYSTEM,)) is None
