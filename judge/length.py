@@ -3,11 +3,11 @@
 ``length_control = "group"`` is for unanchored rubrics. Without anchors nobody measured how
 much of the judge's length preference the humans share, so the only evidence is inside the
 batch: within one prompt group, the least-squares slope of a dimension's score on
-log(characters). Whatever exceeds ``tolerance`` is removed, around the
-group's mean log length, so the group's mean score is kept (before clamping) and only its
-ranking by length changes: a longer answer may still earn up to ``tolerance`` more per unit of
-log length. A slope at or below the tolerance, or a negative one (a judge preferring brevity
-may be the rubric's intent), is left alone. The limit: a group whose longer answers really
+log(characters). Whatever exceeds ``tolerance`` is removed, around the group's mean log
+length, so the group's mean score is kept (before clamping) and only its ranking by length
+changes: a longer answer may still earn up to ``tolerance`` more per unit of log length. A
+slope at or below the tolerance, or a negative one (a judge preferring brevity may be the
+rubric's intent), is left alone. The limit: a group whose longer answers really
 are better loses that too; calibrated anchors say how much is real (``LengthBias``).
 
 ``length_control = "calibrated"`` (``censored_correction``) removes the judge's preference
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 
 MIN_GROUP = 3  # as judge.signals: fewer points give no slope worth trusting
 SQRT_2PI = math.sqrt(2.0 * math.pi)
+HALF = 0.5  # a judge's whole score k stands for a latent value in k +- 0.5 (both fits use it)
 
 
 def within_group_slope(units: Sequence[float], chars: Sequence[int]) -> float | None:
@@ -81,8 +82,8 @@ def _cdf(z: float) -> float:
 def _band(k: int, scale: tuple[int, int]) -> tuple[float, float]:
     """The latent values a judge reports as ``k``: k +- 0.5, open at the scale's ends."""
     return (
-        -math.inf if k <= scale[0] else k - 0.5,
-        math.inf if k >= scale[1] else k + 0.5,
+        -math.inf if k <= scale[0] else k - HALF,
+        math.inf if k >= scale[1] else k + HALF,
     )
 
 

@@ -106,9 +106,10 @@ class ScoreMap(BaseModel):
 
         Its slope means something else, so the map loads without one.
         """
-        old = isinstance(data, dict) and isinstance(data.get("length"), dict)
-        if old and "units" not in data["length"]:  # type: ignore[index]
-            return {**data, "length": None}  # type: ignore[dict-item]
+        if isinstance(data, dict):
+            length = data.get("length")
+            if isinstance(length, dict) and "units" not in length:
+                return {**data, "length": None}
         return data
 
     @model_validator(mode="after")

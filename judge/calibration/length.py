@@ -39,13 +39,12 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from judge.calibration.stats import Array, bootstrap_one
+from judge.length import HALF, SQRT_2PI
 from judge.maps import LengthBias
 
 MIN_ITEMS = 4  # three coefficients: fewer points leave nothing to estimate the slope from
-SQRT_2PI = math.sqrt(2 * math.pi)
 PRIOR_QUANTILES = np.linspace(0.025, 0.975, 21)  # the anchors' latents, summarised
 LOG_SIGMA = (math.log(0.01), math.log(100.0))  # the latent noise kept finite and nonzero
-HALF = 0.5  # a judge's integer score k stands for a latent value in k +- 0.5
 
 
 def _design(human: Array, x: Array) -> Array | None:
@@ -116,7 +115,7 @@ def _pdf(z: Array) -> Array:
 
 def _times(z: Array, density: Array) -> Array:
     """``z * density``, 0 where ``z`` is infinite (the density vanishes faster)."""
-    out: Array = np.where(np.isfinite(z), np.where(np.isfinite(z), z, 0.0) * density, 0.0)
+    out: Array = np.where(np.isfinite(z), z, 0.0) * density
     return out
 
 
